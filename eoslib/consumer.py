@@ -1,0 +1,460 @@
+"""The consumer client: groups, positions, fetching with an isolation level, commits.
+
+The API is confluent-kafka's: ``Consumer(config)``, ``subscribe``/``assign``, ``poll``,
+``consume``, ``commit``, ``committed``, ``position``, ``seek``, ``close``,
+``consumer_group_metadata``. ``poll`` timeouts are in seconds of virtual time.
+
+Behaviour follows the Java client where it matters for exactly-once:
+
+* ``isolation.level=read_uncommitted`` (the Java default) reads up to the high watermark,
+  aborted records included; ``read_committed`` reads up to the last stable offset and
+  drops aborted transactions with :func:`eoslib.isolation.read_committed_filter`;
+* auto-commit (``enable.auto.commit``, every ``auto.commit.interval.ms``) commits, at the
+  start of a ``poll``, the position reached by the previous polls;
+* a group member that does not call ``poll`` within ``max.poll.interval.ms`` leaves the
+  group; one that stops heartbeating (a crash) is removed after ``session.timeout.ms``;
+  either way a rebalance hands its partitions to others and its later commits fail;
+* ``abort_transaction`` does NOT rewind the consumer (KAFKA-17582): seek back yourself.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from eoslib.config import public, validate
+from eoslib.errors import KafkaError, KafkaException
+from eoslib.isolation import FetchFilter, read_committed_filter, read_uncommitted_filter
+from eoslib.messages import Message, TopicPartition
+
+if TYPE_CHECKING:
+    from eoslib.simulation import Simulation
+
+TP = tuple[str, int]
+INFINITE_POLL_MS = 300_000.0
+
+
+@dataclass(frozen=True)
+class GroupMetadata:
+    """What ``consumer_group_metadata()`` returns: the group and this member's place."""
+
+    group_id: str
+    generation_id: int
+    member_id: str
+    group_instance_id: str | None = None
+
+
+class Consumer:
+    """A simulated Kafka consumer (see module docstring)."""
+
+    def __init__(self, config: dict[str, Any] | None = None, *,
+                 sim: Simulation | None = None) -> None:
+        from eoslib.simulation import Simulation
+
+        self.sim = Simulation.resolve(sim, config)
+        conf = validate("consumer", config)
+        self.config = conf
+        self.kernel = self.sim.kernel
+        self.cluster = self.sim.cluster
+        self.name = conf["client.id"] or self.sim.next_name("consumer")
+        self.lane = self.name
+        self.group_id: str | None = conf["group.id"]
+        self.isolation: str = conf["isolation.level"]
+        self.alive = True
+        self.closed = False
+        self._subscription: list[str] = []
+        self._on_assign: Callable[..., None] | None = None
+        self._on_revoke: Callable[..., None] | None = None
+        self._assignment: list[TP] = []
+        self._pending_assignment: tuple[int, list[TP]] | None = None
+        self._manual = False
+        self.member_id = ""
+        self.generation = -1
+        self._joined = False
+        self._positions: dict[TP, int | None] = {}
+        self._buffers: dict[TP, deque[tuple[int, Any, Any]]] = {}
+        self._next_fetch: dict[TP, int] = {}
+        self._fetching: set[TP] = set()
+        self._last_poll = self.kernel.now
+        self._next_auto_commit = self.kernel.now + conf["auto.commit.interval.ms"]
+        self._rr = 0
+        self.fetch_filter: FetchFilter = (read_committed_filter if self.isolation ==
+                                          "read_committed" else read_uncommitted_filter)
+        self.stats = {"polled": 0, "commits": 0, "failed_commits": 0, "rebalances": 0}
+
+    def __repr__(self) -> str:
+        return f"<Consumer {self.name} group={self.group_id} {self.isolation}>"
+
+    def _alive(self) -> bool:
+        return self.alive and not self.closed
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise KafkaException(KafkaError("_STATE", "Consumer closed"))
+        if not self.alive:
+            raise KafkaException(KafkaError("_DESTROY", "Consumer crashed"))
+
+    # -------------------------------------------------------------- assignment
+    def subscribe(self, topics: list[str], on_assign: Callable[..., None] | None = None,
+                  on_revoke: Callable[..., None] | None = None,
+                  on_lost: Callable[..., None] | None = None) -> None:
+        """Join ``group.id`` for ``topics``; partitions are assigned at the next poll."""
+        self._check_open()
+        if not self.group_id:
+            raise KafkaException(KafkaError("_INVALID_ARG", "subscribe() needs group.id"))
+        for t in topics:
+            self.cluster.partitions(t)
+        self._subscription = list(topics)
+        self._on_assign, self._on_revoke = on_assign, on_revoke or on_lost
+        self._manual = False
+
+    def assign(self, partitions: list[TopicPartition]) -> None:
+        """Read exactly these partitions, outside any group rebalancing."""
+        self._check_open()
+        self._manual = True
+        self._assignment = []
+        for tp in partitions:
+            self.cluster.partition(tp.topic, tp.partition)
+            key = (tp.topic, tp.partition)
+            self._assignment.append(key)
+            self._positions[key] = tp.offset if tp.offset >= 0 else None
+            self._buffers[key] = deque()
+
+    def assignment(self) -> list[TopicPartition]:
+        """The partitions currently assigned."""
+        return [TopicPartition(t, p) for t, p in self._assignment]
+
+    def unsubscribe(self) -> None:
+        """Leave the group."""
+        if self._joined and self.group_id:
+            self.cluster.group_coordinator.leave(self.group_id, self.member_id)
+        self._joined = False
+        self._subscription = []
+        self._assignment = []
+
+    def _join(self) -> None:
+        assert self.group_id is not None
+        self._joined = True
+        self.member_id = self.cluster.group_coordinator.join(
+            self.group_id, self._subscription, self.config["session.timeout.ms"],
+            self._on_assignment, self.config["partition.assignment.strategy"])
+        self.kernel.schedule(self.config["heartbeat.interval.ms"], self._heartbeat,
+                             self.member_id)
+
+    def _on_assignment(self, generation: int, parts: list[TP]) -> None:
+        if self._alive():
+            self._pending_assignment = (generation, parts)
+
+    def _heartbeat(self, member_id: str) -> None:
+        if not self._alive() or member_id != self.member_id or not self._joined:
+            return
+        assert self.group_id is not None
+        if self.kernel.now - self._last_poll > self.config["max.poll.interval.ms"]:
+            self.kernel.emit(self.lane, "rebalance", "missed max.poll.interval.ms: leaving group",
+                             flag="error")
+            self.cluster.group_coordinator.leave(self.group_id, member_id,
+                                                 "missed max.poll.interval.ms")
+            self._joined = False
+            return
+        if self.cluster.group_coordinator.heartbeat(self.group_id, member_id):
+            self._joined = False
+            return
+        self.kernel.schedule(self.config["heartbeat.interval.ms"], self._heartbeat, member_id)
+
+    def _apply_assignment(self) -> None:
+        if self._pending_assignment is None:
+            return
+        generation, parts = self._pending_assignment
+        self._pending_assignment = None
+        revoked = [tp for tp in self._assignment if tp not in parts]
+        if revoked and self._on_revoke:
+            self._on_revoke(self, [TopicPartition(*tp) for tp in revoked])
+        for tp in revoked:
+            self._positions.pop(tp, None)
+            self._buffers.pop(tp, None)
+        self.generation = generation
+        self._assignment = list(parts)
+        for tp in parts:
+            self._positions.setdefault(tp, None)
+            self._buffers.setdefault(tp, deque())
+        self.stats["rebalances"] += 1
+        self.kernel.emit(self.lane, "rebalance", f"generation {generation}: assigned "
+                         + (", ".join(f"{t}-{p}" for t, p in parts) or "nothing"))
+        if self._on_assign:
+            self._on_assign(self, [TopicPartition(*tp) for tp in parts])
+
+    def _init_positions(self) -> None:
+        missing = [tp for tp in self._assignment if self._positions.get(tp) is None]
+        if not missing:
+            return
+        committed: dict[TP, int | None] = {}
+        if self.group_id:
+            committed = self._fetch_committed(missing, None)
+        for tp in missing:
+            off = committed.get(tp)
+            if off is None:
+                reset = self.config["auto.offset.reset"]
+                p = self.cluster.partition(*tp)
+                if reset == "earliest":
+                    off = 0
+                elif reset == "latest":
+                    off = p.lso if self.isolation == "read_committed" else p.hw
+                else:
+                    raise KafkaException(KafkaError("OFFSET_OUT_OF_RANGE",
+                                                    f"no committed offset for {tp[0]}-{tp[1]} "
+                                                    "and auto.offset.reset=none"))
+            self._positions[tp] = off
+            self._buffers[tp] = deque()
+            self._next_fetch[tp] = off
+
+    # ------------------------------------------------------------------- poll
+    def poll(self, timeout: float | None = None) -> Message | None:
+        """Return the next record, waiting up to ``timeout`` seconds (None: until one
+        arrives; the simulation gives up after 300 s of virtual time)."""
+        msgs = self.consume(1, timeout)
+        return msgs[0] if msgs else None
+
+    def consume(self, num_messages: int = 1, timeout: float | None = None) -> list[Message]:
+        """Return up to ``num_messages`` records, waiting up to ``timeout`` seconds."""
+        self._check_open()
+        if num_messages < 1:
+            raise KafkaException(KafkaError("_INVALID_ARG", f"num_messages={num_messages}: "
+                                            "must be at least 1"))
+        self._last_poll = self.kernel.now
+        if self._subscription and not self._joined:
+            self._join()
+        if self.config["enable.auto.commit"] and self.group_id and \
+                self.kernel.now >= self._next_auto_commit:
+            self._next_auto_commit = self.kernel.now + self.config["auto.commit.interval.ms"]
+            self._auto_commit()
+        wait = INFINITE_POLL_MS if timeout is None or timeout < 0 else timeout * 1000
+        deadline = self.kernel.now + wait
+        while True:
+            self._apply_assignment()
+            self._init_positions()
+            out = self._take(num_messages)
+            if out or self.kernel.now >= deadline or not self._alive():
+                break
+            self._fetch_all()
+            self.kernel.run_until(
+                lambda: self._pending_assignment is not None or self._has_data()
+                or not self._alive(), deadline - self.kernel.now)
+        self._last_poll = self.kernel.now
+        if out:
+            self.stats["polled"] += len(out)
+            self.sim.history.record(
+                self.kernel.now, self.sim.process_name(self), "poll", "ok",
+                records=[[m.topic(), m.partition(), m.offset(), m.value()] for m in out],
+                isolation=self.isolation, group=self.group_id)
+            first, last = out[0], out[-1]
+            self.kernel.emit(self.lane, "poll", f"{len(out)} from {first.topic()}-"
+                             f"{first.partition()} @{first.offset()}..{last.offset()}")
+        return out
+
+    def _has_data(self) -> bool:
+        return any(self._buffers.get(tp) for tp in self._assignment)
+
+    def _take(self, n: int) -> list[Message]:
+        out: list[Message] = []
+        parts = self._assignment
+        if not parts:
+            return out
+        for i in range(len(parts)):
+            tp = parts[(self._rr + i) % len(parts)]
+            buf = self._buffers.get(tp)
+            while buf and len(out) < n:
+                off, key, value = buf.popleft()
+                out.append(Message(tp[0], tp[1], off, key, value, timestamp=self.kernel.now))
+                self._positions[tp] = off + 1
+            if buf is not None and not buf and self._positions.get(tp) is not None:
+                self._positions[tp] = max(self._positions[tp] or 0,
+                                          self._next_fetch.get(tp, 0))
+            if len(out) >= n:
+                self._rr = (self._rr + i + 1) % len(parts)
+                break
+        return out
+
+    def _fetch_all(self) -> None:
+        for tp in self._assignment:
+            if tp in self._fetching or self._buffers.get(tp) or self._positions.get(tp) is None:
+                continue
+            self._fetch(tp)
+
+    def _fetch(self, tp: TP) -> None:
+        self._fetching.add(tp)
+        offset = self._positions[tp]
+        assert offset is not None
+        latency = self.cluster.config["network.latency.ms"]
+
+        def arrive() -> None:
+            if not self._alive():
+                self._fetching.discard(tp)
+                return
+            resp = self.cluster.handle_fetch(tp[0], tp[1], offset, self.isolation,
+                                             self.config["max.poll.records"])
+            empty = resp.get("error") is None and not resp["batches"]
+            delay = latency + (self.config["fetch.max.wait.ms"] if empty else 0)
+            self.kernel.schedule(delay, deliver, resp)
+
+        def deliver(resp: dict[str, Any]) -> None:
+            self._fetching.discard(tp)
+            if not self._alive() or tp not in self._assignment or \
+                    self._positions.get(tp) != offset:
+                return
+            if resp.get("error"):
+                return
+            batches = resp["batches"]
+            if not batches:
+                return
+            records = [r for r in self.fetch_filter(batches, resp["aborted"]) if r[0] >= offset]
+            self._buffers[tp].extend(records)
+            self._next_fetch[tp] = batches[-1].last_offset + 1
+            if not records:
+                self._positions[tp] = self._next_fetch[tp]
+
+        self.kernel.schedule(latency, arrive)
+
+    # ----------------------------------------------------------------- offsets
+    def position(self, partitions: list[TopicPartition] | None = None) -> list[TopicPartition]:
+        """The next offset the application will receive, per partition."""
+        parts = partitions if partitions is not None else self.assignment()
+        out = []
+        for tp in parts:
+            pos = self._positions.get((tp.topic, tp.partition))
+            out.append(TopicPartition(tp.topic, tp.partition, -1001 if pos is None else pos))
+        return out
+
+    def seek(self, partition: TopicPartition) -> None:
+        """Set the next offset to read for ``partition.topic``-``partition.partition``."""
+        self._check_open()
+        key = (partition.topic, partition.partition)
+        if key not in self._assignment:
+            raise KafkaException(KafkaError("_STATE", f"seek: {key[0]}-{key[1]} is not "
+                                            "assigned to this consumer"))
+        self._positions[key] = partition.offset
+        self._next_fetch[key] = partition.offset
+        self._buffers[key] = deque()
+
+    def committed(self, partitions: list[TopicPartition],
+                  timeout: float | None = None) -> list[TopicPartition]:
+        """The group's committed offsets. read_committed consumers wait while a
+        transaction's offsets for these partitions are pending (UNSTABLE_OFFSET_COMMIT)."""
+        self._check_open()
+        keys = [(tp.topic, tp.partition) for tp in partitions]
+        got = self._fetch_committed(keys, timeout)
+        return [TopicPartition(t, p, -1001 if got.get((t, p)) is None else got[(t, p)])
+                for t, p in keys]
+
+    def _fetch_committed(self, keys: list[TP], timeout: float | None) -> dict[TP, int | None]:
+        assert self.group_id is not None
+        deadline = self.kernel.now + (60_000 if timeout is None else timeout * 1000)
+        while True:
+            err, offs = self.cluster.group_coordinator.fetch(
+                self.group_id, keys, self.isolation == "read_committed")
+            if err is None:
+                return offs
+            self.kernel.emit(self.lane, "error", f"OffsetFetch: {err}, retrying")
+            if self.kernel.now >= deadline:
+                raise KafkaException(KafkaError(err))
+            self.kernel.advance(100)
+
+    def commit(self, message: Message | None = None,
+               offsets: list[TopicPartition] | None = None,
+               asynchronous: bool = True) -> list[TopicPartition] | None:
+        """Commit offsets (default: the current positions). With ``asynchronous=False``
+        wait and raise on failure (e.g. ILLEGAL_GENERATION after a rebalance)."""
+        self._check_open()
+        if not self.group_id:
+            raise KafkaException(KafkaError("_INVALID_ARG", "commit() needs group.id"))
+        if message is not None:
+            offs = {(message.topic(), message.partition()): message.offset() + 1}
+        elif offsets is not None:
+            offs = {(tp.topic, tp.partition): tp.offset for tp in offsets}
+        else:
+            offs = {tp: o for tp, o in self._positions.items() if o is not None}
+        if not offs:
+            raise KafkaException(KafkaError("_STATE", "commit(): no offsets to commit"))
+        return self._send_commit(offs, wait=not asynchronous)
+
+    def _auto_commit(self) -> None:
+        offs = {tp: o for tp, o in self._positions.items() if o is not None}
+        if offs:
+            self._send_commit(offs, wait=False, auto=True)
+
+    def _send_commit(self, offs: dict[TP, int], *, wait: bool,
+                     auto: bool = False) -> list[TopicPartition] | None:
+        assert self.group_id is not None
+        group = self.group_id
+        gen = self.generation if not self._manual else -1
+        member = self.member_id if not self._manual else ""
+        result: dict[str, Any] = {}
+        process = self.sim.process_name(self)
+
+        def handler(respond: Callable[[dict[str, Any]], None]) -> None:
+            respond({"error": self.cluster.group_coordinator.commit(group, gen, member, offs)})
+
+        def on_resp(resp: dict[str, Any]) -> None:
+            result.update(resp)
+            err = resp["error"]
+            self.stats["commits" if err is None else "failed_commits"] += 1
+            self.sim.history.record(self.kernel.now, process, "commit",
+                                    "ok" if err is None else "fail", group=group,
+                                    offsets=[[t, p, o] for (t, p), o in offs.items()], txn=None,
+                                    auto=auto)
+
+        def on_timeout() -> None:
+            result.update(error="REQUEST_TIMED_OUT")
+            self.sim.history.record(self.kernel.now, process, "commit", "info", group=group,
+                                    offsets=[[t, p, o] for (t, p), o in offs.items()], txn=None,
+                                    auto=auto)
+
+        self.cluster.network.call(self.lane, "offset_commit", 0, handler, on_resp,
+                                  timeout=30_000, on_timeout=on_timeout,
+                                  client_alive=self._alive,
+                                  label=f"OffsetCommit {offs}")
+        if not wait:
+            return None
+        self.kernel.run_until(lambda: bool(result) or not self._alive())
+        if not self._alive():
+            raise KafkaException(KafkaError("_DESTROY", "consumer crashed"))
+        if result["error"]:
+            err = result["error"]
+            raise KafkaException(KafkaError(
+                err, f"{err}: commit failed; the group has rebalanced and this consumer's "
+                "partitions may belong to another member (CommitFailedException)"
+                if err in ("ILLEGAL_GENERATION", "UNKNOWN_MEMBER_ID", "REBALANCE_IN_PROGRESS")
+                else None))
+        return [TopicPartition(t, p, o) for (t, p), o in offs.items()]
+
+    def consumer_group_metadata(self) -> GroupMetadata:
+        """The group metadata to pass to ``send_offsets_to_transaction``."""
+        if not self.group_id:
+            raise KafkaException(KafkaError("_INVALID_ARG", "consumer has no group.id"))
+        return GroupMetadata(self.group_id, self.generation if not self._manual else -1,
+                             self.member_id, self.config["group.instance.id"])
+
+    def get_watermark_offsets(self, partition: TopicPartition,
+                              cached: bool = False) -> tuple[int, int]:
+        """(low, high): high is the HW, or the LSO for read_committed consumers."""
+        p = self.cluster.partition(partition.topic, partition.partition)
+        return 0, (p.lso if self.isolation == "read_committed" else p.hw)
+
+    def close(self) -> None:
+        """Leave the group (no final commit is made here; commit first if you need it)."""
+        if self.closed:
+            return
+        if self._joined and self.group_id and self.alive:
+            self.cluster.group_coordinator.leave(self.group_id, self.member_id, "closed")
+        self.closed = True
+
+    def crash(self) -> None:
+        """The process dies: no more heartbeats; the group notices after
+        ``session.timeout.ms``."""
+        self.alive = False
+
+    @property
+    def effective_config(self) -> dict[str, Any]:
+        """The configuration in force, defaults included."""
+        return public(self.config)

@@ -1,0 +1,129 @@
+"""Fault plans: what goes wrong in a run, placed at a chosen point or drawn by chance.
+
+Every chance draw uses a generator derived from the run's seeded generator, one draw per
+request of the affected kind, so the same seed loses the same requests whatever the
+client settings are: flipping ``enable.idempotence`` changes the outcome, not the faults.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from eoslib.errors import ConfigException, did_you_mean
+
+CRASH_STEPS = ("after_poll", "after_process", "after_produce", "before_commit", "after_commit")
+APIS = ("produce", "end_txn", "txn_offset_commit", "offset_commit", "fetch")
+
+
+@dataclass
+class FaultPlan:
+    """The faults of one run. Probabilities are per request; counts place faults exactly.
+
+    * ``request_loss``: chance a request of ``apis`` never reaches the broker.
+    * ``response_loss``: chance the broker handles the request but the response is lost,
+      so the client times out after ``request.timeout.ms`` and retries.
+    * ``lost_acks``: the first N responses of ``apis`` are lost (a placed fault).
+    * ``lose_responses``: 1-based numbers of the requests of ``apis`` whose response is lost.
+    * ``slow_broker_ms`` / ``slow_prob``: a response is delayed by that much with that chance.
+    * ``crash_step``: the step of the consume-process-produce loop where the app dies, one of
+      ``after_poll``, ``after_process``, ``after_produce``, ``before_commit``,
+      ``after_commit``; ``crash_at`` is the input message whose processing crashes (default:
+      the middle one); ``crash_prob`` instead crashes at that step with a chance per batch;
+      ``max_crashes`` caps the crashes; ``restart`` restarts the app from its last
+      committed offset.
+    * ``apis``: which requests the loss faults hit (default: produce).
+    """
+
+    request_loss: float = 0.0
+    response_loss: float = 0.0
+    lost_acks: int = 0
+    lose_responses: tuple[int, ...] = ()
+    slow_broker_ms: float = 0.0
+    slow_prob: float = 0.0
+    crash_step: str | None = None
+    crash_at: int | None = None
+    crash_prob: float = 0.0
+    max_crashes: int = 1
+    restart: bool = True
+    apis: tuple[str, ...] = ("produce",)
+
+    def __post_init__(self) -> None:
+        for name in ("request_loss", "response_loss", "slow_prob", "crash_prob"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 <= v <= 1.0:
+                raise ConfigException(name, v, "Expected a probability between 0 and 1")
+        for name in ("lost_acks", "max_crashes"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ConfigException(name, v, "Expected a whole number >= 0")
+        if self.crash_at is not None and (not isinstance(self.crash_at, int) or self.crash_at < 0):
+            raise ConfigException("crash_at", self.crash_at, "Expected a message index >= 0")
+        if self.slow_broker_ms < 0:
+            raise ConfigException("slow_broker_ms", self.slow_broker_ms, "Expected >= 0")
+        if self.crash_step in ("none", ""):
+            self.crash_step = None
+        if self.crash_step is not None and self.crash_step not in CRASH_STEPS:
+            raise ConfigException(
+                "crash_step", self.crash_step,
+                f"Expected one of none, {', '.join(CRASH_STEPS)}"
+                + did_you_mean(str(self.crash_step), CRASH_STEPS),
+            )
+        self.apis = tuple(self.apis)
+        for a in self.apis:
+            if a not in APIS:
+                raise ConfigException("apis", a, f"Expected any of {', '.join(APIS)}"
+                                      + did_you_mean(a, APIS))
+        self.lose_responses = tuple(int(n) for n in self.lose_responses)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | FaultPlan | None) -> FaultPlan:
+        """Build a plan from a dict of the fields above (unknown keys are an error)."""
+        if isinstance(d, FaultPlan):
+            return d
+        names = {f.name for f in fields(cls)}
+        for k, v in (d or {}).items():
+            if k not in names:
+                raise ConfigException(k, v, "Unknown fault" + did_you_mean(k, names)
+                                      + f"; known faults: {', '.join(sorted(names))}")
+        return cls(**dict(d or {}))
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan as a JSON-ready dict."""
+        out = asdict(self)
+        out["apis"] = list(self.apis)
+        out["lose_responses"] = list(self.lose_responses)
+        return out
+
+
+class FaultInjector:
+    """Decides, request by request, what the plan does to it."""
+
+    def __init__(self, plan: FaultPlan, rng: random.Random) -> None:
+        self.plan = plan
+        self.rng = rng
+        self.counts: dict[str, int] = {}
+        self.injected: dict[str, int] = {"request_lost": 0, "response_lost": 0, "slowed": 0}
+
+    def decide(self, api: str) -> tuple[bool, bool, float]:
+        """For the next request of ``api``: (lose request?, lose response?, extra delay)."""
+        n = self.counts[api] = self.counts.get(api, 0) + 1
+        p = self.plan
+        if api not in p.apis:
+            return False, False, 0.0
+        # three draws per request, always, so decisions do not shift with the settings
+        r1, r2, r3 = self.rng.random(), self.rng.random(), self.rng.random()
+        lose_req = r1 < p.request_loss
+        lose_resp = (not lose_req) and (
+            r2 < p.response_loss or n <= p.lost_acks or n in p.lose_responses
+        )
+        delay = p.slow_broker_ms if (p.slow_prob and r3 < p.slow_prob) else 0.0
+        if lose_req:
+            self.injected["request_lost"] += 1
+        if lose_resp:
+            self.injected["response_lost"] += 1
+        if delay:
+            self.injected["slowed"] += 1
+        return lose_req, lose_resp, delay

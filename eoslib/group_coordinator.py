@@ -1,0 +1,207 @@
+"""The group coordinator: membership, generations, assignment and committed offsets.
+
+Offsets live in ``__consumer_offsets`` (the partition chosen by the group id's hash): a
+plain OffsetCommit appends a record and takes effect at once; a TxnOffsetCommit (from
+``send_offsets_to_transaction``) appends a transactional record whose offsets stay
+*pending* until the transaction's COMMIT marker (then they apply) or ABORT marker (then
+they are dropped). A read_committed consumer asking for offsets while some are pending
+gets UNSTABLE_OFFSET_COMMIT and retries (KIP-447).
+
+Rebalances follow the classic protocol in a simplified form: a member joining, leaving or
+missing its ``session.timeout.ms`` bumps the generation and reassigns the partitions of
+the subscribed topics across the members (range or round-robin). Commits carrying an old
+generation are refused with ILLEGAL_GENERATION, which is how a consumer that was kicked
+out (a zombie) is stopped from committing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from eoslib.cluster import Cluster
+    from eoslib.kernel import Kernel
+
+TP = tuple[str, int]
+
+
+@dataclass
+class Member:
+    """A consumer in a group."""
+
+    member_id: str
+    topics: list[str]
+    session_timeout: float
+    last_heartbeat: float
+    on_assignment: Callable[[int, list[TP]], None]
+
+
+@dataclass
+class Group:
+    """One consumer group's state."""
+
+    group_id: str
+    generation: int = 0
+    members: dict[str, Member] = field(default_factory=dict)
+    assignment: dict[str, list[TP]] = field(default_factory=dict)
+    committed: dict[TP, int] = field(default_factory=dict)
+    pending: dict[int, dict[TP, int]] = field(default_factory=dict)  # pid -> offsets
+    strategy: str = "range"
+    rebalances: int = 0
+
+
+class GroupCoordinator:
+    """Serves JoinGroup/Heartbeat/LeaveGroup, OffsetCommit, TxnOffsetCommit, OffsetFetch."""
+
+    def __init__(self, kernel: Kernel, cluster: Cluster) -> None:
+        self.kernel = kernel
+        self.cluster = cluster
+        self.groups: dict[str, Group] = {}
+        self.lane = "group-coordinator"
+        self._member_seq = 0
+
+    def group(self, group_id: str) -> Group:
+        """The group, created empty on first use."""
+        g = self.groups.get(group_id)
+        if g is None:
+            g = self.groups[group_id] = Group(group_id)
+        return g
+
+    # --------------------------------------------------------------- membership
+    def join(self, group_id: str, topics: list[str], session_timeout: float,
+             on_assignment: Callable[[int, list[TP]], None], strategy: str = "range") -> str:
+        """Add a member; returns its member id. Triggers a rebalance."""
+        g = self.group(group_id)
+        self._member_seq += 1
+        mid = f"{group_id}-member-{self._member_seq}"
+        g.members[mid] = Member(mid, list(topics), session_timeout, self.kernel.now,
+                                on_assignment)
+        g.strategy = strategy
+        self._rebalance(g, f"{mid} joined")
+        self._schedule_expiry(g, mid)
+        return mid
+
+    def heartbeat(self, group_id: str, member_id: str) -> str | None:
+        """Refresh a member's session; UNKNOWN_MEMBER_ID if it was removed."""
+        g = self.group(group_id)
+        m = g.members.get(member_id)
+        if m is None:
+            return "UNKNOWN_MEMBER_ID"
+        m.last_heartbeat = self.kernel.now
+        return None
+
+    def leave(self, group_id: str, member_id: str, why: str = "left") -> None:
+        """Remove a member (LeaveGroup, or session expiry) and rebalance."""
+        g = self.group(group_id)
+        if g.members.pop(member_id, None) is not None:
+            self._rebalance(g, f"{member_id} {why}")
+
+    def _schedule_expiry(self, g: Group, mid: str) -> None:
+        m = g.members.get(mid)
+        if m is None:
+            return
+
+        def check() -> None:
+            mm = g.members.get(mid)
+            if mm is None:
+                return
+            if self.kernel.now - mm.last_heartbeat >= mm.session_timeout:
+                self.leave(g.group_id, mid, "missed session.timeout.ms")
+            else:
+                self.kernel.at(mm.last_heartbeat + mm.session_timeout, check)
+
+        self.kernel.at(m.last_heartbeat + m.session_timeout, check)
+
+    def _rebalance(self, g: Group, why: str) -> None:
+        g.generation += 1
+        g.rebalances += 1
+        members = sorted(g.members)
+        topics = sorted({t for m in g.members.values() for t in m.topics})
+        g.assignment = {mid: [] for mid in members}
+        if members:
+            for t in topics:
+                parts = [(t, p.index) for p in self.cluster.partitions(t)]
+                subs = [mid for mid in members if t in g.members[mid].topics]
+                if g.strategy == "roundrobin":
+                    for i, tp in enumerate(parts):
+                        g.assignment[subs[i % len(subs)]].append(tp)
+                else:  # range
+                    per, extra = divmod(len(parts), len(subs))
+                    start = 0
+                    for i, mid in enumerate(subs):
+                        n = per + (1 if i < extra else 0)
+                        g.assignment[mid].extend(parts[start:start + n])
+                        start += n
+        self.kernel.emit(self.lane, "rebalance",
+                         f"{g.group_id} generation {g.generation}: {why}")
+        latency = self.cluster.config["network.latency.ms"]
+        for mid in members:
+            m = g.members[mid]
+            self.kernel.schedule(latency, m.on_assignment, g.generation, list(g.assignment[mid]))
+
+    # ------------------------------------------------------------------ offsets
+    def _validate(self, g: Group, generation: int, member_id: str) -> str | None:
+        if generation < 0 and not member_id:
+            return None  # a simple consumer (assign(), no group membership)
+        if member_id not in g.members:
+            return "UNKNOWN_MEMBER_ID"
+        if generation != g.generation:
+            return "ILLEGAL_GENERATION"
+        return None
+
+    def commit(self, group_id: str, generation: int, member_id: str,
+               offsets: dict[TP, int]) -> str | None:
+        """OffsetCommit: validate the member and generation, then store the offsets."""
+        g = self.group(group_id)
+        err = self._validate(g, generation, member_id)
+        if err:
+            self.kernel.emit(self.lane, "reject", f"commit by {member_id or 'consumer'}: {err}",
+                             flag="error")
+            return err
+        p = self.cluster.offsets_partition_for(group_id)
+        p.append_data([(f"{group_id}/{t}-{i}", o) for (t, i), o in offsets.items()])
+        g.committed.update(offsets)
+        self.kernel.emit(self.lane, "commit", f"{group_id}: " + ", ".join(
+            f"{t}-{i}={o}" for (t, i), o in offsets.items()))
+        return None
+
+    def txn_commit(self, group_id: str, pid: int, epoch: int, generation: int,
+                   member_id: str, offsets: dict[TP, int]) -> str | None:
+        """TxnOffsetCommit: store offsets as pending for ``pid``'s open transaction."""
+        g = self.group(group_id)
+        err = self._validate(g, generation, member_id)
+        if err:
+            self.kernel.emit(self.lane, "reject", f"txn offsets by pid={pid}: {err}",
+                             flag="error")
+            return err
+        p = self.cluster.offsets_partition_for(group_id)
+        res = p.append_data([(f"{group_id}/{t}-{i}", o) for (t, i), o in offsets.items()],
+                            producer_id=pid, epoch=epoch, transactional=True)
+        if res.error:
+            return res.error
+        g.pending.setdefault(pid, {}).update(offsets)
+        self.kernel.emit(self.lane, "commit", f"{group_id} pending (pid={pid}): " + ", ".join(
+            f"{t}-{i}={o}" for (t, i), o in offsets.items()))
+        return None
+
+    def complete_txn_offsets(self, pid: int, commit: bool, offsets_partition: int) -> None:
+        """A marker reached ``__consumer_offsets``: apply or drop ``pid``'s pending offsets."""
+        for g in self.groups.values():
+            if self.cluster.offsets_partition_for(g.group_id).index != offsets_partition:
+                continue
+            pending = g.pending.pop(pid, None)
+            if pending and commit:
+                g.committed.update(pending)
+
+    def fetch(self, group_id: str, partitions: list[TP],
+              require_stable: bool) -> tuple[str | None, dict[TP, int | None]]:
+        """OffsetFetch. With ``require_stable`` and pending offsets for any of
+        ``partitions``: UNSTABLE_OFFSET_COMMIT."""
+        g = self.group(group_id)
+        if require_stable:
+            for pend in g.pending.values():
+                if any(tp in pend for tp in partitions):
+                    return "UNSTABLE_OFFSET_COMMIT", {}
+        return None, {tp: g.committed.get(tp) for tp in partitions}

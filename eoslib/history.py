@@ -1,0 +1,120 @@
+"""The history: every observable operation of a run, in the order it completed.
+
+A history is what the checker reads. The simulation records one, and so does the
+real-broker backend, with the same operations, so one checker judges both.
+
+Each :class:`Op` has a ``process`` (who did it: ``"producer-1"``, ``"app-1#2"`` for the
+second incarnation of ``app-1`` after a restart, ``"verifier"`` for the final reads), an
+``f`` (what kind of operation), an ``outcome`` and a ``value`` whose fields depend on ``f``:
+
+==============  ==========================================================================
+``f``           ``value`` fields
+==============  ==========================================================================
+``send``        ``topic``, ``partition``, ``key``, ``value``, ``offset`` (``None`` unless
+                acknowledged), ``txn`` (``transactional.id`` or ``None``), ``txn_seq``
+                (which transaction of this producer, counting from 0, or ``None``),
+                ``error`` (Kafka error name or ``None``).
+                outcome ``ok`` = acknowledged; ``fail`` = definitely not written;
+                ``info`` = unknown (the client crashed or gave up while it was in flight).
+``poll``        ``records``: list of ``[topic, partition, offset, value]``;
+                ``isolation``: ``read_committed`` / ``read_uncommitted``; ``group``.
+``commit``      ``group``, ``offsets``: list of ``[topic, partition, offset]`` (the next
+                offset to read), ``txn`` (set when sent with ``send_offsets_to_transaction``).
+``txn_end``     ``txn``, ``txn_seq``, ``result`` (``commit`` / ``abort``). outcome ``ok``
+                when the coordinator completed it, ``fail`` when it definitely did not,
+                ``info`` when unknown (response lost, client crashed).
+``sink_write``  ``table``, ``id`` (the input message's id), ``input`` (``[topic,
+                partition, offset]``), ``applied`` (False when the sink recognised a
+                repeat and changed nothing).
+``crash``       ``step``: the named step of the loop at which the process died.
+``fenced``      ``txn``, ``error``: the producer was fenced (``PRODUCER_FENCED``,
+                ``INVALID_PRODUCER_EPOCH``) and must be closed.
+``note``        free-form ``text``; ignored by the checker.
+==============  ==========================================================================
+
+Values are plain JSON types (str, int, float, bool, None, lists, dicts) so a history
+serialises to JSON identically in any process.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+OUTCOMES = ("ok", "fail", "info")
+KINDS = ("send", "poll", "commit", "txn_end", "sink_write", "crash", "fenced", "note")
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One completed operation."""
+
+    index: int
+    time: float
+    process: str
+    f: str
+    outcome: str
+    value: Mapping[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The op as a plain dict (stable key order)."""
+        return {
+            "index": self.index,
+            "time": self.time,
+            "process": self.process,
+            "f": self.f,
+            "outcome": self.outcome,
+            "value": dict(self.value),
+        }
+
+
+@dataclass
+class History:
+    """An append-only list of :class:`Op`, numbered in order of recording."""
+
+    ops: list[Op] = field(default_factory=list)
+
+    def record(
+        self, time: float, process: str, f: str, outcome: str = "ok", **value: Any
+    ) -> Op:
+        """Append one operation and return it.
+
+        Raises ValueError for an unknown ``f`` or ``outcome`` (a bug in the recorder).
+        """
+        if f not in KINDS:
+            raise ValueError(f"history op f={f!r} is not one of {', '.join(KINDS)}")
+        if outcome not in OUTCOMES:
+            raise ValueError(
+                f"history op outcome={outcome!r} is not one of {', '.join(OUTCOMES)}"
+            )
+        op = Op(len(self.ops), float(time), process, f, outcome, value)
+        self.ops.append(op)
+        return op
+
+    def __iter__(self) -> Iterator[Op]:
+        return iter(self.ops)
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def of(self, f: str) -> list[Op]:
+        """All ops of one kind, in order."""
+        return [op for op in self.ops if op.f == f]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """The history as a list of plain dicts."""
+        return [op.to_json() for op in self.ops]
+
+    def dumps(self) -> str:
+        """Canonical JSON text (sorted keys, no spaces): identical for identical histories."""
+        return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, data: list[Mapping[str, Any]]) -> History:
+        """Rebuild a history from :meth:`to_json` output (re-numbering the ops)."""
+        h = cls()
+        for d in data:
+            h.record(d["time"], d["process"], d["f"], d["outcome"], **d["value"])
+        return h

@@ -1,0 +1,184 @@
+"""Requests and responses between clients and brokers, with latency and injected faults.
+
+Produce requests travel on a :class:`Connection`, one per (client, broker), with Kafka's
+ordering rules: the broker handles one request of a connection at a time, in order, and
+responses come back in that order. So when a response is lost, every later response on
+that connection waits behind it until the client's ``request.timeout.ms`` fires; the
+client then drops the connection and every request still in flight on it fails and is
+retried. (This is why ``max.in.flight.requests.per.connection <= 5`` matches the
+broker's cache of 5 batches: a retry never falls out of the cache.)
+
+Lost requests never reach the broker; lost responses leave the broker's work done and the
+client in the dark — exactly how retries create duplicates.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from eoslib.faults import FaultInjector
+
+if TYPE_CHECKING:
+    from eoslib.kernel import Kernel
+
+Response = dict[str, Any]
+Handler = Callable[[Callable[[Response], None]], None]
+_PENDING = object()
+_LOST = object()
+
+
+class Call:
+    """One request in flight."""
+
+    __slots__ = ("api", "done", "timed_out", "label", "response", "on_response",
+                 "on_timeout", "handler", "lose_req", "lose_resp", "delay", "conn", "respond")
+
+    def __init__(self, api: str, label: str) -> None:
+        self.api = api
+        self.done = False
+        self.timed_out = False
+        self.label = label
+        self.response: Any = _PENDING
+        self.on_response: Callable[[Response], None] = lambda r: None
+        self.on_timeout: Callable[[], None] | None = None
+        self.handler: Handler | None = None
+        self.lose_req = False
+        self.lose_resp = False
+        self.delay = 0.0
+        self.conn: Connection | None = None
+        self.respond: Callable[[Response], None] = lambda r: None
+
+
+class Connection:
+    """An ordered client-broker connection (see module docstring)."""
+
+    __slots__ = ("inflight", "broker_queue", "broker_busy", "closed")
+
+    def __init__(self) -> None:
+        self.inflight: deque[Call] = deque()  # client side, in send order
+        self.broker_queue: deque[Call] = deque()  # arrived, waiting to be handled
+        self.broker_busy = False
+        self.closed = False
+
+
+class Network:
+    """Delivers calls between clients and brokers (see module docstring)."""
+
+    def __init__(self, kernel: Kernel, injector: FaultInjector, latency: float,
+                 broker_alive: Callable[[int], bool]) -> None:
+        self.kernel = kernel
+        self.injector = injector
+        self.latency = latency
+        self.broker_alive = broker_alive
+        self._conns: dict[tuple[str, int], Connection] = {}
+
+    def call(
+        self,
+        lane: str,
+        api: str,
+        broker: int,
+        handler: Handler,
+        on_response: Callable[[Response], None],
+        *,
+        timeout: float,
+        on_timeout: Callable[[], None] | None = None,
+        client_alive: Callable[[], bool] = lambda: True,
+        label: str = "",
+        ref: str | None = None,
+        ordered: bool | None = None,
+    ) -> Call:
+        """Send a request; ``on_response`` or ``on_timeout`` runs exactly once, if the
+        client is still alive then. Produce requests are ``ordered`` by default."""
+        call = Call(api, label)
+        call.lose_req, call.lose_resp, call.delay = self.injector.decide(api)
+        call.on_response, call.on_timeout, call.handler = on_response, on_timeout, handler
+        k = self.kernel
+        if ordered is None:
+            ordered = api == "produce"
+        conn: Connection | None = None
+        if ordered:
+            key = (lane, broker)
+            conn = self._conns.get(key)
+            if conn is None or conn.closed:
+                conn = self._conns[key] = Connection()
+            conn.inflight.append(call)
+            call.conn = conn
+
+        def respond(resp: Response) -> None:
+            if call.lose_resp:
+                k.emit(lane, "lost", f"response to {label} lost", flag="lost", ref=ref)
+                resp_value: Any = _LOST
+            else:
+                resp_value = resp
+            k.schedule(self.latency + call.delay, deliver, resp_value)
+            if conn is not None:
+                conn.broker_busy = False
+                k.schedule(0, broker_next)
+
+        def deliver(resp: Any) -> None:
+            if call.done or not client_alive():
+                return
+            if conn is None:
+                if resp is not _LOST:
+                    call.done = True
+                    on_response(resp)
+                return
+            call.response = resp
+            # hand out responses in order; a lost one blocks the rest until the timeout
+            while conn.inflight and conn.inflight[0].response is not _PENDING \
+                    and conn.inflight[0].response is not _LOST:
+                head = conn.inflight.popleft()
+                if not head.done:
+                    head.done = True
+                    head.on_response(head.response)
+
+        def broker_next() -> None:
+            assert conn is not None
+            if conn.broker_busy or not conn.broker_queue or conn.closed:
+                return
+            nxt = conn.broker_queue.popleft()
+            conn.broker_busy = True
+            assert nxt.handler is not None
+            nxt.handler(nxt.respond)
+
+        def arrive() -> None:
+            if call.lose_req:
+                k.emit(lane, "lost", f"request {label} lost", flag="lost", ref=ref)
+                return
+            if not self.broker_alive(broker):
+                return
+            if conn is None:
+                handler(respond)
+                return
+            if conn.closed:
+                return  # the client dropped this connection before the request arrived
+            conn.broker_queue.append(call)
+            broker_next()
+
+        def expire() -> None:
+            if call.done or not client_alive():
+                return
+            if conn is None:
+                call.done = True
+                call.timed_out = True
+                if on_timeout is not None:
+                    on_timeout()
+                return
+            # drop the connection: everything still in flight on it fails
+            conn.closed = True
+            conn.broker_queue.clear()
+            pending = [c for c in conn.inflight if not c.done]
+            conn.inflight.clear()
+            for c in pending:
+                c.done = True
+                c.timed_out = True
+                if c.on_timeout is not None:
+                    c.on_timeout()
+
+        call.respond = respond
+        k.schedule(self.latency, arrive)
+        k.schedule(timeout, expire)
+        return call
+

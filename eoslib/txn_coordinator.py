@@ -1,0 +1,342 @@
+"""The transaction coordinator: one state machine per ``transactional.id``.
+
+States and their valid previous states are Kafka's (``TransactionMetadata.scala``)::
+
+    Empty             <- Empty, CompleteCommit, CompleteAbort
+    Ongoing           <- Ongoing, Empty, CompleteCommit, CompleteAbort
+    PrepareCommit     <- Ongoing
+    PrepareAbort      <- Ongoing, PrepareEpochFence
+    CompleteCommit    <- PrepareCommit
+    CompleteAbort     <- PrepareAbort
+    Dead              <- Empty, CompleteAbort, CompleteCommit
+    PrepareEpochFence <- Ongoing
+
+Every transition is appended to the coordinator's log (``__transaction_state``); a new
+coordinator rebuilds its state from that log, and a transaction whose PrepareCommit is in
+the log is committed whatever happens next: the successor re-sends the markers.
+
+``InitProducerId`` bumps the epoch (fencing older instances); during an Ongoing
+transaction it first fences and aborts it and answers CONCURRENT_TRANSACTIONS, so the
+client retries and the epoch is bumped a second time. A transaction left Ongoing longer
+than its ``transaction.timeout.ms`` is aborted the same way by a periodic check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from eoslib.cluster import OFFSETS_TOPIC
+from eoslib.partitioner import coordinator_partition
+
+if TYPE_CHECKING:
+    from eoslib.cluster import Cluster
+    from eoslib.kernel import Kernel
+
+VALID_PREVIOUS: dict[str, tuple[str, ...]] = {
+    "Empty": ("Empty", "CompleteCommit", "CompleteAbort"),
+    "Ongoing": ("Ongoing", "Empty", "CompleteCommit", "CompleteAbort"),
+    "PrepareCommit": ("Ongoing",),
+    "PrepareAbort": ("Ongoing", "PrepareEpochFence"),
+    "CompleteCommit": ("PrepareCommit",),
+    "CompleteAbort": ("PrepareAbort",),
+    "Dead": ("Empty", "CompleteAbort", "CompleteCommit"),
+    "PrepareEpochFence": ("Ongoing",),
+}
+STATES = tuple(VALID_PREVIOUS)
+EPOCH_EXHAUSTED = 32767 - 1  # Short.MaxValue - 1
+
+Respond = Callable[[dict[str, Any]], None]
+
+
+class IllegalTransition(RuntimeError):
+    """A transition the state machine forbids (a bug, never a client error)."""
+
+
+@dataclass
+class TxnMetadata:
+    """What the coordinator knows of one ``transactional.id``."""
+
+    txn_id: str
+    producer_id: int
+    epoch: int = -1
+    state: str = "Empty"
+    timeout_ms: int = 60000
+    partitions: list[tuple[str, int]] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+    start: float = 0.0
+    pending_markers: int = 0
+    version: int = 2
+
+    def snapshot(self) -> dict[str, Any]:
+        """The record written to ``__transaction_state`` for this state."""
+        return {"txn_id": self.txn_id, "pid": self.producer_id, "epoch": self.epoch,
+                "state": self.state, "partitions": [list(p) for p in self.partitions],
+                "groups": list(self.groups), "timeout_ms": self.timeout_ms,
+                "start": self.start, "version": self.version}
+
+
+class TransactionCoordinator:
+    """Handles InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn and EndTxn."""
+
+    def __init__(self, kernel: Kernel, cluster: Cluster, *, generation: int = 0,
+                 next_pid: int = 1000) -> None:
+        self.kernel = kernel
+        self.cluster = cluster
+        self.generation = generation  # the coordinator epoch
+        self.txns: dict[str, TxnMetadata] = {}
+        self.log: list[dict[str, Any]] = []  # __transaction_state
+        self.next_pid = next_pid
+        self.alive = True
+        self.lane = "txn-coordinator"
+        self.committed = 0
+        self.aborted = 0
+        self.state_history: list[tuple[float, str, str, str]] = []  # (t, txn, from, to)
+        self._timeout_idle = True  # the periodic check runs only while a txn is open
+
+    # ----------------------------------------------------------------- helpers
+    def new_pid(self) -> int:
+        """Allocate a producer id (the producer-id manager's job)."""
+        pid = self.next_pid
+        self.next_pid += 1
+        return pid
+
+    def transition(self, meta: TxnMetadata, new: str) -> None:
+        """Move ``meta`` to ``new`` if Kafka allows it, and log the new state."""
+        if meta.state not in VALID_PREVIOUS[new]:
+            raise IllegalTransition(f"{meta.txn_id}: {meta.state} -> {new} is not allowed")
+        old = meta.state
+        meta.state = new
+        self.log.append(meta.snapshot())
+        self.state_history.append((self.kernel.now, meta.txn_id, old, new))
+        if old != new:
+            self.kernel.emit(self.lane, "state", f"{meta.txn_id}: {old} -> {new}",
+                             flag="aborted" if new == "PrepareAbort" else None)
+
+    def _check_epoch(self, meta: TxnMetadata | None, pid: int, epoch: int) -> str | None:
+        if meta is None or meta.producer_id != pid:
+            return "INVALID_PRODUCER_ID_MAPPING"
+        if epoch != meta.epoch:
+            return "PRODUCER_FENCED"
+        return None
+
+    # ---------------------------------------------------------------- requests
+    def handle_init_producer_id(self, txn_id: str | None, timeout_ms: int,
+                                respond: Respond, version: int = 2) -> None:
+        """InitProducerId: a fresh id for idempotence, or the next epoch of ``txn_id``."""
+        if txn_id is None:
+            respond({"error": None, "pid": self.new_pid(), "epoch": 0})
+            return
+        if timeout_ms > self.cluster.config["transaction.max.timeout.ms"]:
+            respond({"error": "INVALID_TRANSACTION_TIMEOUT"})
+            return
+        meta = self.txns.get(txn_id)
+        if meta is None:
+            meta = self.txns[txn_id] = TxnMetadata(txn_id, self.new_pid(), version=version)
+        if meta.state in ("PrepareCommit", "PrepareAbort", "PrepareEpochFence"):
+            respond({"error": "CONCURRENT_TRANSACTIONS"})
+            return
+        if meta.state == "Ongoing":
+            self._fence_and_abort(meta, "a new instance called init_transactions")
+            respond({"error": "CONCURRENT_TRANSACTIONS"})
+            return
+        if meta.epoch >= EPOCH_EXHAUSTED:
+            meta.producer_id = self.new_pid()
+            meta.epoch = 0
+        else:
+            meta.epoch += 1
+        if meta.epoch > 0:
+            self.kernel.emit(self.lane, "fence", f"{txn_id}: epoch -> {meta.epoch}",
+                             flag="fenced" if meta.epoch > 0 else None)
+        meta.timeout_ms = timeout_ms
+        meta.version = version
+        meta.partitions = []
+        meta.groups = []
+        self.transition(meta, "Empty")
+        respond({"error": None, "pid": meta.producer_id, "epoch": meta.epoch})
+
+    def handle_add_partitions(self, txn_id: str, pid: int, epoch: int,
+                              partitions: list[tuple[str, int]], respond: Respond) -> None:
+        """AddPartitionsToTxn: register partitions before the first write to them."""
+        meta = self.txns.get(txn_id)
+        err = self._check_epoch(meta, pid, epoch)
+        if err:
+            respond({"error": err})
+            return
+        assert meta is not None
+        if meta.state in ("PrepareCommit", "PrepareAbort", "PrepareEpochFence"):
+            respond({"error": "CONCURRENT_TRANSACTIONS"})
+            return
+        if meta.state != "Ongoing":
+            meta.start = self.kernel.now
+            meta.partitions = []
+            meta.groups = []
+        for tp in partitions:
+            if tp not in meta.partitions:
+                meta.partitions.append(tp)
+        self.transition(meta, "Ongoing")
+        self.wake()
+        respond({"error": None})
+
+    def handle_add_offsets(self, txn_id: str, pid: int, epoch: int, group_id: str,
+                           respond: Respond) -> None:
+        """AddOffsetsToTxn: add the group's ``__consumer_offsets`` partition."""
+        p = self.cluster.offsets_partition_for(group_id)
+        meta = self.txns.get(txn_id)
+
+        def added(resp: dict[str, Any]) -> None:
+            if resp["error"] is None and meta is not None and group_id not in meta.groups:
+                meta.groups.append(group_id)
+            respond(resp)
+
+        self.handle_add_partitions(txn_id, pid, epoch, [(OFFSETS_TOPIC, p.index)], added)
+
+    def handle_end_txn(self, txn_id: str, pid: int, epoch: int, commit: bool,
+                       respond: Respond) -> None:
+        """EndTxn: decide (PrepareCommit/PrepareAbort), answer, then write the markers."""
+        meta = self.txns.get(txn_id)
+        err = self._check_epoch(meta, pid, epoch)
+        if meta is not None and err == "PRODUCER_FENCED" and meta.version == 2 \
+                and epoch == meta.epoch - 1 and meta.state in (
+                    "CompleteCommit" if commit else "CompleteAbort",):
+            # TV2: a retried EndTxn of the transaction that just completed (epoch bumped)
+            respond({"error": None, "epoch": meta.epoch})
+            return
+        if err:
+            respond({"error": err})
+            return
+        assert meta is not None
+        want = "Commit" if commit else "Abort"
+        if meta.state == f"Complete{want}":
+            respond({"error": None, "epoch": meta.epoch})
+            return
+        if meta.state == f"Prepare{want}":
+            respond({"error": "CONCURRENT_TRANSACTIONS"})
+            return
+        if meta.state != "Ongoing":
+            respond({"error": "INVALID_TXN_STATE"})
+            return
+        self.transition(meta, f"Prepare{want}")
+        # the decision is durable: answer now, markers follow asynchronously
+        decided_at = self.kernel.now
+        self._write_markers(meta, commit)
+        respond({"error": None, "epoch": meta.epoch, "decided_at": decided_at})
+
+    # ----------------------------------------------------------------- markers
+    def _write_markers(self, meta: TxnMetadata, commit: bool) -> None:
+        kind = "COMMIT" if commit else "ABORT"
+        marker_epoch = meta.epoch
+        targets = list(meta.partitions)
+        meta.pending_markers = len(targets)
+        generation = self.generation
+        latency = self.cluster.config["network.latency.ms"]
+
+        def write(tp: tuple[str, int]) -> None:
+            if not self.alive or generation != self.generation:
+                return  # this coordinator died; its successor re-sends
+            p = self.cluster.partition(*tp)
+            if tp[0] == OFFSETS_TOPIC:
+                self.cluster.group_coordinator.complete_txn_offsets(
+                    meta.producer_id, commit, p.index)
+            p.append_marker(meta.producer_id, marker_epoch, kind)
+            meta.pending_markers -= 1
+            if meta.pending_markers == 0:
+                self._complete(meta, commit)
+
+        if not targets:
+            self._complete(meta, commit)
+        for tp in targets:
+            self.kernel.schedule(latency, write, tp)
+
+    def _complete(self, meta: TxnMetadata, commit: bool) -> None:
+        if meta.version == 2:
+            meta.epoch += 1  # KIP-890: a fresh epoch for every transaction
+        self.transition(meta, "CompleteCommit" if commit else "CompleteAbort")
+        if commit:
+            self.committed += 1
+        else:
+            self.aborted += 1
+
+    def _fence_and_abort(self, meta: TxnMetadata, why: str) -> None:
+        meta.epoch += 1
+        self.transition(meta, "PrepareEpochFence")
+        self.kernel.emit(self.lane, "fence", f"{meta.txn_id}: epoch -> {meta.epoch} ({why})",
+                         flag="fenced")
+        self.transition(meta, "PrepareAbort")
+        self._write_markers(meta, commit=False)
+
+    # ---------------------------------------------------------------- timeouts
+    def _schedule_timeout_check(self) -> None:
+        interval = self.cluster.config[
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms"]
+        self.kernel.schedule(interval, self._check_timeouts)
+
+    def _check_timeouts(self) -> None:
+        if not self.alive:
+            return
+        for meta in self.txns.values():
+            if meta.state == "Ongoing" and meta.start + meta.timeout_ms < self.kernel.now:
+                self._fence_and_abort(meta, f"open longer than transaction.timeout.ms="
+                                            f"{meta.timeout_ms}")
+        if any(m.state == "Ongoing" for m in self.txns.values()):
+            self._schedule_timeout_check()
+        else:
+            self._timeout_idle = True
+
+    def wake(self) -> None:
+        """Resume the periodic timeout check when a transaction starts."""
+        if self._timeout_idle:
+            self._timeout_idle = False
+            self._schedule_timeout_check()
+
+    # -------------------------------------------------------- partition checks
+    def verify_partition(self, txn_id: str | None, pid: int, epoch: int, topic: str,
+                         index: int) -> str | None:
+        """KIP-890 part 1: a transactional write must belong to an Ongoing transaction
+        that registered this partition; a stale epoch is INVALID_PRODUCER_EPOCH."""
+        meta = self.txns.get(txn_id) if txn_id else None
+        if meta is None or meta.producer_id != pid:
+            return "INVALID_TXN_STATE"
+        if epoch < meta.epoch:
+            return "INVALID_PRODUCER_EPOCH"
+        if meta.state != "Ongoing" or (topic, index) not in meta.partitions:
+            return "INVALID_TXN_STATE"
+        return None
+
+    # ---------------------------------------------------------------- failover
+    def crash(self) -> None:
+        """The coordinator dies; in-memory state and in-flight marker writes are lost."""
+        self.alive = False
+        self.kernel.emit(self.lane, "crash", "transaction coordinator crashed", flag="crash")
+
+    def successor(self) -> TransactionCoordinator:
+        """A new coordinator that rebuilds every transaction from the log and finishes
+        what was decided: PrepareCommit -> markers -> CompleteCommit (same for abort)."""
+        new = TransactionCoordinator(self.kernel, self.cluster, generation=self.generation + 1,
+                                     next_pid=self.next_pid)
+        new.committed, new.aborted = self.committed, self.aborted
+        for rec in self.log:
+            m = new.txns.get(rec["txn_id"])
+            if m is None:
+                m = new.txns[rec["txn_id"]] = TxnMetadata(rec["txn_id"], rec["pid"])
+            m.producer_id, m.epoch, m.state = rec["pid"], rec["epoch"], rec["state"]
+            m.partitions = [tuple(p) for p in rec["partitions"]]  # type: ignore[misc]
+            m.groups, m.timeout_ms = list(rec["groups"]), rec["timeout_ms"]
+            m.start, m.version = rec["start"], rec["version"]
+        new.log = list(self.log)
+        new.state_history = list(self.state_history)
+        self.kernel.emit(new.lane, "restart", f"coordinator epoch {new.generation} loaded "
+                         f"{len(new.txns)} transactional ids from __transaction_state")
+        for m in new.txns.values():
+            if m.state in ("PrepareCommit", "PrepareAbort"):
+                new._write_markers(m, m.state == "PrepareCommit")
+            elif m.state == "PrepareEpochFence":
+                new.transition(m, "PrepareAbort")
+                new._write_markers(m, commit=False)
+        return new
+
+    def partition_of(self, txn_id: str) -> int:
+        """The ``__transaction_state`` partition (so, coordinator) that owns ``txn_id``."""
+        return coordinator_partition(txn_id,
+                                     self.cluster.config["transaction.state.log.num.partitions"])
