@@ -153,6 +153,11 @@ class Cluster:
             self.kernel.emit(p.lane, "reject", f"{label}: NOT_LEADER_OR_FOLLOWER", flag="error")
             respond({"error": "NOT_LEADER_OR_FOLLOWER"})
             return
+        if self.network.injector.refuse():
+            self.kernel.emit(p.lane, "reject", f"{label}: NOT_ENOUGH_REPLICAS (injected)",
+                             flag="error", ref=req["ref"])
+            respond({"error": "NOT_ENOUGH_REPLICAS"})
+            return
         if req["transactional"] and self.partition_verification:
             err = self.txn_coordinator.verify_partition(
                 req["txn_id"], req["pid"], req["epoch"], p.topic, p.index)
@@ -180,8 +185,10 @@ class Cluster:
         if req["acks"] == "all" and len(p.replicas) > 1:
             last = res.base_offset + n - 1
 
-            def done() -> None:
-                if len(p.isr) < p.min_insync:
+            def done(ok: bool) -> None:
+                if not ok:
+                    respond({"error": "NOT_LEADER_OR_FOLLOWER"})
+                elif len(p.isr) < p.min_insync:
                     respond({"error": "NOT_ENOUGH_REPLICAS_AFTER_APPEND"})
                 else:
                     respond(resp)

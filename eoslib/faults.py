@@ -28,6 +28,8 @@ class FaultPlan:
     * ``lost_acks``: the first N responses of ``apis`` are lost (a placed fault).
     * ``lose_responses``: 1-based numbers of the requests of ``apis`` whose response is lost.
     * ``slow_broker_ms`` / ``slow_prob``: a response is delayed by that much with that chance.
+    * ``error_prob``: chance a produce is refused with a retriable error
+      (NOT_ENOUGH_REPLICAS) without being appended - how retries reorder records.
     * ``crash_step``: the step of the consume-process-produce loop where the app dies, one of
       ``after_poll``, ``after_process``, ``after_produce``, ``before_commit``,
       ``after_commit``; ``crash_at`` is the input message whose processing crashes (default:
@@ -43,6 +45,7 @@ class FaultPlan:
     lose_responses: tuple[int, ...] = ()
     slow_broker_ms: float = 0.0
     slow_prob: float = 0.0
+    error_prob: float = 0.0
     crash_step: str | None = None
     crash_at: int | None = None
     crash_prob: float = 0.0
@@ -51,7 +54,7 @@ class FaultPlan:
     apis: tuple[str, ...] = ("produce",)
 
     def __post_init__(self) -> None:
-        for name in ("request_loss", "response_loss", "slow_prob", "crash_prob"):
+        for name in ("request_loss", "response_loss", "slow_prob", "crash_prob", "error_prob"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 <= v <= 1.0:
                 raise ConfigException(name, v, "Expected a probability between 0 and 1")
@@ -105,7 +108,16 @@ class FaultInjector:
         self.plan = plan
         self.rng = rng
         self.counts: dict[str, int] = {}
-        self.injected: dict[str, int] = {"request_lost": 0, "response_lost": 0, "slowed": 0}
+        self.injected: dict[str, int] = {"request_lost": 0, "response_lost": 0, "slowed": 0,
+                                         "refused": 0}
+
+    def refuse(self) -> bool:
+        """Whether the produce request being handled is refused (``error_prob``)."""
+        if not self.plan.error_prob:
+            return False
+        hit = self.rng.random() < self.plan.error_prob
+        self.injected["refused"] += hit
+        return hit
 
     def decide(self, api: str) -> tuple[bool, bool, float]:
         """For the next request of ``api``: (lose request?, lose response?, extra delay)."""

@@ -107,6 +107,8 @@ class Network:
             call.conn = conn
 
         def respond(resp: Response) -> None:
+            if not self.broker_alive(broker):
+                return  # a dead broker sends nothing
             if call.lose_resp:
                 k.emit(lane, "lost", f"response to {label} lost", flag="lost", ref=ref)
                 resp_value: Any = _LOST

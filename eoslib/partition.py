@@ -110,7 +110,7 @@ class Partition:
         self.producers: dict[int, ProducerStateEntry] = {}
         self.aborted: list[AbortedTxn] = []
         self._decided: list[tuple[int, int]] = []  # (first offset, marker offset) not yet < HW
-        self._hw_waiters: list[tuple[int, Callable[[], None]]] = []
+        self._hw_waiters: list[tuple[int, Callable[[bool], None]]] = []
         self._replication_scheduled = False
         self.alive_brokers: Callable[[], set[int]] = lambda: set(self.replicas)
         self.stable_since: dict[int, float] = {}  # batch base offset -> when it went < LSO
@@ -226,12 +226,18 @@ class Partition:
             self.isr.remove(broker)
             self._update_hw()
 
-    def wait_for_hw(self, offset: int, callback: Callable[[], None]) -> None:
-        """Call ``callback`` once the HW passes ``offset`` (acks=all)."""
+    def wait_for_hw(self, offset: int, callback: Callable[[bool], None]) -> None:
+        """Call ``callback(True)`` once the HW passes ``offset`` (acks=all), or
+        ``callback(False)`` if leadership moves first (the write may be lost)."""
         if self.hw > offset:
-            callback()
+            callback(True)
         else:
             self._hw_waiters.append((offset, callback))
+
+    def _fail_waiters(self) -> None:
+        waiters, self._hw_waiters = self._hw_waiters, []
+        for _, cb in waiters:
+            cb(False)
 
     def _update_hw(self) -> None:
         if self.leader is None:
@@ -260,7 +266,7 @@ class Partition:
             ready = [cb for off, cb in self._hw_waiters if self.hw > off]
             self._hw_waiters = [(off, cb) for off, cb in self._hw_waiters if self.hw <= off]
             for cb in ready:
-                cb()
+                cb(True)
 
     def elect_leader(self, dead: int) -> int | None:
         """Choose a new leader after broker ``dead`` failed; truncate to its log.
@@ -275,6 +281,7 @@ class Partition:
         if not candidates and self.unclean:
             candidates = [r for r in self.replicas if r in alive and r != dead]
         old = self.leader
+        self._fail_waiters()
         if not candidates:
             self.leader = None
             self.kernel.emit(self.lane, "leader", f"leader {old} died; partition offline",

@@ -197,17 +197,20 @@ class TransactionCoordinator:
         """EndTxn: decide (PrepareCommit/PrepareAbort), answer, then write the markers."""
         meta = self.txns.get(txn_id)
         err = self._check_epoch(meta, pid, epoch)
+        want = "Commit" if commit else "Abort"
         if meta is not None and err == "PRODUCER_FENCED" and meta.version == 2 \
-                and epoch == meta.epoch - 1 and meta.state in (
-                    "CompleteCommit" if commit else "CompleteAbort",):
-            # TV2: a retried EndTxn of the transaction that just completed (epoch bumped)
-            respond({"error": None, "epoch": meta.epoch})
+                and epoch == meta.epoch - 1 and meta.state in (f"Prepare{want}",
+                                                               f"Complete{want}"):
+            # TV2: a retry of the EndTxn that bumped the epoch; answer as Kafka would
+            if meta.state == f"Prepare{want}":
+                respond({"error": "CONCURRENT_TRANSACTIONS"})
+            else:
+                respond({"error": None, "epoch": meta.epoch})
             return
         if err:
             respond({"error": err})
             return
         assert meta is not None
-        want = "Commit" if commit else "Abort"
         if meta.state == f"Complete{want}":
             respond({"error": None, "epoch": meta.epoch})
             return
@@ -217,6 +220,8 @@ class TransactionCoordinator:
         if meta.state != "Ongoing":
             respond({"error": "INVALID_TXN_STATE"})
             return
+        if meta.version == 2:
+            meta.epoch += 1  # KIP-890: every transaction ends with an epoch bump
         self.transition(meta, f"Prepare{want}")
         # the decision is durable: answer now, markers follow asynchronously
         decided_at = self.kernel.now
@@ -250,8 +255,6 @@ class TransactionCoordinator:
             self.kernel.schedule(latency, write, tp)
 
     def _complete(self, meta: TxnMetadata, commit: bool) -> None:
-        if meta.version == 2:
-            meta.epoch += 1  # KIP-890: a fresh epoch for every transaction
         self.transition(meta, "CompleteCommit" if commit else "CompleteAbort")
         if commit:
             self.committed += 1
@@ -334,6 +337,8 @@ class TransactionCoordinator:
             elif m.state == "PrepareEpochFence":
                 new.transition(m, "PrepareAbort")
                 new._write_markers(m, commit=False)
+        if any(m.state == "Ongoing" for m in new.txns.values()):
+            new.wake()
         return new
 
     def partition_of(self, txn_id: str) -> int:
