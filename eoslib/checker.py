@@ -34,7 +34,8 @@ anomaly                  definition (and what ``count`` counts)
                          records (position and value) so read.
 ``uncommitted_read``     A poll returned a record of a transaction that later committed,
                          before the commit completed (``read_uncommitted`` behaviour):
-                         the poll's (time, index) is below the ``txn_end``'s.
+                         the poll's (time, index) is below the ``txn_end``'s (or the poll
+                         precedes the coordinator's decision, ``decided_at``, when recorded).
                          Count: distinct records so read.
 ``processed_twice``      A sink applied a write for an input id (in one table) that already
                          had an applied write. Count: extra applied writes.
@@ -465,7 +466,10 @@ def _bad_reads(ix: _Index) -> tuple[Anomaly, Anomaly]:
         elif state == _COMMITTED and key not in done_u:
             commit = ix.txn(w)[1]
             assert commit is not None
-            if (op.time, op.index) < (commit.time, commit.index):
+            decided = commit.value.get("decided_at")  # when the coordinator decided
+            before = (op.time < decided) if decided is not None else \
+                (op.time, op.index) < (commit.time, commit.index)
+            if before:
                 done_u.add(key)
                 early.add(
                     1,

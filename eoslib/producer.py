@@ -215,6 +215,10 @@ class Producer:
         self._serve_callbacks()
         return self._unsettled
 
+    def _record(self, f: str, outcome: str, **value: Any) -> None:
+        """Record one op of this producer's process in the history."""
+        self.sim.history.record(self._now(), self.sim.process_name(self), f, outcome, **value)
+
     def _check_not_closed(self) -> None:
         if self.closed:
             raise KafkaException(KafkaError("_DESTROY", "Producer is closed"))
@@ -472,7 +476,7 @@ class Producer:
                        fatal=True)
         self.txn_state = "FATAL_ERROR"
         self.txn_error = e
-        self.sim.history.record(self._now(), self.sim.process_name(self), "fenced", "ok", txn=self.txn_id,
+        self._record( "fenced", "ok", txn=self.txn_id,
                                 error=err)
         self.kernel.emit(self.lane, "fence", f"fenced ({err})", flag="fenced")
         return KafkaException(e)
@@ -612,7 +616,7 @@ class Producer:
         if not self._alive():
             raise KafkaException(KafkaError("_DESTROY", "producer crashed"))
         err = result["error"]
-        self.sim.history.record(self._now(), self.sim.process_name(self), "commit", "ok" if err is None else "fail",
+        self._record( "commit", "ok" if err is None else "fail",
                                 group=gm.group_id,
                                 offsets=[[t, p, o] for (t, p), o in offs.items()],
                                 txn=self.txn_id, txn_seq=self.txn_seq)
@@ -658,7 +662,7 @@ class Producer:
         if not self.txn_partitions and not self.txn_offsets_added:
             # nothing reached the coordinator: complete locally, as the Java client does
             self.txn_state = "READY"
-            self.sim.history.record(self._now(), self.sim.process_name(self), "txn_end", "ok", txn=self.txn_id,
+            self._record( "txn_end", "ok", txn=self.txn_id,
                                     txn_seq=self.txn_seq, result=result,
                                     decided_at=self._now())
             return
@@ -670,19 +674,19 @@ class Producer:
                 f"EndTxn({result})", timeout)
         except KafkaException as e:
             if self._alive():
-                self.sim.history.record(self._now(), self.sim.process_name(self), "txn_end", "info",
+                self._record( "txn_end", "info",
                                         txn=self.txn_id, txn_seq=self.txn_seq, result=result)
             raise e
         err = resp["error"]
         if err in ("PRODUCER_FENCED", "INVALID_PRODUCER_ID_MAPPING"):
-            self.sim.history.record(self._now(), self.sim.process_name(self), "txn_end", "fail", txn=self.txn_id,
+            self._record( "txn_end", "fail", txn=self.txn_id,
                                     txn_seq=self.txn_seq, result=result, error=err)
             raise self._fenced(err)
         if err:
-            self.sim.history.record(self._now(), self.sim.process_name(self), "txn_end", "fail", txn=self.txn_id,
+            self._record( "txn_end", "fail", txn=self.txn_id,
                                     txn_seq=self.txn_seq, result=result, error=err)
             raise KafkaException(KafkaError(err))
-        self.sim.history.record(self._now(), self.sim.process_name(self), "txn_end", "ok", txn=self.txn_id,
+        self._record( "txn_end", "ok", txn=self.txn_id,
                                 txn_seq=self.txn_seq, result=result,
                                 decided_at=resp.get("decided_at", self._now()))
         if resp.get("epoch", self.epoch) != self.epoch:  # TV2: next transaction, new epoch

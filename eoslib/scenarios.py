@@ -321,7 +321,7 @@ def _crash_defaults() -> dict[str, Any]:
           config={"transactions": False, "batch": 10},
           faults={"crash_step": "before_commit", "crash_at": 25})
 def _consumer_crash(s: Setup) -> Outcome:
-    vals = _fill_input(s)
+    _fill_input(s)
     s.sim.create_topic("out", 1)
     app = _pipeline(s)
     app.run()
@@ -387,7 +387,7 @@ def _read_committed(s: Setup) -> Outcome:
           messages=30)
 def _zombie(s: Setup) -> Outcome:
     sim = s.sim
-    vals = _fill_input(s)
+    _fill_input(s)
     sim.create_topic("out", 1)
     eos = s.course["delivery"] == "exactly-once"
     a = _pipeline(s, name="app-a")
@@ -529,7 +529,7 @@ def _leader_failover(s: Setup) -> Outcome:
           messages=40)
 def _rebalance(s: Setup) -> Outcome:
     sim = s.sim
-    vals = _fill_input(s, partitions=2)
+    _fill_input(s, partitions=2)
     sim.create_topic("out", 1)
     a = _pipeline(s, name="app-a", transactional_id="app-a-txn")
     b = _pipeline(s, name="app-b", transactional_id="app-b-txn")
