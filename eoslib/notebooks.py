@@ -162,7 +162,7 @@ def execute_notebook(
         kernel_name=kernel_name,
         resources={"metadata": {"path": str(path.parent)}},
         record_timing=False,
-        store_widget_state=widget_state,
+        store_widget_state=True,  # False trips nbclient 0.11 on Output-widget captures
     )
     client.execute(env=_kernel_env())
     if not widget_state:
@@ -276,6 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     issues = [] if args.no_lint else lint_notebooks(paths)
     for issue in issues:
         print(f"lint: {issue}")
+    if not args.no_lint:
+        print(f"lint: {len(paths)} notebook(s), {len(issues)} issue(s)")
     if failed:
         print(f"execute-notebooks: {len(failed)} notebook(s) failed: "
               + ", ".join(p.name for p in failed))

@@ -244,8 +244,10 @@ class Partition:
             return
         hw = min(self.replica_leo[r] for r in self.isr) if self.isr else self.leo
         if hw > self.hw:
-            for b in self.log:
-                if b.base_offset >= self.hw and b.base_offset < hw:
+            for b in reversed(self.log):  # only the batches the HW just passed
+                if b.base_offset < self.hw:
+                    break
+                if b.base_offset < hw:
                     self.hw_since.setdefault(b.base_offset, self.kernel.now)
             self.hw = hw
             if len(self.replicas) > 1:
@@ -352,7 +354,9 @@ class Partition:
         limit = self.lso if isolation == "read_committed" else self.hw
         out: list[Batch] = []
         n = 0
-        for b in self._batches_from(offset):
+        log = self.log
+        for i in range(self._first_batch_at(offset), len(log)):
+            b = log[i]
             if b.base_offset >= limit or n >= max_records:
                 break
             if b.last_offset >= limit:
@@ -367,16 +371,17 @@ class Partition:
                        if a.first_offset <= hi and a.last_offset >= offset]
         return out, aborted, limit
 
-    def _batches_from(self, offset: int) -> list[Batch]:
+    def _first_batch_at(self, offset: int) -> int:
+        """Index of the first batch whose last offset is >= ``offset`` (binary search)."""
         log = self.log
         lo, hi = 0, len(log)
-        while lo < hi:  # first batch whose last offset >= offset
+        while lo < hi:
             mid = (lo + hi) // 2
             if log[mid].last_offset < offset:
                 lo = mid + 1
             else:
                 hi = mid
-        return log[lo:]
+        return lo
 
     def record_count(self) -> int:
         """Data records in the log (markers excluded)."""
