@@ -259,12 +259,17 @@ class _Index:
             elif f == "crash":
                 dead.add(op.process)
         self._txn_state: dict[TxnKey, tuple[str, Op | None]] = {}
+        fenced_processes = {op.process for op in self.fenced}
         for key, ends in txn_ends.items():
             ok = [e for e in ends if e.outcome == "ok"]
             commit = next((e for e in ok if e.value.get("result") == "commit"), None)
             if commit is not None:
                 self._txn_state[key] = (_COMMITTED, commit)
             elif any(e.value.get("result") == "abort" for e in ok):
+                self._txn_state[key] = (_ABORTED, None)
+            elif key[0] in fenced_processes:
+                # the fencer (a new instance, or the coordinator's timeout) aborts the open
+                # transaction; a decided commit cannot be fenced, so no commit = aborted
                 self._txn_state[key] = (_ABORTED, None)
             else:
                 self._txn_state[key] = (_UNCERTAIN, None)

@@ -68,6 +68,7 @@ class TxnMetadata:
     start: float = 0.0
     pending_markers: int = 0
     version: int = 2
+    end_epoch: int | None = None  # TV2: the client epoch of the EndTxn that bumped epoch
 
     def snapshot(self) -> dict[str, Any]:
         """The record written to ``__transaction_state`` for this state."""
@@ -151,6 +152,7 @@ class TransactionCoordinator:
                              flag="fenced" if meta.epoch > 0 else None)
         meta.timeout_ms = timeout_ms
         meta.version = version
+        meta.end_epoch = None
         meta.partitions = []
         meta.groups = []
         self.transition(meta, "Empty")
@@ -199,7 +201,7 @@ class TransactionCoordinator:
         err = self._check_epoch(meta, pid, epoch)
         want = "Commit" if commit else "Abort"
         if meta is not None and err == "PRODUCER_FENCED" and meta.version == 2 \
-                and epoch == meta.epoch - 1 and meta.state in (f"Prepare{want}",
+                and epoch == meta.end_epoch and meta.state in (f"Prepare{want}",
                                                                f"Complete{want}"):
             # TV2: a retry of the EndTxn that bumped the epoch; answer as Kafka would
             if meta.state == f"Prepare{want}":
@@ -221,6 +223,7 @@ class TransactionCoordinator:
             respond({"error": "INVALID_TXN_STATE"})
             return
         if meta.version == 2:
+            meta.end_epoch = meta.epoch
             meta.epoch += 1  # KIP-890: every transaction ends with an epoch bump
         self.transition(meta, f"Prepare{want}")
         # the decision is durable: answer now, markers follow asynchronously
@@ -262,6 +265,7 @@ class TransactionCoordinator:
             self.aborted += 1
 
     def _fence_and_abort(self, meta: TxnMetadata, why: str) -> None:
+        meta.end_epoch = None  # a fence is no client's EndTxn: retries get PRODUCER_FENCED
         meta.epoch += 1
         self.transition(meta, "PrepareEpochFence")
         self.kernel.emit(self.lane, "fence", f"{meta.txn_id}: epoch -> {meta.epoch} ({why})",
