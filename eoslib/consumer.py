@@ -235,9 +235,11 @@ class Consumer:
             self._apply_assignment()
             self._init_positions()
             out = self._take(num_messages)
-            if out or self.kernel.now >= deadline or not self._alive():
+            if out or not self._alive():
                 break
-            self._fetch_all()
+            self._fetch_all()  # like librdkafka's fetcher, fetching goes on between polls
+            if self.kernel.now >= deadline:
+                break
             self.kernel.run_until(
                 lambda: self._pending_assignment is not None or self._has_data()
                 or not self._alive(), deadline - self.kernel.now)

@@ -153,7 +153,7 @@ class Partition:
         base = self.leo
         batch = Batch(base, list(records), producer_id, epoch, base_seq, transactional, None,
                       self.kernel.now)
-        self._append(batch)
+        # producer state first, so the LSO computed on append sees the open transaction
         if producer_id != NO_PID:
             if entry is None:
                 entry = self.producers[producer_id] = ProducerStateEntry(producer_id, epoch)
@@ -165,6 +165,7 @@ class Partition:
                                         batch.last_offset))
             if transactional and entry.current_txn_first_offset is None:
                 entry.current_txn_first_offset = base
+        self._append(batch)
         return AppendResult(None, base)
 
     def append_marker(self, producer_id: int, epoch: int, kind: str) -> AppendResult:

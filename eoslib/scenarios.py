@@ -451,8 +451,14 @@ def _txn_timeout(s: Setup) -> Outcome:
         "transaction.abort.timed.out.transaction.cleanup.interval.ms"] + 1000
     sim.kernel.emit(p.lane, "crash", f"producer stalls {stall:.0f} ms", flag="crash")
     deadline = sim.now + stall
-    while sim.now < deadline:
-        c.consume(100, timeout=1.0)
+    other = sim.Producer({"client.id": "other-writer", "linger.ms": 0})
+    i = 0
+    while sim.now < deadline:  # other writers' records queue up behind the open txn
+        other.produce("out", value=f"o{i}")
+        i += 1
+        c.consume(100, timeout=0)
+        sim.sleep(500)
+    other.flush()
     try:
         for v in vals[half:]:
             p.produce("out", value=v)
