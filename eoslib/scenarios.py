@@ -597,3 +597,47 @@ def _playground(s: Setup) -> Outcome:
     app.run()
     return Outcome(["out"], expected_ids=vals if sink else None,
                    extra={"crashes": app.crashes, "aborts": app.aborts})
+
+
+@scenario("delayed-end-txn",
+          "A copy of transaction n's EndTxn(commit) is delayed in the network and arrives "
+          "during transaction n+1, which the app then aborts. transaction.version=1 lets "
+          "it commit n+1 (KAFKA-17754); version 2 (KIP-890) bumps the epoch and rejects it",
+          config={"transaction.version": "1", "isolation.level": "read_committed"},
+          messages=10)
+def _delayed_end_txn(s: Setup) -> Outcome:
+    sim = s.sim
+    sim.create_topic("out", 1)
+    p = sim.Producer({**s.producer, "transactional.id": "writer", "linger.ms": 0})
+    p.init_transactions()
+    vals = values(s.messages)
+    half = len(vals) // 2
+    p.begin_transaction()
+    for v in vals[:half]:
+        p.produce("out", value=v)
+    pid, epoch = p.pid, p.epoch
+    p.commit_transaction()
+    tc = sim.cluster.txn_coordinator
+    stale: dict[str, Any] = {}
+
+    def delayed_copy() -> None:  # the network delivers an old duplicate of EndTxn(commit)
+        sim.kernel.emit("txn-coordinator", "lost", f"delayed EndTxn(commit) pid={pid} "
+                        f"epoch={epoch} arrives", flag="error")
+        sim.cluster.txn_coordinator.handle_end_txn("writer", pid, epoch, True, stale.update)
+
+    sim.kernel.schedule(50, delayed_copy)
+    p.begin_transaction()
+    for v in vals[half:]:
+        p.produce("out", value=f"{v}-draft")
+    p.flush()
+    sim.sleep(100)  # the stale EndTxn lands meanwhile
+    torn = 0
+    try:
+        p.abort_transaction()  # the app changes its mind: this transaction must vanish
+    except KafkaException:
+        pass
+    del tc
+    committed = [v for _, _, v in sim.read_all("out", "read_committed", process="checker")]
+    torn = sum(1 for v in committed if str(v).endswith("-draft"))
+    return Outcome(["out"], extra={"torn_txn_records": torn,
+                                   "stale_end_txn_error": stale.get("error")})
