@@ -572,14 +572,13 @@ def _coordinator_failover(s: Setup) -> Outcome:
         p.produce("out", value=v, partition=i % 2)
     p.flush()
     tc = sim.cluster.txn_coordinator
-    orig = tc._write_markers
 
     def crash_after_prepare(meta: Any, commit: bool) -> None:
+        # PrepareCommit is in __transaction_state; the coordinator dies before any marker
         sim.crash_txn_coordinator(downtime_ms=500)
 
     tc._write_markers = crash_after_prepare  # type: ignore[method-assign]
     p.commit_transaction()
-    del orig
     sim.settle(2000)
     return Outcome(["out"])
 
@@ -617,7 +616,6 @@ def _delayed_end_txn(s: Setup) -> Outcome:
         p.produce("out", value=v)
     pid, epoch = p.pid, p.epoch
     p.commit_transaction()
-    tc = sim.cluster.txn_coordinator
     stale: dict[str, Any] = {}
 
     def delayed_copy() -> None:  # the network delivers an old duplicate of EndTxn(commit)
@@ -631,12 +629,10 @@ def _delayed_end_txn(s: Setup) -> Outcome:
         p.produce("out", value=f"{v}-draft")
     p.flush()
     sim.sleep(100)  # the stale EndTxn lands meanwhile
-    torn = 0
     try:
         p.abort_transaction()  # the app changes its mind: this transaction must vanish
     except KafkaException:
         pass
-    del tc
     committed = [v for _, _, v in sim.read_all("out", "read_committed", process="checker")]
     torn = sum(1 for v in committed if str(v).endswith("-draft"))
     return Outcome(["out"], extra={"torn_txn_records": torn,
