@@ -1,0 +1,287 @@
+"""Run one submission's code cells in a fresh kernel, with the grader's hidden cells.
+
+The kernel executes, in order: a *prologue* (imports every exercise module, then emits the
+baseline integrity fingerprint), then each student code cell followed by a *collector*
+that drains the verdicts recorded by ``check()`` and emits them with the current
+fingerprint, tagged with a per-submission nonce. Hidden cells run with
+``store_history=False`` (they do not appear in ``In``/``Out`` or change execution counts)
+and ``exec`` their code in a private namespace. Their source is built here, in the
+grader's process, from the grader's own copy of :mod:`eoslib.grading.fingerprint`.
+
+Student cells get a wall-clock limit; on expiry the kernel is interrupted and execution
+continues. A kernel that ignores the interrupt for another full limit is killed, as is
+one that dies; the remaining cells are reported as not run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.kernelspec import NoSuchKernel
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+from nbformat import NotebookNode
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from . import fingerprint as _fingerprint_module
+from .session import MIMETYPE
+
+OUTPUT_LIMIT = 100_000  # characters of output kept per student cell
+HIDDEN_CELL_TIMEOUT = 300.0
+
+_FINGERPRINT_SOURCE = inspect.getsource(_fingerprint_module)
+
+_PROLOGUE = """
+import importlib
+importlib.import_module("eoslib.grading.session").begin()
+from IPython.display import publish_display_data
+publish_display_data({MIMETYPE: {"stage": "prologue", "fingerprint": fingerprint()}})
+"""
+
+_COLLECTOR = """
+import sys as _sys
+_fp = fingerprint()
+_session = _sys.modules.get("eoslib.grading.session")
+_store = getattr(_session, "__dict__", {}).get("_STORE")
+_records = list(_store) if isinstance(_store, list) else None
+if _records is not None:
+    del _store[:]
+from IPython.display import publish_display_data
+publish_display_data({MIMETYPE: {"nonce": NONCE, "records": _records, "fingerprint": _fp}})
+"""
+
+
+def _hidden_source(body: str, nonce: str) -> str:
+    code = _FINGERPRINT_SOURCE + body.replace("MIMETYPE", repr(MIMETYPE)).replace(
+        "NONCE", repr(nonce)
+    )
+    return (
+        f"exec(compile({code!r}, '<eoslib-grader>', 'exec'), {{'__name__': '__eoslib_grader__'}})"
+    )
+
+
+@dataclass
+class CellRun:
+    """What happened to one student code cell (``index`` = position in the notebook)."""
+
+    index: int
+    status: str = "not run"  # ok | error | timeout | died | stuck | not run
+    error: str = ""
+    records: list[dict[str, Any]] = field(default_factory=list)
+    fingerprint: dict[str, str] | None = None
+    collector_problem: str = ""
+
+
+@dataclass
+class Execution:
+    """The outcome of running a submission: baseline fingerprint and per-cell runs."""
+
+    baseline: dict[str, str] | None = None
+    setup_error: str = ""
+    cells: list[CellRun] = field(default_factory=list)
+
+
+class _KernelStuck(Exception):
+    """The kernel did not react to an interrupt within another time limit."""
+
+
+class _Client(NotebookClient):
+    """NotebookClient that caps output per cell and remembers timeouts and replies."""
+
+    def __init__(self, nb: NotebookNode, *, capped: set[int], **kwargs: Any) -> None:
+        super().__init__(nb, **kwargs)
+        self.capped = capped
+        self.current = -1
+        self.timed_out: set[int] = set()
+        self.replies: dict[int, dict[str, Any]] = {}
+        self._sizes: dict[int, int] = {}
+        self.on_cell_executed = self._remember_reply
+
+    def _remember_reply(self, cell: Any, cell_index: int, execute_reply: Any) -> None:
+        if isinstance(execute_reply, dict):
+            self.replies[cell_index] = execute_reply.get("content", {})
+
+    async def _async_handle_timeout(
+        self, timeout: int, cell: NotebookNode | None = None
+    ) -> None | dict[str, Any]:
+        if self.current in self.timed_out:
+            raise _KernelStuck()
+        self.timed_out.add(self.current)
+        return await super()._async_handle_timeout(timeout, cell)
+
+    def output(
+        self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int
+    ) -> NotebookNode | None:
+        if cell_index not in self.capped:
+            return super().output(outs, msg, display_id, cell_index)
+        used = self._sizes.get(cell_index, 0)
+        if used > OUTPUT_LIMIT:
+            return None
+        content = msg.get("content", {})
+        size = len(str(content.get("text", ""))) + sum(
+            len(str(v)) for v in (content.get("data") or {}).values()
+        )
+        self._sizes[cell_index] = used + size
+        if used + size > OUTPUT_LIMIT:
+            self._sizes[cell_index] = OUTPUT_LIMIT + 1
+            note = f"[output truncated by the grader after {OUTPUT_LIMIT} characters]\n"
+            out = new_output("stream", name="stderr", text=note)
+            outs.append(out)
+            return out
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _reply_error(content: dict[str, Any]) -> str:
+    ename = str(content.get("ename", "Error"))
+    evalue = str(content.get("evalue", "")).strip().splitlines()
+    first = evalue[0][:300] if evalue else ""
+    return f"{ename}: {first}" if first else ename
+
+
+def _payloads(cell: NotebookNode) -> list[Any]:
+    return [
+        out["data"][MIMETYPE]
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "display_data" and MIMETYPE in out.get("data", {})
+    ]
+
+
+def _read_collector(run: CellRun, cell: NotebookNode, content: dict[str, Any], nonce: str) -> None:
+    if content.get("status") != "ok":
+        run.collector_problem = "the grader's hidden cell failed: " + _reply_error(content)
+        return
+    payloads = [p for p in _payloads(cell) if isinstance(p, dict)]
+    genuine = [p for p in payloads if p.get("nonce") == nonce]
+    if len(payloads) != 1 or len(genuine) != 1:
+        run.collector_problem = "the grader's hidden output was missing or forged"
+        return
+    records = genuine[0].get("records")
+    run.fingerprint = genuine[0].get("fingerprint")
+    if not isinstance(records, list):
+        run.collector_problem = "the grader's verdict store was replaced"
+        return
+    run.records = [r for r in records if isinstance(r, dict)]
+
+
+def kernel_env(base: dict[str, str], workdir: Path) -> dict[str, str]:
+    """Environment of a grading kernel: grading mode on, eoslib importable, private TMPDIR."""
+    env = dict(base)
+    root = str(Path(__file__).resolve().parents[2])
+    extra = [str(Path(p).resolve()) for p in env.get("PYTHONPATH", "").split(":") if p]
+    paths = [root] + [p for p in extra if p != root]  # absolute: the kernel runs elsewhere
+    env["PYTHONPATH"] = ":".join(paths)
+    env["EOSLIB_GRADING"] = "1"
+    env["PYTHONHASHSEED"] = "0"
+    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    tmp = workdir / ".tmp"
+    tmp.mkdir(exist_ok=True)
+    env["TMPDIR"] = str(tmp)
+    return env
+
+
+async def _run(
+    sources: list[tuple[int, str]],
+    *,
+    workdir: Path,
+    env: dict[str, str],
+    timeout: float,
+    nonce: str,
+    kernel_name: str,
+) -> Execution:
+    execution = Execution(cells=[CellRun(index) for index, _ in sources])
+    cells = [new_code_cell(_hidden_source(_PROLOGUE, nonce))]
+    for _, source in sources:
+        cells += [new_code_cell(source), new_code_cell(_hidden_source(_COLLECTOR, nonce))]
+    nb = new_notebook(cells=cells)
+    student = set(range(1, len(cells), 2))
+    limits = {id(cell): (timeout if i in student else max(timeout, HIDDEN_CELL_TIMEOUT))
+              for i, cell in enumerate(cells)}  # fmt: skip
+    client = _Client(
+        nb,
+        capped=student,
+        kernel_name=kernel_name,
+        timeout_func=lambda cell: limits.get(id(cell), timeout),
+        allow_errors=True,
+        interrupt_on_timeout=True,
+        shutdown_kernel="immediate",
+        startup_timeout=120,
+        iopub_timeout=10,
+        resources={"metadata": {"path": str(workdir)}},
+    )
+    launch = {"env": env, "cwd": str(workdir), "stdout": subprocess.DEVNULL,
+              "stderr": subprocess.DEVNULL, "stdin": subprocess.DEVNULL}  # fmt: skip
+    try:
+        async with client.async_setup_kernel(**launch):
+            await _execute_all(client, cells, execution, nonce)
+    except NoSuchKernel as exc:
+        execution.setup_error = f"no Jupyter kernel named {exc.args[0] if exc.args else '?'}"
+    except (DeadKernelError, _KernelStuck, RuntimeError, TimeoutError) as exc:
+        if not execution.setup_error and execution.baseline is None:
+            execution.setup_error = f"kernel failed to start: {type(exc).__name__}: {exc}"
+    return execution
+
+
+async def _execute_all(
+    client: _Client, cells: list[NotebookNode], execution: Execution, nonce: str
+) -> None:
+    client.current = 0
+    await client.async_execute_cell(cells[0], 0, store_history=False)
+    content = client.replies.get(0, {})
+    payloads = _payloads(cells[0])
+    if content.get("status") != "ok" or len(payloads) != 1:
+        execution.setup_error = "grader setup failed in the kernel: " + _reply_error(content)
+        return
+    execution.baseline = payloads[0].get("fingerprint")
+    for position, run in enumerate(execution.cells):
+        index = 1 + 2 * position
+        client.current = index
+        try:
+            await client.async_execute_cell(cells[index], index)
+        except DeadKernelError:
+            run.status = "died"
+            return
+        except _KernelStuck:
+            run.status = "stuck"
+            return
+        content = client.replies.get(index, {})
+        if index in client.timed_out:
+            run.status = "timeout"
+        elif content.get("status") == "error":
+            run.status, run.error = "error", _reply_error(content)
+        else:
+            run.status = "ok"
+        cells[index].outputs = []  # free memory early
+        client.current = index + 1
+        try:
+            await client.async_execute_cell(cells[index + 1], index + 1, store_history=False)
+        except (DeadKernelError, _KernelStuck):
+            run.collector_problem = "kernel died in the grader's hidden cell"
+            return
+        _read_collector(run, cells[index + 1], client.replies.get(index + 1, {}), nonce)
+
+
+def run_submission(
+    sources: list[tuple[int, str]],
+    *,
+    workdir: Path,
+    env: dict[str, str],
+    timeout: float,
+    nonce: str,
+    kernel_name: str = "python3",
+) -> Execution:
+    """Execute ``(notebook_index, source)`` code cells in a fresh kernel rooted at ``workdir``."""
+    return asyncio.run(
+        _run(
+            sources,
+            workdir=workdir,
+            env=env,
+            timeout=timeout,
+            nonce=nonce,
+            kernel_name=kernel_name,
+        )
+    )

@@ -1,0 +1,206 @@
+"""The instructor's grader: run every submission in its own kernel and score it.
+
+``grade(paths)`` accepts notebooks and folders (searched recursively for ``*.ipynb``,
+skipping ``.ipynb_checkpoints`` and hidden folders) and returns one
+:class:`~eoslib.grading.results.NotebookGrade` per file, in a stable order. Each submission
+gets a fresh kernel whose working directory (and ``TMPDIR``) is a new temporary folder
+holding a copy of the notebook (plus the contents of ``resources``, if given); ``jobs``
+submissions run at once, in worker processes (:mod:`eoslib.grading.workers`) so that a
+submission that kills its kernel's parent loses only itself. A file that cannot be read or
+executed gets an ``error`` and zero points; grading always continues with the next one.
+
+How a submission is trusted (and the limits of it)
+--------------------------------------------------
+Student code runs in the same Python process as ``check()``, so nothing the kernel reports
+can be fully trusted. The grader therefore:
+
+* ignores everything the student's cells print; verdicts travel only through an in-kernel
+  store (``eoslib.grading.session``) that the grader's hidden cells drain and emit as a
+  display payload tagged with a random nonce that appears only in the hidden cells' source;
+  a payload missing, duplicated or without the nonce counts as tampering;
+* takes a baseline integrity fingerprint (:mod:`eoslib.grading.fingerprint`: identities of
+  every function, method, class and registered question in the loaded ``eoslib`` modules,
+  selected builtins, ``json.dumps`` and non-standard IPython hooks) *before* any student
+  code runs, then again at every ``check()`` and after every student cell, and scores 0
+  ("submission modified eoslib (...)") every verdict from the first difference on;
+* runs its hidden code from source text built in the grader's own process, in a private
+  namespace, without history, so rebinding eoslib's functions cannot blind it.
+
+This catches accidental breakage and the obvious cheats (replacing the registry, a grading
+function, ``check``, ``Verdict``, ``print``, ``json.dumps``; installing an IPython hook that
+would see the nonce; printing fake results). It is not a sandbox and cannot stop a
+determined student: code in the kernel can append forged records to the store directly,
+patch objects the fingerprint does not cover (``hashlib``, ``IPython.display``, C-level
+state via ``ctypes``), mutate data in place, start a thread that acts during the hidden
+cells, or read files and the network as the grading user. Re-importing eoslib modules
+(``importlib.reload``, ``%autoreload``) is flagged as tampering. For high stakes run the
+grader in a container without network access and review notebooks with surprising scores.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from . import registry
+from .execute import kernel_env, run_submission
+from .results import NotebookGrade
+from .scoring import score_questions, zero_grades
+from .submission import SubmissionError, detect_exercise, exercise_from_name, read_submission
+from .workers import run_parallel
+
+__all__ = ["NotebookGrade", "crashed", "find_notebooks", "grade", "grade_notebook"]
+
+
+def find_notebooks(paths: Iterable[Path | str]) -> list[Path]:
+    """Expand folders to ``*.ipynb`` files (recursively); keep files as given; de-duplicate."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found += sorted(
+                p
+                for p in path.rglob("*.ipynb")
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        else:
+            found.append(path)
+    seen: set[Path] = set()
+    unique = []
+    for path in found:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(path)
+    return unique
+
+
+def _prepare_workdir(workdir: Path, notebook: Path, resources: Path | None) -> None:
+    if resources is not None:
+        shutil.copytree(resources, workdir, dirs_exist_ok=True)
+    shutil.copy2(notebook, workdir / notebook.name)
+
+
+def _failed(
+    result: NotebookGrade, exercise: str | None, error: str, started: float
+) -> NotebookGrade:
+    result.exercise, result.error = exercise, error
+    if exercise:
+        result.questions = zero_grades(registry.questions_for(exercise), error)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def grade_notebook(
+    path: Path | str,
+    *,
+    timeout_per_question: float = 60,
+    resources: Path | str | None = None,
+    kernel_name: str = "python3",
+) -> NotebookGrade:
+    """Grade one submission in a fresh kernel (see the module docstring)."""
+    path = Path(path)
+    started = time.monotonic()
+    result = NotebookGrade(notebook=str(path), exercise=None)
+    try:
+        submission = read_submission(path)
+        exercise = detect_exercise(submission)
+    except SubmissionError as exc:
+        exercise = exercise_from_name(path, registry.exercises())
+        return _failed(result, exercise, str(exc), started)
+    if exercise is None:
+        return _failed(result, None, "cannot tell which exercise this notebook is", started)
+    questions = registry.questions_for(exercise)
+    if not questions:
+        message = f"no questions are registered for exercise {exercise!r}"
+        errors = registry.load_errors()
+        if errors:
+            message += (
+                " (exercise modules failed to import: "
+                + "; ".join(f"{name}: {error}" for name, error in sorted(errors.items()))
+                + ")"
+            )
+        return _failed(result, exercise, message, started)
+    result.exercise = exercise
+
+    sources = {index: source for index, source in submission.code_cells if source.strip()}
+    with tempfile.TemporaryDirectory(prefix="eoslib-grade-") as tmp:
+        workdir = Path(tmp)
+        _prepare_workdir(workdir, path, Path(resources) if resources else None)
+        execution = run_submission(
+            sorted(sources.items()),
+            workdir=workdir,
+            env=kernel_env(dict(os.environ), workdir),
+            timeout=timeout_per_question,
+            nonce=secrets.token_hex(16),
+            kernel_name=kernel_name,
+        )
+    if execution.setup_error:
+        result.error = execution.setup_error
+        result.questions = zero_grades(questions, "not graded: " + execution.setup_error)
+    else:
+        result.questions = score_questions(questions, execution, sources, timeout_per_question)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def crashed(path: Path, message: str) -> NotebookGrade:
+    """A zero grade with ``error=message`` (every question listed if the exercise is known)."""
+    result = NotebookGrade(notebook=str(path), exercise=None)
+    try:
+        exercise = detect_exercise(read_submission(path))
+    except SubmissionError:
+        exercise = exercise_from_name(path, registry.exercises())
+    return _failed(result, exercise, message, time.monotonic())
+
+
+def grade(
+    paths: list[Path],
+    *,
+    timeout_per_question: float = 60,
+    jobs: int = 2,
+    resources: Path | None = None,
+    kernel_name: str = "python3",
+    progress: Callable[[NotebookGrade], None] | None = None,
+) -> list[NotebookGrade]:
+    """Grade every notebook under ``paths``; results in the order of :func:`find_notebooks`.
+
+    Args:
+        paths: notebooks and/or folders.
+        timeout_per_question: wall-clock limit in seconds for each student cell.
+        jobs: submissions graded at once, each by a worker process (reused across
+            notebooks) that starts a fresh kernel per submission; ``0`` grades sequentially
+            in this process (for debugging: a submission could then kill the grader).
+        resources: a folder whose contents are copied into every submission's working
+            directory (data files the exercise reads).
+        kernel_name: the Jupyter kernel to use (its notebook metadata is ignored).
+        progress: called with each result as soon as it is ready.
+    """
+    notebooks = find_notebooks(paths)
+    options = {
+        "timeout_per_question": timeout_per_question,
+        "resources": resources,
+        "kernel_name": kernel_name,
+    }
+    results: dict[int, NotebookGrade] = {}
+
+    def done(index: int, result: NotebookGrade) -> None:
+        results[index] = result
+        if progress is not None:
+            progress(result)
+
+    if jobs <= 0:
+        for index, path in enumerate(notebooks):
+            try:
+                done(index, grade_notebook(path, **options))
+            except Exception as exc:  # noqa: BLE001 - one bad notebook must not stop the class
+                done(index, crashed(path, f"grader error: {type(exc).__name__}: {exc}"))
+    else:
+        options["resources"] = str(Path(resources).resolve()) if resources else None
+        run_parallel(notebooks, options, jobs, done, crashed)
+    return [results[i] for i in range(len(notebooks))]

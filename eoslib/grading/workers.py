@@ -1,0 +1,132 @@
+"""Long-lived grading worker processes, one per job slot.
+
+Each worker is a ``python -c`` subprocess that reads one JSON request per line on stdin
+(``{"path": ..., "options": {...}}``), grades that notebook with
+:func:`eoslib.grading.runner.grade_notebook` and answers one line on stdout. The kernels a
+worker starts are its children, so a submission can kill its worker (``os.kill(os.getppid(),
+9)``); then only that notebook is lost (reported as a crash) and a fresh worker takes over.
+Workers are reused because starting one costs about a second of imports.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from .results import NotebookGrade
+
+MARK = "EOSLIB-GRADE "
+_BOOT = (
+    "import json, sys\n"
+    "sys.path[:0] = json.loads(sys.argv[1])\n"
+    "from eoslib.grading.workers import serve\n"
+    "serve(sys.stdin, sys.stdout)\n"
+)
+
+
+def serve(requests: IO[str], replies: IO[str]) -> None:
+    """Worker side: answer each request line with one ``MARK``-prefixed JSON line."""
+    from .runner import crashed, grade_notebook
+
+    for line in requests:
+        request = json.loads(line)
+        path = Path(request["path"])
+        try:
+            result = grade_notebook(path, **request["options"])
+        except Exception as exc:  # noqa: BLE001 - report, keep serving
+            result = crashed(path, f"grader error: {type(exc).__name__}: {exc}")
+        replies.write(MARK + json.dumps(result.to_json()) + "\n")
+        replies.flush()
+
+
+class _Worker:
+    def __init__(self) -> None:
+        root = str(Path(__file__).resolve().parents[2])
+        paths = [root] + [p for p in sys.path if p]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _BOOT, json.dumps(paths)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            bufsize=1,
+        )
+
+    def ask(self, path: Path, options: dict[str, Any]) -> dict[str, Any] | None:
+        """The JSON reply for one notebook, or None if the worker died or answered garbage."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write(json.dumps({"path": str(path), "options": options}) + "\n")
+            self.proc.stdin.flush()
+            for line in self.proc.stdout:
+                if line.startswith(MARK):
+                    reply = json.loads(line[len(MARK) :])
+                    return reply if isinstance(reply, dict) else None
+        except (OSError, ValueError):
+            pass
+        return None
+
+    def close(self) -> None:
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+
+
+def run_parallel(
+    notebooks: list[Path],
+    options: dict[str, Any],
+    jobs: int,
+    done: Callable[[int, NotebookGrade], None],
+    crashed: Callable[[Path, str], NotebookGrade],
+) -> None:
+    """Grade ``notebooks`` on ``jobs`` workers, calling ``done(index, grade)`` for each."""
+    todo: queue.Queue[int] = queue.Queue()
+    for index in range(len(notebooks)):
+        todo.put(index)
+    lock = threading.Lock()
+
+    def slot() -> None:
+        worker: _Worker | None = None
+        try:
+            while True:
+                try:
+                    index = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    worker = worker or _Worker()
+                    reply = worker.ask(notebooks[index], options)
+                    result = NotebookGrade.from_json(reply) if reply is not None else None
+                    if result is None:
+                        worker.proc.kill()
+                        worker.proc.wait()
+                        worker = None
+                        message = "grader worker died (did the submission kill its parent?)"
+                        result = crashed(notebooks[index], message)
+                except Exception as exc:  # noqa: BLE001 - every notebook gets a result
+                    result = NotebookGrade(
+                        str(notebooks[index]), None, error=f"grader error: {exc}"
+                    )
+                with lock:
+                    done(index, result)
+        finally:
+            if worker is not None:
+                worker.close()
+
+    threads = [threading.Thread(target=slot, daemon=True) for _ in range(max(1, jobs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

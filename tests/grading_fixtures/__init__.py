@@ -1,0 +1,1 @@
+"""Test-only exercise modules and notebooks for tests/test_grading.py."""
