@@ -93,7 +93,7 @@ class Pipeline:
         self.aborts = 0
         self.commit_failures = 0
         self.processed = 0
-        self._crash_at = sim.faults.crash_at
+        self.crash_at = sim.faults.crash_at
         self.consumer: Consumer | None = None
         self.producer: Producer | None = None
 
@@ -145,7 +145,7 @@ class Pipeline:
         if plan.crash_prob:
             hit = self.sim.app_rng.random() < plan.crash_prob
         else:
-            at = self._crash_at
+            at = self.crash_at
             hit = at is not None and any(_index(m.value()) == at for m in msgs)
         if hit:
             raise Crash(step)
@@ -241,7 +241,8 @@ class Pipeline:
         """Run incarnation after incarnation until the input is fully committed, the
         plan forbids a restart, or ``max_ms`` of virtual time pass."""
         end = self.sim.now + max_ms
-        self.start()
+        if self.consumer is None or not self.consumer.alive or self.consumer.closed:
+            self.start()
         while self.sim.now < end:
             try:
                 if not self.run_once() and self.caught_up():

@@ -110,7 +110,11 @@ def split_config(config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, A
                                   + "; see `eoslib run --help` for the keys")
     validate("producer", {k: v for k, v in prod.items()})
     validate("consumer", {k: v for k, v in cons.items()})
-    if course["transactions"] and course["delivery"] in (None, "exactly-once"):
+    if course["transactions"] and course["delivery"] not in (None, "exactly-once"):
+        raise ConfigException("delivery", course["delivery"],
+                              "transactions=true is the exactly-once loop: leave delivery "
+                              "unset or set it to exactly-once")
+    if course["transactions"]:
         course["delivery"] = "exactly-once"
     elif course["delivery"] == "exactly-once":
         course["transactions"] = True
@@ -227,6 +231,8 @@ def _pipeline(s: Setup, **kw: Any) -> Pipeline:
     p = Pipeline(s.sim, input_topic="in", delivery=c["delivery"] or "at-least-once",
                  batch=int(c["batch"]), producer_config=s.producer, consumer_config=s.consumer,
                  **({"step": hooks["step"]} if "step" in hooks else {}), **kw)
+    if p.crash_at is None:
+        p.crash_at = s.messages // 2  # the FaultPlan default: the middle message
     return p
 
 
@@ -525,18 +531,23 @@ def _leader_failover(s: Setup) -> Outcome:
         sim.sleep(5)
     p.flush()
     sim.restart_broker(0)
-    return Outcome(["out"])
+    sim.settle(1000)
+    stored = {v for _, _, v in sim.read_all("out", process="storage-check")}
+    return Outcome(["out"], extra={"stored": len(stored),
+                                   "missing": sum(1 for v in vals if v not in stored)})
 
 
 @scenario("rebalance",
           "One of two group members stalls past max.poll.interval.ms; its partitions move "
-          "and its commit fails. At-least-once replays them; transactions fence it",
+          "to the other and its late commit fails. At-least-once replays them; with "
+          "transactions the stale generation fences its offsets (KIP-447)",
           config={"transactions": False, "batch": 5, "max.poll.interval.ms": 5000},
           messages=40)
 def _rebalance(s: Setup) -> Outcome:
     sim = s.sim
     _fill_input(s, partitions=2)
     sim.create_topic("out", 1)
+    eos = s.course["delivery"] == "exactly-once"
     a = _pipeline(s, name="app-a", transactional_id="app-a-txn")
     b = _pipeline(s, name="app-b", transactional_id="app-b-txn")
     a.start()
@@ -544,18 +555,35 @@ def _rebalance(s: Setup) -> Outcome:
     for _ in range(2):
         a.run_once()
         b.run_once()
-    # app-a polls, processes slowly (longer than max.poll.interval.ms), then commits
-    slow = a.processing_ms
-    a.processing_ms = float(a.consumer.config["max.poll.interval.ms"]) / max(1, a.batch) * 1.5 \
-        if a.consumer else slow
-    try:
-        a.run_once()
-    except KafkaException:
-        pass
-    a.processing_ms = slow
-    b.run(max_ms=120_000)
+    # app-a polls a batch and starts processing it... slowly
+    ca, pa = a.consumer, a.producer
+    assert ca is not None and pa is not None
+    msgs = ca.consume(a.batch, timeout=1.0)
+    if eos:
+        pa.begin_transaction()
+    for m in msgs:
+        pa.produce("out", value=a.step(m), key=m.key())
+    stall_until = sim.now + 1.5 * ca.config["max.poll.interval.ms"]
+    sim.kernel.emit("app-a", "crash", "app-a processes slowly (no poll)", flag="error")
+    while sim.now < stall_until:  # app-b keeps polling; the group moves on without app-a
+        if not b.run_once():
+            sim.sleep(100)
+    try:  # app-a finishes its batch and commits, as if nothing happened
+        if eos:
+            pa.send_offsets_to_transaction(ca.position(ca.assignment()),
+                                           ca.consumer_group_metadata())
+            pa.commit_transaction()
+        else:
+            pa.flush()
+            ca.commit(asynchronous=False)
+    except KafkaException as e:
+        sim.history.record(sim.now, "app-a", "note", "ok", text=f"commit failed: {e}")
+        if eos and e.error.txn_requires_abort():
+            pa.abort_transaction()
     a.close()
-    return Outcome(["out"])
+    b.run(max_ms=120_000)
+    return Outcome(["out"], extra={"rebalances":
+                                   sim.cluster.group_coordinator.group("app").rebalances})
 
 
 @scenario("coordinator-failover",
