@@ -117,6 +117,7 @@ class Producer:
         self._drain_scheduled = False
         self._flushing = False
         self._pid_pending = False
+        self._bump_pending = False  # KIP-360: bump our own epoch once nothing is in flight
         self.stats = {"sent": 0, "retries": 0, "acked": 0, "failed": 0, "duplicates_acked": 0}
         if self.idempotent and not self.txn_id:
             self._request_pid()
@@ -263,6 +264,10 @@ class Producer:
             return
         if self.idempotent and self.pid < 0:
             return
+        if self._bump_pending:
+            if any(self._inflight_tp.values()):
+                return  # wait for in-flight requests before bumping the epoch
+            self._bump_epoch()
         now = self._now()
         linger = self.config["linger.ms"]
         max_inflight = self.config["max.in.flight.requests.per.connection"]
@@ -367,6 +372,11 @@ class Producer:
             earlier = any(x.base_seq >= 0 and x.base_seq < b.base_seq
                           for x in self._queue.get(b.tp, ())) or self._inflight_tp.get(b.tp, 0)
             retriable = bool(earlier)
+            if not earlier and not self.txn_id:
+                # a real gap (e.g. a later batch landed first): like the Java client since
+                # KIP-360, bump the epoch, restart sequences at 0 and retry (order may change)
+                self._bump_pending = True
+                retriable = True
         if retriable and b.attempts <= self.config["retries"] and \
                 self._now() - b.created < self.config["delivery.timeout.ms"]:
             b.ready_at = self._now() + self.config["retry.backoff.ms"]
@@ -405,6 +415,18 @@ class Producer:
                                                            self._now())))
         self._unsettled -= len(b.msgs)
         b.msgs = []
+
+    def _bump_epoch(self) -> None:
+        """KIP-360: a new epoch for the same producer id; unacknowledged batches get fresh
+        sequence numbers from 0 under it."""
+        self._bump_pending = False
+        self.epoch += 1
+        self._next_seq.clear()
+        for q in self._queue.values():
+            for b in q:
+                b.base_seq = -1
+        self.kernel.emit(self.lane, "fence", f"bumped own epoch to {self.epoch} (KIP-360); "
+                         "sequences restart at 0")
 
     # ------------------------------------------------------------- producer id
     def _request_pid(self) -> None:

@@ -370,16 +370,30 @@ def _read_committed(s: Setup) -> Outcome:
     p.init_transactions()
     k = max(1, int(s.course["batch"]))
     vals = values(s.messages)
+    incarnation = 1
     for t in range(0, len(vals), k):
-        p.begin_transaction()
-        for v in vals[t:t + k]:
-            p.produce("out", value=v)
-            sim.sleep(2)
-        c.consume(100, timeout=0.005)  # the reader polls while the transaction is open
-        if (t // k) % 3 == 2:
-            p.abort_transaction()
-        else:
-            p.commit_transaction()
+        try:
+            p.begin_transaction()
+            for v in vals[t:t + k]:
+                p.produce("out", value=v)
+                sim.sleep(2)
+            c.consume(100, timeout=0.005)  # the reader polls while the transaction is open
+            if (t // k) % 3 == 2:
+                p.abort_transaction()
+            else:
+                p.commit_transaction()
+        except KafkaException as e:  # what a real writer must do
+            if e.error.txn_requires_abort():
+                try:
+                    p.abort_transaction()
+                    continue
+                except KafkaException:
+                    pass  # fenced while aborting: fatal
+            p.close()  # fatal (fenced): a new producer with the same transactional.id
+            incarnation += 1
+            p = sim.Producer({**s.producer, "transactional.id": "writer",
+                              "client.id": f"writer#{incarnation}"})
+            p.init_transactions()
         c.consume(100, timeout=0.01)
     for _ in range(5):
         c.consume(100, timeout=0.1)
