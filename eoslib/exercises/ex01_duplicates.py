@@ -1,0 +1,27 @@
+"""Exercise 1: where duplicates come from (a producer retries after a lost acknowledgement).
+
+Concept notebook: ``notebooks/01-duplicates.ipynb``. Measure questions: the grader runs the
+same scenario itself and compares, so the answer must come from running eoslib.
+"""
+
+from __future__ import annotations
+
+from eoslib.exercises._common import count_of, measured
+from eoslib.grading.questions import Question
+
+#: The run both questions measure: a non-idempotent producer, 20% of acks lost.
+RUN = {"seed": 7, "messages": 40, "config": {"enable.idempotence": False},
+       "faults": {"response_loss": 0.2}}
+
+QUESTIONS = [
+    Question(
+        "ex01.q1", "Duplicates from lost acks", 1, "measure",
+        measured(count_of("producer-retry", "duplicates", **RUN)),
+        hint="run_scenario('producer-retry', **RUN) and read counts['duplicates']",
+    ),
+    Question(
+        "ex01.q2", "Retries behind the duplicates", 1, "measure",
+        measured(count_of("producer-retry", "retries", **RUN)),
+        hint="the same run's counts['retries'] (each retry re-sends a batch)",
+    ),
+]
