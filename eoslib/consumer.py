@@ -186,9 +186,13 @@ class Consumer:
             self._on_assign(self, [TopicPartition(*tp) for tp in parts])
 
     def _init_positions(self) -> None:
-        missing = [tp for tp in self._assignment if self._positions.get(tp) is None]
-        if not missing:
-            return
+        positions = self._positions
+        for tp in self._assignment:
+            if positions.get(tp) is None:
+                break
+        else:
+            return  # every position known: the common case, on every poll
+        missing = [tp for tp in self._assignment if positions.get(tp) is None]
         committed: dict[TP, int | None] = {}
         if self.group_id:
             committed = self._fetch_committed(missing, None)
@@ -256,13 +260,17 @@ class Consumer:
         return out
 
     def _has_data(self) -> bool:
-        return any(self._buffers.get(tp) for tp in self._assignment)
+        buffers = self._buffers
+        for tp in self._assignment:  # a plain loop: this runs on every poll
+            if buffers.get(tp):
+                return True
+        return False
 
     def _take(self, n: int) -> list[Message]:
         out: list[Message] = []
         parts = self._assignment
-        if not parts:
-            return out
+        if not parts or not self._has_data():
+            return out  # fetches that return no records move the position in deliver()
         for i in range(len(parts)):
             tp = parts[(self._rr + i) % len(parts)]
             buf = self._buffers.get(tp)

@@ -1,0 +1,46 @@
+"""``eoslib bench --quick``: it runs, its sanity checks pass, and its last line is the JSON
+summary with every key. Not a timing test: the numbers only have to be positive."""
+
+from __future__ import annotations
+
+import json
+import numbers
+
+import pytest
+
+from eoslib import bench
+
+RATES = ("eoslib_msgs_per_s", "simpy_msgs_per_s", "ratio", "txn_msgs_per_s",
+         "alo_virtual_ms_per_msg", "txn_virtual_ms_per_msg")
+OPTIONAL = ("widget_update_p50_ms", "widget_update_p95_ms")  # None when skipped
+
+
+def test_quick_bench_ends_with_a_json_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench.main(quick=True) == 0
+    out = capsys.readouterr().out
+    assert "ratio eoslib/simpy" in out
+    assert "3%" in out  # Kafka's published cost of transactions, for comparison
+    summary = json.loads(out.strip().splitlines()[-1])
+    for key in (*RATES, "scenario_ms", *OPTIONAL, "quick"):
+        assert key in summary, key
+    assert summary["quick"] is True
+    for key in RATES:
+        assert isinstance(summary[key], numbers.Real) and summary[key] > 0, (key, summary[key])
+    for key in OPTIONAL:
+        assert summary[key] is None or summary[key] > 0, (key, summary[key])
+    from eoslib.scenarios import SCENARIOS
+
+    assert set(summary["scenario_ms"]) == set(SCENARIOS)
+    assert all(ms > 0 for ms in summary["scenario_ms"].values())
+
+
+def test_both_pipelines_deliver_everything() -> None:
+    """The sanity checks main() relies on, on a small N: every record written and read back;
+    the transactional pipeline without duplicates."""
+    n = 300
+    for run in (bench.eoslib_pipeline(n), bench.simpy_pipeline(n)):
+        run.check("at-least-once")
+        assert run.log_records >= n
+    txn = bench.eoslib_pipeline(n, transactional=True)
+    txn.check("transactional", exact=True)
+    assert txn.log_records == n
