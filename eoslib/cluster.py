@@ -179,8 +179,12 @@ class Cluster:
             self.kernel.emit(p.lane, "dedup",
                              f"{label}: duplicate, kept offset {res.base_offset}", ref=req["ref"])
         else:
+            again = req["ref"] in p.appended_refs  # a retry appended a second copy
+            p.appended_refs.add(req["ref"])
             self.kernel.emit(p.lane, "append", f"{label} @{res.base_offset}"
-                             + (f"..{res.base_offset + n - 1}" if n > 1 else ""), ref=req["ref"])
+                             + (f"..{res.base_offset + n - 1}" if n > 1 else "")
+                             + (" (again: duplicate)" if again else ""),
+                             flag="duplicate" if again else None, ref=req["ref"])
         resp = {"error": None, "base_offset": res.base_offset, "duplicate": res.duplicate}
         if req["acks"] == "all" and len(p.replicas) > 1:
             last = res.base_offset + n - 1

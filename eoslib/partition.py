@@ -117,6 +117,7 @@ class Partition:
         self.hw_since: dict[int, float] = {}  # batch base offset -> when it went < HW
         self.on_stable: list[Callable[[Partition], None]] = []
         self._lso_cache = 0
+        self.appended_refs: set[str] = set()  # batch refs appended here (to flag re-appends)
 
     # ---------------------------------------------------------------- appends
     def append_data(

@@ -1,0 +1,32 @@
+"""Pictures and widgets for the course: counts charts, timelines, dashboards and sweeps.
+
+- :mod:`~eoslib.viz.palette`: colour-blind-safe colours, markers and hatches.
+- :mod:`~eoslib.viz.plots`: :func:`counts_bar`, :func:`compare_bar`, alt text, PNG export.
+- :mod:`~eoslib.viz.timeline`: :func:`timeline` of a run's trace, one lane per actor.
+- :mod:`~eoslib.viz.dashboard`: :class:`Dashboard`, :class:`TimelinePlayer`,
+  :func:`measure_update_latency` (ipywidgets).
+- :mod:`~eoslib.viz.sweep`: :func:`sweep` over seeds and a parameter, :func:`sweep_plot`.
+"""
+
+from eoslib.viz.dashboard import Dashboard, TimelinePlayer, measure_update_latency
+from eoslib.viz.plots import alt_text, compare_bar, counts_bar, counts_text, to_png
+from eoslib.viz.sweep import summarize, sweep, sweep_plot
+from eoslib.viz.timeline import TimelineView, timeline
+
+# Note: the names ``sweep`` and ``timeline`` are also submodules. Importing the submodules
+# first and the functions last (above) leaves the package attributes bound to the functions.
+__all__ = [
+    "Dashboard",
+    "TimelinePlayer",
+    "TimelineView",
+    "alt_text",
+    "compare_bar",
+    "counts_bar",
+    "counts_text",
+    "measure_update_latency",
+    "summarize",
+    "sweep",
+    "sweep_plot",
+    "timeline",
+    "to_png",
+]
