@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from eoslib.kernel import Kernel
 
 NO_PID = -1
+SEQ_SPACE = 2147483648  # sequences wrap from Integer.MAX_VALUE to 0
 
 
 @dataclass(slots=True)
@@ -162,8 +163,8 @@ class Partition:
                 entry.epoch = epoch
                 entry.batches.clear()
             if base_seq >= 0:
-                entry.add(BatchMetadata(base_seq, base_seq + len(records) - 1, base,
-                                        batch.last_offset))
+                entry.add(BatchMetadata(base_seq, (base_seq + len(records) - 1) % SEQ_SPACE,
+                                        base, batch.last_offset))
             if transactional and entry.current_txn_first_offset is None:
                 entry.current_txn_first_offset = base
         self._append(batch)
@@ -325,7 +326,7 @@ class Partition:
                 e.current_txn_first_offset = None
             else:
                 if b.base_seq >= 0:
-                    e.add(BatchMetadata(b.base_seq, b.base_seq + len(b.records) - 1,
+                    e.add(BatchMetadata(b.base_seq, (b.base_seq + len(b.records) - 1) % SEQ_SPACE,
                                         b.base_offset, b.last_offset))
                 if b.transactional and e.current_txn_first_offset is None:
                     e.current_txn_first_offset = b.base_offset

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 TP = tuple[str, int]
 DeliveryCallback = Callable[[KafkaError | None, Message], None]
 
+SEQ_SPACE = 2147483648  # sequences wrap from Integer.MAX_VALUE to 0
 RETRIABLE = {"NOT_LEADER_OR_FOLLOWER", "REQUEST_TIMED_OUT", "NOT_ENOUGH_REPLICAS",
              "NOT_ENOUGH_REPLICAS_AFTER_APPEND", "UNKNOWN_TOPIC_OR_PART"}
 ABORTABLE = {"INVALID_PRODUCER_EPOCH", "INVALID_TXN_STATE", "OUT_OF_ORDER_SEQUENCE_NUMBER",
@@ -109,6 +110,7 @@ class Producer:
         self._inflight_broker: dict[int, int] = {}
         self._inflight_tp: dict[TP, int] = {}
         self._next_seq: dict[TP, int] = {}
+        self._last_acked_seq: dict[TP, int] = {}
         self._unsettled = 0  # messages produced but not yet completed
         self._callbacks: list[tuple[DeliveryCallback, KafkaError | None, Message]] = []
         self._seq_no = 0
@@ -300,7 +302,7 @@ class Producer:
         tp = b.tp
         if self.idempotent and b.base_seq < 0:
             b.base_seq = self._next_seq.get(tp, 0)
-            self._next_seq[tp] = b.base_seq + len(b.msgs)
+            self._next_seq[tp] = (b.base_seq + len(b.msgs)) % SEQ_SPACE
             b.epoch = self.epoch
         retry = b.attempts > 0
         b.attempts += 1
@@ -346,6 +348,10 @@ class Producer:
         self._done_inflight(b, broker)
         err = resp.get("error")
         if err is None:
+            if b.base_seq >= 0:
+                last = (b.base_seq + len(b.msgs) - 1) % SEQ_SPACE
+                if last > self._last_acked_seq.get(b.tp, -1) or last < b.base_seq:
+                    self._last_acked_seq[b.tp] = last
             if resp.get("duplicate"):
                 self.stats["duplicates_acked"] += 1
             self.kernel.emit(self.lane, "ack", f"offset {resp['base_offset']}"
@@ -373,9 +379,13 @@ class Producer:
                           for x in self._queue.get(b.tp, ())) or self._inflight_tp.get(b.tp, 0)
             retriable = bool(earlier)
             if not earlier and not self.txn_id:
-                # a real gap (e.g. a later batch landed first): like the Java client since
-                # KIP-360, bump the epoch, restart sequences at 0 and retry (order may change)
-                self._bump_pending = True
+                # the Java client retries every OOOS of an idempotent producer; when the
+                # batch is the next one after the last acknowledged (a real gap: the broker
+                # lost our state), it first bumps its own epoch (KIP-360). Otherwise it
+                # retries until delivery.timeout.ms fails the batch.
+                last = self._last_acked_seq.get(b.tp, -1)
+                if b.base_seq == (last + 1) % SEQ_SPACE:
+                    self._bump_pending = True
                 retriable = True
         if retriable and b.attempts <= self.config["retries"] and \
                 self._now() - b.created < self.config["delivery.timeout.ms"]:
@@ -422,6 +432,7 @@ class Producer:
         self._bump_pending = False
         self.epoch += 1
         self._next_seq.clear()
+        self._last_acked_seq.clear()
         for q in self._queue.values():
             for b in q:
                 b.base_seq = -1
@@ -439,7 +450,7 @@ class Producer:
 
         def on_resp(resp: dict[str, Any]) -> None:
             self._pid_pending = False
-            if resp["error"] == "CONCURRENT_TRANSACTIONS":
+            if resp["error"] in ("CONCURRENT_TRANSACTIONS", "NOT_COORDINATOR"):
                 self.kernel.schedule(self.config["retry.backoff.ms"], self._request_pid)
                 self._pid_pending = True
                 return
@@ -468,7 +479,8 @@ class Producer:
 
         def attempt() -> None:
             def on_resp(resp: dict[str, Any]) -> None:
-                if resp.get("error") == "CONCURRENT_TRANSACTIONS" and self._now() < deadline:
+                if resp.get("error") in ("CONCURRENT_TRANSACTIONS", "NOT_COORDINATOR") \
+                        and self._now() < deadline:
                     self.kernel.schedule(self.config["retry.backoff.ms"], attempt)
                     return
                 result.update(resp)
@@ -545,6 +557,7 @@ class Producer:
         self.txn_state = "IN_TRANSACTION"
         self.txn_seq += 1
         self.txn_partitions = set()
+        self._adding = set()
         self.txn_offsets_added = False
         self.txn_error = None
 
@@ -561,7 +574,7 @@ class Producer:
             if txn_seq != self.txn_seq:
                 return
             err = resp["error"]
-            if err == "CONCURRENT_TRANSACTIONS":
+            if err in ("CONCURRENT_TRANSACTIONS", "NOT_COORDINATOR"):
                 self.kernel.schedule(self.config["retry.backoff.ms"], self._add_partition, tp)
                 self._adding.add(tp)
                 return
@@ -677,10 +690,16 @@ class Producer:
                 raise KafkaException(self.txn_error)
             self.txn_state = "COMMITTING"
         else:
+            purged_sequenced = any(b.base_seq >= 0 for q in self._queue.values() for b in q)
             self._fail_queued(KafkaError("_STATE", "purged by abort_transaction"))
             self.kernel.run_until(lambda: self._unsettled == 0 or not self._alive())
             self.txn_state = "ABORTING"
+        # an AddPartitionsToTxn still in flight may yet open the transaction: wait for it
+        self.kernel.run_until(lambda: not self._adding or not self._alive(),
+                              self.config["request.timeout.ms"])
         result = "commit" if commit else "abort"
+        if commit:
+            purged_sequenced = False
         if not self.txn_partitions and not self.txn_offsets_added:
             # nothing reached the coordinator: complete locally, as the Java client does
             self.txn_state = "READY"
@@ -714,6 +733,20 @@ class Producer:
         if resp.get("epoch", self.epoch) != self.epoch:  # TV2: next transaction, new epoch
             self.epoch = resp["epoch"]
             self._next_seq.clear()
+            self._last_acked_seq.clear()
+        elif not commit and purged_sequenced:
+            # TV1: batches with sequence numbers were dropped, so the broker's next expected
+            # sequence is unknown; like the Java client, get a new epoch (InitProducerId)
+            init = self._coordinator_call(
+                "init_pid", lambda respond: self.cluster.txn_coordinator.handle_init_producer_id(
+                    self.txn_id, self.config["transaction.timeout.ms"], respond,
+                    int(self.config["transaction.version"])), "InitProducerId (epoch bump)",
+                None)
+            if init["error"]:
+                raise self._fenced(init["error"])
+            self.pid, self.epoch = init["pid"], init["epoch"]
+            self._next_seq.clear()
+            self._last_acked_seq.clear()
         self.txn_state = "READY"
         self.kernel.emit(self.lane, "ack", f"{result} of transaction {self.txn_seq} done")
 

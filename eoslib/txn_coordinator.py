@@ -75,7 +75,7 @@ class TxnMetadata:
         return {"txn_id": self.txn_id, "pid": self.producer_id, "epoch": self.epoch,
                 "state": self.state, "partitions": [list(p) for p in self.partitions],
                 "groups": list(self.groups), "timeout_ms": self.timeout_ms,
-                "start": self.start, "version": self.version}
+                "start": self.start, "version": self.version, "end_epoch": self.end_epoch}
 
 
 class TransactionCoordinator:
@@ -126,6 +126,9 @@ class TransactionCoordinator:
     def handle_init_producer_id(self, txn_id: str | None, timeout_ms: int,
                                 respond: Respond, version: int = 2) -> None:
         """InitProducerId: a fresh id for idempotence, or the next epoch of ``txn_id``."""
+        if not self.alive:
+            respond({"error": "NOT_COORDINATOR"})  # the client rediscovers and retries
+            return
         if txn_id is None:
             respond({"error": None, "pid": self.new_pid(), "epoch": 0})
             return
@@ -161,6 +164,9 @@ class TransactionCoordinator:
     def handle_add_partitions(self, txn_id: str, pid: int, epoch: int,
                               partitions: list[tuple[str, int]], respond: Respond) -> None:
         """AddPartitionsToTxn: register partitions before the first write to them."""
+        if not self.alive:
+            respond({"error": "NOT_COORDINATOR"})  # the client rediscovers and retries
+            return
         meta = self.txns.get(txn_id)
         err = self._check_epoch(meta, pid, epoch)
         if err:
@@ -197,6 +203,9 @@ class TransactionCoordinator:
     def handle_end_txn(self, txn_id: str, pid: int, epoch: int, commit: bool,
                        respond: Respond) -> None:
         """EndTxn: decide (PrepareCommit/PrepareAbort), answer, then write the markers."""
+        if not self.alive:
+            respond({"error": "NOT_COORDINATOR"})  # the client rediscovers and retries
+            return
         meta = self.txns.get(txn_id)
         err = self._check_epoch(meta, pid, epoch)
         want = "Commit" if commit else "Abort"
@@ -331,6 +340,7 @@ class TransactionCoordinator:
             m.partitions = [tuple(p) for p in rec["partitions"]]  # type: ignore[misc]
             m.groups, m.timeout_ms = list(rec["groups"]), rec["timeout_ms"]
             m.start, m.version = rec["start"], rec["version"]
+            m.end_epoch = rec.get("end_epoch")
         new.log = list(self.log)
         new.state_history = list(self.state_history)
         self.kernel.emit(new.lane, "restart", f"coordinator epoch {new.generation} loaded "

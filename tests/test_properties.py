@@ -81,12 +81,6 @@ def test_idempotent_producer_never_duplicates(seed, faults, max_in_flight, linge
     assert len(values) == len(set(values))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "MODEL: since commit 3b9de49 the idempotent producer re-sequences a refused FIRST "
-    "batch under a bumped epoch after later batches landed, so it reorders: `eoslib run "
-    "reorder --seed 0 --set enable.idempotence=true` reports reordered=1, although the "
-    "scenario teaches that idempotence keeps the order (see tests/test_rules_idempotence.py"
-    "::test_idempotent_producer_never_reorders_even_if_its_first_batch_is_refused)"))
 def test_reorder_scenario_with_idempotence_keeps_the_order():
     for seed in range(3):
         r = run_scenario("reorder", seed=seed, messages=MESSAGES, tracing=False,
@@ -208,14 +202,6 @@ def test_exactly_once_completes_every_input_once_tv2(seed, faults, batch, scenar
     assert sorted(verifier_values(r)) == sorted(f"m{i}'" for i in range(MESSAGES)), summary(r)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: eoslib/producer.py under transaction.version=1: after a transaction aborts with "
-    "purged batches that had sequence numbers (a lost produce request), the producer keeps "
-    "its per-partition sequence; the broker never saw those sequences, so every later "
-    "batch gets OUT_OF_ORDER_SEQUENCE_NUMBER and the app aborts forever (livelock: 494 "
-    "aborted transactions, 20/30 inputs done when max_ms runs out). Kafka's "
-    "TransactionManager sets epochBumpRequired for TV1 and bumps the epoch via "
-    "InitProducerId on abort (KIP-360, fact sheet 1.6)"))
 def test_exactly_once_completes_under_tv1_after_a_lost_produce():
     faults = {"response_loss": 0.2, "request_loss": 0.1, "slow_prob": 0.2,
               "slow_broker_ms": 50, "crash_step": None,

@@ -152,11 +152,6 @@ def test_rule3_sequence_wraps_to_zero_after_int_max():
     assert batch(part, 0, seq=INT_MAX, n=1).duplicate
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: eoslib/partition.py Partition.append_data (and Partition.truncate) store "
-    "BatchMetadata.last_seq as base_seq + count - 1 without wrapping at INT_MAX, while "
-    "IncomingBatch.last_seq wraps; a batch that straddles INT_MAX can then neither be "
-    "recognised as a duplicate nor be followed in sequence (OUT_OF_ORDER_SEQUENCE_NUMBER)"))
 def test_rule3_batch_straddling_int_max_wraps():
     sim, part = fresh()
     assert batch(part, 0, seq=INT_MAX - 1, n=3).error is None  # seq INT_MAX-1, INT_MAX, 0
@@ -243,16 +238,6 @@ def test_idempotent_producer_with_refused_batches_never_duplicates():
         assert set(acked) <= set(log)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "MODEL: eoslib/producer.py Producer._on_error (commit 3b9de49, KIP-360) bumps the "
-    "epoch and re-sequences a batch that got OUT_OF_ORDER_SEQUENCE_NUMBER whenever no "
-    "earlier batch is unsettled, even when its sequence is BELOW the last acknowledged "
-    "one; it then lands after later batches. Seed 0: the first batch (seq 0..3) is "
-    "refused, seq 4 and 5 land on a broker with no state for the producer, and the log "
-    "becomes [4, 5, 0, 1, 2, 3, ...] with idempotence on. Java's "
-    "TransactionManager.canRetry retries such a batch WITHOUT a bump (it is not "
-    "lastAckedSequence + 1, fact sheet 1.6) until delivery.timeout.ms fails it: the "
-    "records fail, they are never reordered"))
 def test_idempotent_producer_never_reorders_even_if_its_first_batch_is_refused():
     for seed in range(5):
         log, _ = _refusing_run(seed, idempotent=True)

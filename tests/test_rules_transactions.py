@@ -244,14 +244,6 @@ def test_rule6_coordinator_crash_after_prepare_abort_still_aborts():
     assert [v for _, _, v in sim.read_all("t", "read_uncommitted")] == ["a"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: eoslib/txn_coordinator.py handle_end_txn / handle_init_producer_id / "
-    "handle_add_partitions never check self.alive, and Simulation.crash_txn_coordinator "
-    "leaves the dead coordinator in cluster.txn_coordinator until take-over: a crashed "
-    "coordinator keeps answering. Expected: EndTxn sent during the 5000 ms downtime is "
-    "answered only by the successor (commit_transaction takes >= downtime, PrepareCommit "
-    "written by generation 1); actual: the dead coordinator writes PrepareCommit and "
-    "answers in 2 ms"))
 def test_rule6_a_crashed_coordinator_does_not_answer():
     sim = new_sim()
     p = txn_producer(sim)
@@ -267,13 +259,6 @@ def test_rule6_a_crashed_coordinator_does_not_answer():
     assert old.txns[TXN].state == "Ongoing"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: eoslib/txn_coordinator.py: under transaction.version=2, handle_end_txn "
-    "recognises a retried EndTxn by TxnMetadata.end_epoch, which snapshot() does not "
-    "write to __transaction_state and successor() does not restore; after a failover "
-    "the retry of a COMMITTED transaction (first EndTxn response lost) is answered "
-    "PRODUCER_FENCED and commit_transaction raises a fatal _FENCED. Kafka's check "
-    "(retryOnEpochBump: stored epoch == request epoch + 1) survives a failover"))
 def test_rule6_end_txn_retry_after_failover_is_not_fenced_tv2():
     sim = Simulation(seed=0, faults={"apis": ["end_txn"], "lose_responses": [1]})
     sim.create_topic("t", 1)
@@ -628,13 +613,6 @@ def test_rule12_stale_produce_from_previous_transaction(tv):
         assert values == ["n", "n+1"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: eoslib/producer.py Producer._end_txn completes an abort locally when "
-    "txn_partitions is empty, although an AddPartitionsToTxn is still in flight "
-    "(tp in self._adding); the coordinator then registers the partition and the "
-    "transaction stays Ongoing with no EndTxn coming (until transaction.timeout.ms "
-    "fences the producer). Kafka's client sends EndTxn after the pending AddPartitions. "
-    "Expected CompleteAbort 1 s after abort_transaction; actual Ongoing"))
 def test_abort_right_after_produce_leaves_no_open_transaction():
     sim = new_sim(1)
     p = txn_producer(sim)
@@ -646,14 +624,6 @@ def test_abort_right_after_produce_leaves_no_open_transaction():
     assert sim.cluster.txn_coordinator.txns[TXN].state != "Ongoing"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: eoslib/producer.py: begin_transaction does not clear self._adding, so a "
-    "partition whose AddPartitionsToTxn from the previous (aborted) transaction is still "
-    "in flight is never added to the new one (the stale response is dropped by its "
-    "txn_seq check); the batch never drains, flush() returns when the event heap "
-    "empties (after the coordinator's 60 s timeout abort), and commit_transaction then "
-    "'completes locally' with SUCCESS: record 'b' is never written and its delivery "
-    "callback never runs, while history records txn_end ok commit"))
 def test_abort_right_after_produce_then_next_transaction_commits_its_record():
     sim = new_sim(1)
     p = txn_producer(sim)
@@ -687,13 +657,7 @@ def _lose_produce_request(sim, number):
 
 
 @pytest.mark.parametrize("tv", [
-    pytest.param("1", marks=pytest.mark.xfail(strict=True, reason=(
-        "BUG: eoslib/producer.py (TV1): abort_transaction purges a batch whose sequence "
-        "was assigned but never reached the broker (lost request, timed out, re-queued) "
-        "and keeps Producer._next_seq; the broker's last sequence stays behind, so every "
-        "later transaction fails with OUT_OF_ORDER_SEQUENCE_NUMBER - a livelock. Kafka's "
-        "TransactionManager (maybeTransitionToErrorState: epochBumpRequired when not TV2) "
-        "bumps the epoch with InitProducerId on abort, restarting sequences at 0 (1.6)"))),
+    "1",
     "2",
 ])
 def test_transactions_recover_after_an_abort_that_purged_sent_batches(tv):

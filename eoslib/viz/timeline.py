@@ -4,7 +4,9 @@ x is virtual time (ms). Lanes come in a fixed order (producers, partitions, the 
 coordinator, the group coordinator, consumers, apps, the sink, anything else). A marker's
 shape says what happened (:data:`eoslib.viz.palette.KIND_MARKERS`); events with a ``flag``
 (duplicate, aborted, lost, fenced, crash, error) are bigger, outlined in black, coloured by the
-flag and labelled with text, so they stand out without relying on colour.
+flag and labelled with text, so they stand out without relying on colour. The flags are the
+simulation's own (e.g. a partition flags the second append of the same batch ``"duplicate"``);
+the timeline draws them as they are and infers none.
 
 :class:`TimelineView` draws everything once and then only changes which events are visible,
 so stepping through a trace (``upto=i``) is cheap; :func:`timeline` is the one-call version.
@@ -176,22 +178,6 @@ class TimeAxis:
         return xs, labels
 
 
-def effective_flags(trace: Sequence[TraceEvent]) -> list[str | None]:
-    """Each event's flag; an unflagged ``append`` of a ``ref`` (batch) that the same lane has
-    already appended is marked ``"duplicate"`` (the retry wrote a second copy)."""
-    seen: set[tuple[str, Any]] = set()
-    flags: list[str | None] = []
-    for ev in trace:
-        flag = ev.get("flag")
-        if ev["kind"] == "append" and ev.get("ref") is not None:
-            key = (ev["lane"], ev["ref"])
-            if flag is None and key in seen:
-                flag = "duplicate"
-            seen.add(key)
-        flags.append(flag)
-    return flags
-
-
 class TimelineView:
     """A timeline drawn once; :meth:`show` reveals the events up to an index.
 
@@ -210,8 +196,7 @@ class TimelineView:
     ) -> None:
         self.result = result
         trace: Sequence[TraceEvent] = result.trace
-        self.events = [ev if f == ev.get("flag") else {**ev, "flag": f}
-                       for ev, f in zip(trace, effective_flags(trace), strict=True)]
+        self.events = list(trace)
         self.time = TimeAxis(float(ev["t"]) for ev in self.events)
         self.lanes = lane_order(ev["lane"] for ev in self.events) or ["(no events)"]
         row = {lane: k for k, lane in enumerate(self.lanes)}
