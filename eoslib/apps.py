@@ -88,6 +88,7 @@ class Pipeline:
         self.name = name
         self.processing_ms = processing_ms
         self.incarnation = 0
+        self.max_restarts = 20
         self.crashes = 0
         self.fenced = 0
         self.aborts = 0
@@ -199,7 +200,12 @@ class Pipeline:
                 self.fenced += 1
                 raise
             if eos and p is not None:
-                self._abort_and_rewind()
+                if p.txn_state == "COMMITTING" and err.retriable():
+                    # the commit's outcome is unknown: retry it, never abort it (Kafka
+                    # forbids abort here; a further failure goes to the supervisor)
+                    p.commit_transaction()
+                else:
+                    self._abort_and_rewind()
             else:
                 self.commit_failures += 1
         return True
@@ -243,6 +249,7 @@ class Pipeline:
         end = self.sim.now + max_ms
         if self.consumer is None or not self.consumer.alive or self.consumer.closed:
             self.start()
+        restarts = 0
         while self.sim.now < end:
             try:
                 if not self.run_once() and self.caught_up():
@@ -252,8 +259,15 @@ class Pipeline:
                 if not self.sim.faults.restart:
                     break
                 self.start()
-            except KafkaException:
-                break  # fenced: this instance must stop
+            except KafkaException as e:
+                # an error the loop cannot handle (fenced, or a timed-out commit/abort): the
+                # process exits and its supervisor starts it again; the new instance's
+                # init_transactions aborts whatever the old one left open
+                restarts += 1
+                if restarts > self.max_restarts:
+                    break
+                self.crash(f"error {e.error.name()}")
+                self.start()
         self.close()
 
     def close(self) -> None:

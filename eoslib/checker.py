@@ -267,6 +267,10 @@ class _Index:
                 self._txn_state[key] = (_COMMITTED, commit)
             elif any(e.value.get("result") == "abort" for e in ok):
                 self._txn_state[key] = (_ABORTED, None)
+            elif key[0] in dead and all(e.value.get("result") == "abort" for e in ends):
+                # only aborts were attempted (outcome unknown) and the process then died:
+                # nobody asked for a commit, so the transaction was aborted
+                self._txn_state[key] = (_ABORTED, None)
             elif key[0] in fenced_processes:
                 # the fencer (a new instance, or the coordinator's timeout) aborts the open
                 # transaction; a decided commit cannot be fenced, so no commit = aborted

@@ -73,6 +73,7 @@ CONSUMER = _keys(
     Key("max.poll.interval.ms", "int", 300000, minimum=1),
     Key("max.poll.records", "int", 500, minimum=1),
     Key("fetch.max.wait.ms", "int", 500, minimum=0),
+    Key("request.timeout.ms", "int", 30000, minimum=1),
     Key("partition.assignment.strategy", "choice", "range", ("range", "roundrobin")),
 )
 

@@ -244,9 +244,12 @@ class Consumer:
             self._fetch_all()  # like librdkafka's fetcher, fetching goes on between polls
             if self.kernel.now >= deadline:
                 break
+            fetching = bool(self._fetching)
+            # wait for data, a rebalance, or an (empty) fetch answer - then fetch again
             self.kernel.run_until(
                 lambda: self._pending_assignment is not None or self._has_data()
-                or not self._alive(), deadline - self.kernel.now)
+                or not self._alive() or (fetching and not self._fetching),
+                deadline - self.kernel.now)
         self._last_poll = self.kernel.now
         if out:
             self.stats["polled"] += len(out)
@@ -421,7 +424,8 @@ class Consumer:
                                     auto=auto)
 
         self.cluster.network.call(self.lane, "offset_commit", 0, handler, on_resp,
-                                  timeout=30_000, on_timeout=on_timeout,
+                                  timeout=self.config["request.timeout.ms"],
+                                  on_timeout=on_timeout,
                                   client_alive=self._alive,
                                   label=f"OffsetCommit {offs}")
         if not wait:

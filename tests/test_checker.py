@@ -247,11 +247,30 @@ def test_aborted_read_when_the_producer_died_before_ending_its_transaction() -> 
     assert [e["value"] for e in r.anomalies["aborted_read"].examples] == ["m0", "z0"]
 
 
-def test_txn_end_info_is_unknown_not_aborted() -> None:
+def test_txn_end_commit_info_is_unknown_not_aborted() -> None:
+    # a commit whose answer was lost may have been decided (PrepareCommit is durable)
+    h = History()
+    send(h, 0, "app-1", "m0", 0, txn="tx", txn_seq=0)
+    txn_end(h, 1, "app-1", 0, "commit", outcome="info")
+    h.record(2, "app-1", "crash", "ok", step="after_commit")
+    poll(h, 3, "consumer-1", [["out", 0, 0, "m0"]])
+    assert check(h).count("aborted_read") == 0
+
+
+def test_txn_end_abort_info_then_crash_is_aborted() -> None:
+    # only an abort was ever asked for, then the process died: nothing can commit it
     h = History()
     send(h, 0, "app-1", "m0", 0, txn="tx", txn_seq=0)
     txn_end(h, 1, "app-1", 0, "abort", outcome="info")
     h.record(2, "app-1", "crash", "ok", step="after_abort")
+    poll(h, 3, "consumer-1", [["out", 0, 0, "m0"]])
+    assert check(h).count("aborted_read") == 1
+
+
+def test_txn_end_abort_info_without_crash_is_unknown() -> None:
+    h = History()
+    send(h, 0, "app-1", "m0", 0, txn="tx", txn_seq=0)
+    txn_end(h, 1, "app-1", 0, "abort", outcome="info")
     poll(h, 3, "consumer-1", [["out", 0, 0, "m0"]])
     assert check(h).count("aborted_read") == 0
 

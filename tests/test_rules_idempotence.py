@@ -282,11 +282,6 @@ def test_rule8_acks_1_acknowledges_before_the_high_watermark():
     assert acks == [(None, 0)]  # acknowledged while the HW is still 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: eoslib/consumer.py Consumer.consume issues one fetch per loop turn and then "
-    "waits for data until the poll deadline without fetching again; a record that "
-    "becomes readable during poll(timeout) is not returned by that poll (Kafka keeps "
-    "fetching until the timeout). Here: appended 50 ms into poll(2.0), which returns []"))
 def test_poll_returns_a_record_that_arrives_during_the_timeout():
     sim, part = fresh()
     c = sim.Consumer({"group.id": "g", "auto.offset.reset": "earliest"})
