@@ -247,8 +247,8 @@ class Consumer:
             fetching = bool(self._fetching)
             # wait for data, a rebalance, or an (empty) fetch answer - then fetch again
             self.kernel.run_until(
-                lambda: self._pending_assignment is not None or self._has_data()
-                or not self._alive() or (fetching and not self._fetching),
+                lambda fetching=fetching: self._pending_assignment is not None
+                or self._has_data() or not self._alive() or (fetching and not self._fetching),
                 deadline - self.kernel.now)
         self._last_poll = self.kernel.now
         if out:
