@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from eoslib.simulation import Simulation
 
 DELIVERY = ("at-most-once", "at-least-once", "exactly-once")
+COMMIT_FAILED = ("ILLEGAL_GENERATION", "UNKNOWN_MEMBER_ID", "REBALANCE_IN_PROGRESS")
 Step = Callable[[Message], Any]
 
 
@@ -206,8 +207,10 @@ class Pipeline:
                     p.commit_transaction()
                 else:
                     self._abort_and_rewind()
+            elif err.name() in COMMIT_FAILED:
+                self.commit_failures += 1  # the group moved on; the new owner replays
             else:
-                self.commit_failures += 1
+                raise
         return True
 
     def _commit(self, msgs: list[Message]) -> None:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from eoslib.errors import ConfigException
+from eoslib.errors import ConfigException, KafkaException
 from eoslib.faults import FaultPlan
 
 
@@ -111,13 +112,31 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench_main(quick=args.quick)
 
 
+def _keys_help() -> str:
+    """The keys ``--set`` accepts, for ``eoslib run --help``."""
+    from eoslib.config import CONSUMER, PRODUCER
+    from eoslib.scenarios import COURSE_SCHEMA
+
+    def wrap(title: str, names: Sequence[str]) -> str:
+        return f"{title}:\n  " + textwrap.fill(", ".join(names), 76,
+                                                subsequent_indent="  ")
+
+    return "\n\n".join([
+        wrap("producer keys (Kafka's, Java defaults)", sorted(PRODUCER)),
+        wrap("consumer keys", sorted(k for k in CONSUMER if k not in PRODUCER)),
+        wrap("course keys", list(COURSE_SCHEMA)),
+        wrap("faults", sorted(FAULT_FIELDS)),
+    ])
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     p = _Parser(prog="eoslib", description="Kafka exactly-once semantics, simulated.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     s = sub.add_parser("scenarios", help="list the named experiments")
     s.set_defaults(func=cmd_scenarios)
-    r = sub.add_parser("run", help="run one scenario")
+    r = sub.add_parser("run", help="run one scenario", epilog=_keys_help(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     r.add_argument("scenario")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--messages", type=int, default=None)
@@ -148,6 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigException as e:
         print(f"eoslib: error: {e}", file=sys.stderr)
         return 2
+    except KafkaException as e:  # the run itself failed the way a client would
+        print(f"eoslib: error: the simulated client failed: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

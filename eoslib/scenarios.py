@@ -18,12 +18,12 @@ Unknown keys raise :class:`~eoslib.errors.ConfigException` with a did-you-mean.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from eoslib.apps import Pipeline
 from eoslib.checker import check
-from eoslib.config import CONSUMER, PRODUCER, validate
+from eoslib.config import CONSUMER, PRODUCER, Key, coerce, validate
 from eoslib.errors import ConfigException, KafkaException, did_you_mean
 from eoslib.faults import FaultPlan
 from eoslib.result import Result
@@ -35,7 +35,19 @@ COURSE_KEYS = {
     "brokers": None, "replication.factor": None, "min.insync.replicas": None,
     "unclean.leader.election.enable": None,
 }
-BOOL_COURSE = ("transactions",)
+#: the course's own keys, typed like Kafka's (validated with the same rules and wording)
+COURSE_SCHEMA = {
+    "transactions": Key("transactions", "bool", False),
+    "delivery": Key("delivery", "choice", None, ("at-most-once", "at-least-once",
+                                                  "exactly-once")),
+    "sink": Key("sink", "choice", None, ("insert", "upsert", "offsets")),
+    "batch": Key("batch", "int", 10, minimum=1),
+    "brokers": Key("brokers", "int", None, minimum=1),
+    "replication.factor": Key("replication.factor", "int", None, minimum=1),
+    "min.insync.replicas": Key("min.insync.replicas", "int", None, minimum=1),
+    "unclean.leader.election.enable": Key("unclean.leader.election.enable", "bool", None),
+}
+FAULT_FIELDS = tuple(f.name for f in fields(FaultPlan))
 
 
 @dataclass
@@ -93,12 +105,10 @@ def split_config(config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, A
     prod: dict[str, Any] = {}
     cons: dict[str, Any] = {}
     course = dict(COURSE_KEYS)
-    known = set(PRODUCER) | set(CONSUMER) | set(COURSE_KEYS)
+    known = set(PRODUCER) | set(CONSUMER) | set(COURSE_KEYS) | set(FAULT_FIELDS)
     for k, v in config.items():
         if k in COURSE_KEYS:
-            if k in BOOL_COURSE:
-                v = validate_bool(k, v)
-            course[k] = v
+            course[k] = coerce(COURSE_SCHEMA[k], v)
         elif k in PRODUCER and k in CONSUMER:  # client.id, bootstrap.servers
             prod[k] = cons[k] = v
         elif k in PRODUCER:
@@ -106,7 +116,10 @@ def split_config(config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, A
         elif k in CONSUMER:
             cons[k] = v
         else:
-            raise ConfigException(k, v, "Unknown configuration key" + did_you_mean(k, known)
+            hint = did_you_mean(k, known)
+            if k in FAULT_FIELDS:
+                hint = " (a fault: pass it in faults=..., or with --set on the command line)"
+            raise ConfigException(k, v, "Unknown configuration key" + hint
                                   + "; see `eoslib run --help` for the keys")
     validate("producer", {k: v for k, v in prod.items()})
     validate("consumer", {k: v for k, v in cons.items()})
@@ -119,13 +132,6 @@ def split_config(config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, A
     elif course["delivery"] == "exactly-once":
         course["transactions"] = True
     return prod, cons, course
-
-
-def validate_bool(key: str, value: Any) -> bool:
-    """A course boolean, accepting Kafka-style strings."""
-    from eoslib.config import Key, coerce
-
-    return bool(coerce(Key(key, "bool", False), value))
 
 
 def run_scenario(name: str, *, seed: int = 0, messages: int | None = None,
@@ -145,7 +151,10 @@ def run_scenario(name: str, *, seed: int = 0, messages: int | None = None,
     n = sc.messages if messages is None else messages
     if isinstance(n, bool) or not isinstance(n, int) or n < 1 or n > 1_000_000:
         raise ConfigException("messages", n, "Expected a whole number from 1 to 1000000")
-    cfg = {**sc.config, **dict(config or {})}
+    user = dict(config or {})
+    if user.get("transactional.id") is not None and "transactions" not in user:
+        user["transactions"] = True  # a transactional.id means the transactional path
+    cfg = {**sc.config, **user}
     plan_d = faults.to_json() if isinstance(faults, FaultPlan) else dict(faults or {})
     plan = FaultPlan.from_dict({**sc.faults, **plan_d})
     prod, cons, course = split_config(cfg)
@@ -236,6 +245,37 @@ def _pipeline(s: Setup, **kw: Any) -> Pipeline:
     return p
 
 
+def _producer(s: Setup, **extra: Any) -> Any:
+    """The scenario's producer; transactional (and initialised) when ``transactions``."""
+    conf = {**s.producer, **extra}
+    if s.course["transactions"]:
+        conf.setdefault("transactional.id", "writer")
+    p = s.sim.Producer(conf)
+    if p.txn_id is not None:
+        p.init_transactions()
+    return p
+
+
+def _write(s: Setup, p: Any, topic: str, vals: list[str], gap_ms: float) -> None:
+    """Produce ``vals`` one every ``gap_ms``; a transactional producer commits every
+    ``batch`` records (aborting a transaction that hit an abortable error)."""
+    txn = p.txn_id is not None
+    k = int(s.course["batch"])
+    for i, v in enumerate(vals):
+        if txn and i % k == 0:
+            p.begin_transaction()
+        p.produce(topic, value=v)
+        s.sim.sleep(gap_ms)
+        if txn and (i % k == k - 1 or i == len(vals) - 1):
+            try:
+                p.commit_transaction()
+            except KafkaException as e:
+                if not e.error.txn_requires_abort():
+                    raise
+                p.abort_transaction()
+    p.flush()
+
+
 # ---------------------------------------------------------------------- scenarios
 @scenario("producer-retry",
           "A producer retries after lost acknowledgements: duplicates unless "
@@ -246,11 +286,8 @@ def _pipeline(s: Setup, **kw: Any) -> Pipeline:
 def _producer_retry(s: Setup) -> Outcome:
     sim = s.sim
     sim.create_topic("out", 1)
-    p = sim.Producer(s.producer)
-    for v in values(s.messages):
-        p.produce("out", value=v)
-        sim.sleep(10)
-    p.flush()
+    p = _producer(s)
+    _write(s, p, "out", values(s.messages), 10)
     return Outcome(["out"], extra={"acknowledged": p.stats["acked"],
                                    "failed_sends": p.stats["failed"]})
 
@@ -264,11 +301,7 @@ def _producer_retry(s: Setup) -> Outcome:
 def _reorder(s: Setup) -> Outcome:
     sim = s.sim
     sim.create_topic("out", 1)
-    p = sim.Producer(s.producer)
-    for v in values(s.messages):
-        p.produce("out", value=v)
-        sim.sleep(0.5)
-    p.flush()
+    _write(s, _producer(s), "out", values(s.messages), 0.5)
     return Outcome(["out"])
 
 
@@ -533,17 +566,11 @@ def _leader_failover(s: Setup) -> Outcome:
     sim.create_topic("out", 1, replication_factor=int(c["replication.factor"] or 3),
                      min_insync_replicas=int(c["min.insync.replicas"] or 1),
                      unclean_leader_election_enable=bool(c["unclean.leader.election.enable"]))
-    p = sim.Producer({"linger.ms": 0, **s.producer})
+    p = _producer(s, **{"linger.ms": s.producer.get("linger.ms", 0)})
     vals = values(s.messages)
     half = len(vals) // 2
-    for v in vals[:half]:
-        p.produce("out", value=v)
-        sim.sleep(5)
-    sim.crash_broker(0)
-    for v in vals[half:]:
-        p.produce("out", value=v)
-        sim.sleep(5)
-    p.flush()
+    sim.kernel.schedule(half * 5, sim.crash_broker, 0)  # the leader dies half-way
+    _write(s, p, "out", vals, 5)
     sim.restart_broker(0)
     sim.settle(1000)
     stored = {v for _, _, v in sim.read_all("out", process="storage-check")}

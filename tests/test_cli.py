@@ -153,39 +153,17 @@ def test_bad_input_exits_2_with_one_line(argv, words, capsys):
 
 
 @pytest.mark.parametrize(("argv", "words"), [
-    pytest.param(["run", "pipeline", "--set", "batch=x"], ["batch", "x"], marks=pytest.mark.xfail(
-        strict=True, raises=ValueError, reason=(
-            "BUG: eoslib/scenarios.py split_config does not validate the course key "
-            "`batch`; `int(c['batch'])` in _pipeline raises ValueError (a traceback, "
-            "exit 1) instead of a one-line ConfigException"))),
-    pytest.param(["run", "pipeline", "--set", "batch=0"], ["batch", "0"],
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "BUG: eoslib/scenarios.py: batch=0 is rejected under the consumer key "
-                     "max.poll.records (the name the user did not type): 'Invalid value 0 "
-                     "for configuration max.poll.records'"))),
-    pytest.param(["run", "leader-failover", "--set", "min.insync.replicas=x"],
-                 ["min.insync.replicas", "x"], marks=pytest.mark.xfail(
-                     strict=True, raises=ValueError, reason=(
-                         "BUG: eoslib/scenarios.py: course keys min.insync.replicas / "
-                         "replication.factor are not validated; int('x') in "
-                         "_leader_failover raises ValueError (traceback)"))),
-    pytest.param(["run", "pipeline", "--set", "response_los=0.1"],
-                 ["response_los", "did you mean 'response_loss'"], marks=pytest.mark.xfail(
-                     strict=True, reason=(
-                         "MINOR: eoslib/scenarios.py split_config's did-you-mean only "
-                         "knows producer/consumer/course keys, not FaultPlan fields, so a "
-                         "typo of a fault gets no suggestion"))),
+    (["run", "pipeline", "--set", "batch=x"], ["batch", "x"]),
+    (["run", "pipeline", "--set", "batch=0"], ["batch", "0"]),
+    (["run", "leader-failover", "--set", "min.insync.replicas=x"], ["min.insync.replicas", "x"]),
+    (["run", "pipeline", "--set", "response_los=0.1"],
+     ["response_los", "did you mean 'response_loss'"]),
 ])
 def test_bad_course_keys_exit_2_with_one_line(argv, words, capsys):
     code, out, err = run_cli(argv, capsys)
     assert_one_line_error(code, out, err, *words)
 
 
-@pytest.mark.xfail(strict=True, raises=Exception, reason=(
-    "BUG: `eoslib run producer-retry --set transactional.id=abc` (also producer-restart) "
-    "crashes with KafkaException _STATE 'produce() outside a transaction' (traceback, "
-    "exit 1): the scenario makes a transactional producer and never calls "
-    "init_transactions/begin_transaction. Expected: accepted (exit 0) or exit 2"))
 @pytest.mark.parametrize("name", ["producer-retry", "producer-restart"])
 def test_transactional_id_is_accepted_by_producer_scenarios(name, capsys):
     code, out, err = run_cli(["run", name, "--messages", "10", "--json",
@@ -194,13 +172,6 @@ def test_transactional_id_is_accepted_by_producer_scenarios(name, capsys):
     assert "Traceback" not in err
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: `eoslib run pipeline --set transactional.id=abc` (transactions left false) "
-    "exits 0 and reports 'OK: no anomalies' although the app produced nothing: every "
-    "produce() of the now-transactional producer raises _STATE, eoslib/apps.py "
-    "Pipeline.run_once swallows it as a commit failure, and the loop spins until max_ms "
-    "(600 000 virtual ms). Expected: transactional.id implies the transactional loop, or "
-    "exit 2 naming transactional.id"))
 def test_transactional_id_without_transactions_does_not_silently_do_nothing(capsys):
     code, out, err = run_cli(["run", "pipeline", "--messages", "10", "--json",
                               "--set", "transactional.id=abc"], capsys)
