@@ -246,7 +246,7 @@ class Pipeline:
                 return False
         return True
 
-    def run(self, *, max_ms: float = 600_000.0) -> None:
+    def run(self, *, max_ms: float = 3_600_000.0) -> None:
         """Run incarnation after incarnation until the input is fully committed, the
         plan forbids a restart, or ``max_ms`` of virtual time pass."""
         end = self.sim.now + max_ms

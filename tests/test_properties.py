@@ -213,13 +213,6 @@ def test_exactly_once_completes_under_tv1_after_a_lost_produce():
     assert sorted(verifier_values(r)) == sorted(f"m{i}'" for i in range(MESSAGES))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: eoslib/apps.py Pipeline.run stops the app on ANY KafkaException escaping "
-    "run_once ('fenced: this instance must stop'), including the retriable _TIMED_OUT "
-    "that abort_transaction raises when its EndTxn requests are lost (max.block.ms); the "
-    "app then processes nothing more, and the 'pipeline' scenario (no sink, so no "
-    "expected_ids) reports 'OK: no anomalies' with 0 of 30 outputs. Seed 0, "
-    "request_loss=0.3 on produce,end_txn,txn_offset_commit,offset_commit, batch=1"))
 def test_exactly_once_pipeline_retries_a_retriable_abort_timeout():
     faults = {"request_loss": 0.3,
               "apis": ("produce", "end_txn", "txn_offset_commit", "offset_commit")}
