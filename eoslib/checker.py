@@ -9,8 +9,12 @@ Terms: a *position* is (topic, partition, offset). A send is *acknowledged* when
 is ``ok`` and its offset is known. A transaction is identified by (producer process,
 ``txn_seq``); it is *committed* when a ``txn_end`` with ``result="commit"`` completed
 (outcome ``ok``), *aborted* when a ``txn_end`` with ``result="abort"`` completed, or when it
-never ended at all and its producer crashed or was fenced (the coordinator aborts it). A
-``txn_end`` with outcome ``info`` or ``fail`` leaves it *unknown*. A write is *invisible* if its
+never ended at all and its producer crashed or was fenced (the coordinator aborts it). It is
+also *aborted* when its producer was fenced without committing it, when only aborts were
+attempted before its producer died, or when ``read_committed`` reads went past all of its
+records without returning any (Jepsen likewise resolves indefinite outcomes from reads).
+Otherwise a ``txn_end`` with outcome ``info`` or ``fail`` leaves it *unknown*. A write is
+*invisible* if its
 send failed or its transaction aborted: ``read_committed`` consumers must never see it.
 
 =======================  ====================================================================
@@ -278,10 +282,39 @@ class _Index:
             else:
                 self._txn_state[key] = (_UNCERTAIN, None)
         self._dead = dead
+        self._resolve_by_reads()
         self._read_memo: dict[tuple[Any, Any, Hashable], Op | None] = {}
 
     def _wanted(self, topic: Any) -> bool:
         return self.topics is None or topic in self.topics
+
+    def _resolve_by_reads(self) -> None:
+        """A transaction whose writer never learned the outcome (commit answer lost, then
+        the writer died) is aborted if read_committed reads went past all of its records
+        without returning any: read_committed returns only decided, committed data below
+        the LSO, so a skipped record below the highest one returned was aborted."""
+        seen: set[Pos] = set()
+        high: dict[tuple[Any, Any], int] = {}
+        for op, t, p, o, _ in self.reads:
+            if op.value.get("isolation") == "read_committed":
+                seen.add((t, p, o))
+                if o > high.get((t, p), -1):
+                    high[(t, p)] = o
+        by_txn: dict[TxnKey, list[Pos]] = defaultdict(list)
+        for s in self.sends:
+            v = s.value
+            off = _offset(v.get("offset"))
+            if v.get("txn") is not None and s.outcome == "ok" and off is not None:
+                by_txn[(s.process, v.get("txn_seq"))].append((v.get("topic"),
+                                                             v.get("partition"), off))
+        for key, positions in by_txn.items():
+            if self._txn_state.get(key, (_UNCERTAIN, None))[0] != _UNCERTAIN:
+                continue
+            if key not in self._txn_state and key[0] in self._dead:
+                continue  # already aborted by the dead-writer rule
+            if not any(pos in seen for pos in positions) and all(
+                    high.get((t, p), -1) > o for t, p, o in positions):
+                self._txn_state[key] = (_ABORTED, None)
 
     def txn(self, send: Op) -> tuple[str, Op | None]:
         """(state, commit op) of a transactional send's transaction."""

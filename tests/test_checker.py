@@ -504,3 +504,25 @@ def test_property_clean_is_ok_and_one_copy_is_one_duplicate(
     assert_only(r, duplicate=1)
     assert r.anomalies["duplicate"].examples[0]["value"] == value
     assert not r.ok
+
+
+def test_unknown_commit_resolved_as_aborted_by_read_committed_reads() -> None:
+    # The writer's commit answer was lost and it died; a read_committed reader went past
+    # its record without returning it, so that transaction was aborted: the re-sent copy
+    # committed later is not a duplicate.
+    h = History()
+    send(h, 0, "app-1", "m0'", 0, txn="tx", txn_seq=0)
+    txn_end(h, 1, "app-1", 0, "commit", outcome="info")
+    h.record(2, "app-1", "crash", "ok", step="error")
+    send(h, 3, "app-1#2", "m0'", 2, txn="tx", txn_seq=0)
+    txn_end(h, 4, "app-1#2", 0, "commit")
+    poll(h, 5, "verifier", [["out", 0, 2, "m0'"]], "read_committed")
+    assert check(h).ok
+    # without a read_committed read past it, the outcome stays unknown: counted
+    h2 = History()
+    send(h2, 0, "app-1", "m0'", 0, txn="tx", txn_seq=0)
+    txn_end(h2, 1, "app-1", 0, "commit", outcome="info")
+    h2.record(2, "app-1", "crash", "ok", step="error")
+    send(h2, 3, "app-1#2", "m0'", 2, txn="tx", txn_seq=0)
+    txn_end(h2, 4, "app-1#2", 0, "commit")
+    assert check(h2).count("duplicate") == 1
