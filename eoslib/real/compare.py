@@ -1,0 +1,209 @@
+"""Simulation versus real Kafka: run each experiment both ways and say whether they agree.
+
+:data:`SIM_CALLS` is the one table that maps an experiment and its setting to a call of
+:func:`eoslib.scenarios.run_scenario` with the same setup (message count, batch size,
+which produce response is lost, where the app crashes). :data:`METRICS` says what must
+agree: a count that both sides make exactly (``exact``) or only whether it is zero
+(``nonzero``). :func:`compare` returns one row per experiment and setting;
+:func:`recorded` reads the rows saved by ``eoslib compare --record`` (``recorded.json``)
+for machines without a broker.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from eoslib.real.clients import Cluster
+
+RECORDED = Path(__file__).with_name("recorded.json")
+
+
+@dataclass(frozen=True)
+class SimCall:
+    """How to run the simulation's twin of one real experiment."""
+
+    scenario: str
+    setting: str  # the config key that the experiment switches
+    off: Any
+    on: Any
+    messages: int
+    config: Mapping[str, Any] = field(default_factory=dict)
+    faults: Mapping[str, Any] = field(default_factory=dict)
+    real_kwargs: Mapping[str, Any] = field(default_factory=dict)  # for the real experiment
+
+
+# The real experiment and its simulated twin use the same messages and the same fault.
+SIM_CALLS: dict[str, SimCall] = {
+    "producer-retry": SimCall(
+        "producer-retry",
+        "enable.idempotence",
+        False,
+        True,
+        messages=10,
+        # One request in flight at a time, as the real producer flushes every message.
+        config={"max.in.flight.requests.per.connection": 1},
+        faults={"lose_responses": [3], "response_loss": 0.0},
+        real_kwargs={"messages": 10, "lost_at": 3},
+    ),
+    "consumer-crash": SimCall(
+        "consumer-crash",
+        "transactions",
+        False,
+        True,
+        messages=20,
+        config={"batch": 5},
+        faults={"crash_step": "after_produce", "crash_at": 5},  # message 5 = second batch
+        real_kwargs={"messages": 20, "batch": 5, "crash_batch": 1},
+    ),
+    "read-committed": SimCall(
+        "read-committed",
+        "isolation.level",
+        "read_uncommitted",
+        "read_committed",
+        messages=9,
+        config={"batch": 3},  # commit, commit, abort: 3 aborted records
+        real_kwargs={"messages": 9},
+    ),
+    "zombie-fencing": SimCall(
+        "zombie-fencing",
+        "transactions",
+        False,
+        True,
+        messages=30,
+        real_kwargs={"messages": 10},  # the simulated zombie holds one batch of 10
+    ),
+}
+
+# What must agree, per experiment: (count, "exact" | "nonzero").
+METRICS: dict[str, tuple[tuple[str, str], ...]] = {
+    "producer-retry": (("duplicates", "exact"),),
+    "consumer-crash": (("duplicates", "nonzero"), ("lost", "exact")),
+    "read-committed": (("aborted_reads", "exact"),),
+    "zombie-fencing": (("fenced", "exact"), ("duplicates", "nonzero")),
+}
+
+
+def _fmt(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def setting_label(experiment: str, on: bool) -> str:
+    """``"enable.idempotence=true"`` and the like."""
+    call = SIM_CALLS[experiment]
+    return f"{call.setting}={_fmt(call.on if on else call.off)}"
+
+
+def run_sim(experiment: str, on: bool) -> dict[str, Any]:
+    """The simulation's counts for one experiment and setting."""
+    from eoslib.scenarios import run_scenario  # lazily: the real mode does not need it
+
+    call = SIM_CALLS[experiment]
+    config = {**call.config, call.setting: call.on if on else call.off}
+    res = run_scenario(
+        call.scenario, seed=0, messages=call.messages, config=config, faults=dict(call.faults)
+    )
+    return dict(res.counts)
+
+
+def agrees(experiment: str, sim: Mapping[str, Any], real: Mapping[str, Any]) -> bool:
+    """Whether the two sides agree on every metric of :data:`METRICS`."""
+    for name, how in METRICS[experiment]:
+        a, b = sim.get(name) or 0, real.get(name) or 0
+        if (a != b) if how == "exact" else (bool(a) != bool(b)):
+            return False
+    return True
+
+
+def compare(
+    bootstrap: str | Cluster,
+    extra_conf: Mapping[str, str] | None = None,
+    *,
+    experiments: list[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run every experiment (off and on) on the cluster and in the simulation.
+
+    ``bootstrap`` is an address (a learner's cluster: the lost-acknowledgement experiment
+    then reports an error, as it needs the bundled broker's proxy) or a
+    :class:`~eoslib.real.clients.Cluster`. Returns rows
+    ``{"experiment", "setting", "sim", "real", "agree"}`` where ``sim`` and ``real`` hold
+    the compared counts (plus ``seconds`` for the real run), or ``"error"`` on failure.
+    """
+    import time
+
+    from eoslib.real.experiments import run_experiment
+
+    cluster = bootstrap if isinstance(bootstrap, Cluster) else Cluster(bootstrap)
+    if extra_conf:
+        cluster.extra_conf.update(extra_conf)
+    rows: list[dict[str, Any]] = []
+    for name in experiments or list(SIM_CALLS):
+        for on in (False, True):
+            label = setting_label(name, on)
+            if progress:
+                progress(f"{name} {label}")
+            keys = [m for m, _ in METRICS[name]]
+            row: dict[str, Any] = {"experiment": name, "setting": label}
+            try:
+                counts = run_sim(name, on)
+                row["sim"] = {k: counts.get(k) for k in keys}
+            except Exception as e:  # noqa: BLE001 - reported in the row
+                row["sim"] = {"error": f"{type(e).__name__}: {e}"}
+            t = time.monotonic()
+            try:
+                res = run_experiment(name, cluster, on=on, **SIM_CALLS[name].real_kwargs)
+                row["real"] = {k: res.counts.get(k) for k in keys}
+                row["real"]["seconds"] = round(time.monotonic() - t, 1)
+            except Exception as e:  # noqa: BLE001
+                row["real"] = {"error": f"{type(e).__name__}: {e}"}
+            ok = "error" not in row["sim"] and "error" not in row["real"]
+            row["agree"] = agrees(name, row["sim"], row["real"]) if ok else None
+            rows.append(row)
+    return rows
+
+
+def record(rows: list[dict[str, Any]], kafka_version: str, path: Path = RECORDED) -> Path:
+    """Save rows as the recorded results shown when no broker is available."""
+    data = {
+        "kafka_version": kafka_version,
+        "recorded_at": datetime.now(UTC).date().isoformat(),
+        "results": rows,
+    }
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    return path
+
+
+def recorded(path: Path = RECORDED) -> dict[str, Any]:
+    """The recorded results: ``{"kafka_version", "recorded_at", "results"}``."""
+    return json.loads(path.read_text())
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """A plain-text table of comparison rows."""
+
+    def cell(d: Mapping[str, Any]) -> str:
+        if "error" in d:
+            return "error: " + str(d["error"])[:60]
+        return ", ".join(f"{k}={v}" for k, v in d.items() if k != "seconds")
+
+    head = ("experiment", "setting", "simulation", "real Kafka", "agree")
+    body = [
+        (
+            r["experiment"],
+            r["setting"],
+            cell(r["sim"]),
+            cell(r["real"]),
+            {True: "yes", False: "NO", None: "-"}[r["agree"]],
+        )
+        for r in rows
+    ]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=True)]
+    lines = ["  ".join(str(x).ljust(w) for x, w in zip(head, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True)) for r in body]
+    return "\n".join(lines)

@@ -1,0 +1,209 @@
+"""A small Kafka-aware TCP proxy that can lose one Produce acknowledgement.
+
+It sits in front of the broker's ``PROXIED`` listener (see :mod:`eoslib.real.broker`).
+Kafka's wire protocol frames every request and response as a 4-byte big-endian length
+followed by the payload. A request header starts with ``api_key`` (int16), ``api_version``
+(int16) and ``correlation_id`` (int32); a response starts with the ``correlation_id``. The
+proxy remembers, per connection, which api_key each correlation_id belongs to, forwards
+everything unchanged, and on command (:meth:`FaultProxy.drop_produce_response`) swallows
+the response to the N-th Produce request (api_key 0) and cuts the client's connection.
+
+The broker has appended the batch by the time it answers, so the client sees a produce that
+may or may not have been written, and retries it: the lost-acknowledgement fault.
+
+It runs an asyncio loop in a background thread; use it as a context manager::
+
+    with FaultProxy(listen_port=st.proxy_advertised_port,
+                    target_port=st.proxied_listener_port) as proxy:
+        proxy.drop_produce_response(3)
+        ...
+        assert proxy.dropped == 1
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+PRODUCE = 0  # api_key of a Produce request
+HOST = "127.0.0.1"
+
+
+@dataclass
+class ProxyStats:
+    """What the proxy saw and did (read it after the run)."""
+
+    connections: int = 0
+    requests: int = 0
+    produce_requests: int = 0
+    dropped: int = 0  # Produce responses swallowed
+    cut: int = 0  # client connections cut after a swallowed response
+    dropped_correlation_ids: list[int] = field(default_factory=list)
+
+
+class FaultProxy:
+    """Forward ``127.0.0.1:listen_port`` to ``127.0.0.1:target_port``, losing acks on demand."""
+
+    def __init__(self, listen_port: int, target_port: int) -> None:
+        self.listen_port = listen_port
+        self.target_port = target_port
+        self.stats = ProxyStats()
+        self._lock = threading.Lock()
+        self._drop_at: set[int] = set()  # produce request numbers (1-based) to lose
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # ----------------------------------------------------------------- public API
+
+    @property
+    def dropped(self) -> int:
+        """How many Produce responses were swallowed so far."""
+        return self.stats.dropped
+
+    def drop_produce_response(self, nth: int) -> None:
+        """Lose the response to the ``nth`` Produce request from now on (1 = the next one)."""
+        if nth < 1:
+            raise ValueError("nth counts from 1")
+        with self._lock:
+            self._drop_at.add(self.stats.produce_requests + nth)
+
+    def start(self) -> FaultProxy:
+        """Start listening (returns once the port is bound)."""
+        self._thread = threading.Thread(target=self._run, name="eoslib-proxy", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+        if self._error is not None:
+            raise OSError(f"proxy could not listen on {HOST}:{self.listen_port}: {self._error}")
+        return self
+
+    def stop(self) -> None:
+        """Close the listener and every connection, and stop the thread."""
+        loop = self._loop
+        if loop is not None and loop.is_running():
+            loop.call_soon_threadsafe(self._shutdown)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def __enter__(self) -> FaultProxy:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ----------------------------------------------------------------- internals
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            self._server = loop.run_until_complete(
+                asyncio.start_server(self._handle, HOST, self.listen_port, reuse_address=True)
+            )
+        except OSError as e:
+            self._error = e
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def _shutdown(self) -> None:
+        assert self._loop is not None
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        self._loop.call_later(0.05, self._loop.stop)
+
+    async def _handle(self, creader: asyncio.StreamReader, cwriter: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        self.stats.connections += 1
+        try:
+            breader, bwriter = await asyncio.open_connection(HOST, self.target_port)
+        except OSError:
+            cwriter.close()
+            self._tasks.discard(task)
+            return
+        pending: dict[int, int] = {}  # correlation_id -> api_key, this connection
+        doomed: set[int] = set()  # correlation_ids whose response is to be lost
+        up = asyncio.ensure_future(self._requests(creader, bwriter, pending, doomed))
+        down = asyncio.ensure_future(self._responses(breader, cwriter, pending, doomed))
+        try:
+            await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            pass
+        finally:
+            for t in (up, down):
+                t.cancel()
+            for w in (cwriter, bwriter):
+                w.close()
+            self._tasks.discard(task)
+
+    async def _requests(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        pending: dict[int, int],
+        doomed: set[int],
+    ) -> None:
+        """Client -> broker: note each request's api_key, forward it unchanged."""
+        while True:
+            frame = await _read_frame(reader)
+            if frame is None:
+                return
+            api_key, _version, corr = struct.unpack_from(">hhi", frame, 4)
+            pending[corr] = api_key
+            self.stats.requests += 1
+            if api_key == PRODUCE:
+                with self._lock:
+                    self.stats.produce_requests += 1
+                    if self.stats.produce_requests in self._drop_at:
+                        self._drop_at.discard(self.stats.produce_requests)
+                        doomed.add(corr)
+            writer.write(frame)
+            await writer.drain()
+
+    async def _responses(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        pending: dict[int, int],
+        doomed: set[int],
+    ) -> None:
+        """Broker -> client: forward, except a doomed response, which ends the connection."""
+        while True:
+            frame = await _read_frame(reader)
+            if frame is None:
+                return
+            (corr,) = struct.unpack_from(">i", frame, 4)
+            pending.pop(corr, None)
+            if corr in doomed:
+                self.stats.dropped += 1
+                self.stats.cut += 1
+                self.stats.dropped_correlation_ids.append(corr)
+                return  # the caller closes both sides: the client sees a dead connection
+            writer.write(frame)
+            await writer.drain()
+
+
+async def _read_frame(reader: asyncio.StreamReader) -> bytes | None:
+    """One length-prefixed frame (prefix included), or None at end of stream."""
+    try:
+        head = await reader.readexactly(4)
+        (size,) = struct.unpack(">i", head)
+        return head + await reader.readexactly(size)
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return None

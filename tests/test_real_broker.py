@@ -1,0 +1,175 @@
+"""Real-broker mode against a real Apache Kafka broker (marker ``broker``).
+
+One broker is started for the whole session (Java 17 + the Maven Central jars; fetched
+here when missing) and stopped at the end whatever happens. Each experiment runs once per
+setting (cached, so the comparison with the simulation reuses the runs). The broker-crash
+test SIGKILLs the broker, so it runs last. A failing test prints the broker's log tail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from eoslib.real import broker
+from eoslib.real.clients import Cluster, require_client
+from eoslib.real.compare import SIM_CALLS, agrees, run_sim
+from eoslib.real.experiments import broker_crash, run_experiment
+from eoslib.result import Result
+
+pytestmark = pytest.mark.broker
+
+
+@dataclass
+class Kafka:
+    """The session's broker and the experiment results computed so far."""
+
+    state: broker.BrokerState
+    state_dir: Path
+    cluster: Cluster
+    results: dict[tuple[str, bool], Result] = field(default_factory=dict)
+    seconds: dict[tuple[str, bool], float] = field(default_factory=dict)
+
+    def run(self, name: str, on: bool) -> Result:
+        """Run an experiment once (with the settings the comparison uses), then cache it."""
+        key = (name, on)
+        if key not in self.results:
+            t = time.monotonic()
+            with self.log_on_failure():
+                self.results[key] = run_experiment(
+                    name, self.cluster, on=on, **SIM_CALLS[name].real_kwargs
+                )
+            self.seconds[key] = round(time.monotonic() - t, 1)
+            print(f"{name} on={on}: {self.seconds[key]} s, counts {self.results[key].counts}")
+        return self.results[key]
+
+    @contextlib.contextmanager
+    def log_on_failure(self) -> Iterator[None]:
+        """Print the broker's log tail if the block raises (shown in pytest's report)."""
+        try:
+            yield
+        except BaseException:
+            print(broker.log_tail(60, self.state_dir))
+            raise
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kafka]:
+    """A one-node broker for the session; skipped ("needs ...") without Java/Maven/client."""
+    try:
+        broker.require_java()
+        require_client()
+        if not broker.is_fetched():
+            broker.fetch()  # needs Maven; `eoslib broker fetch` normally did this already
+    except broker.NeedsError as e:
+        pytest.skip(str(e))
+    state_dir = tmp_path_factory.mktemp("kafka-broker")
+    try:
+        t = time.monotonic()
+        st = broker.start(state_dir)
+        print(f"broker ready in {time.monotonic() - t:.1f} s at {st.bootstrap}")
+    except broker.BrokerError as e:
+        print(broker.log_tail(60, state_dir))
+        broker.stop(state_dir)
+        pytest.fail(f"the Kafka broker did not start: {e}")
+    try:
+        yield Kafka(st, state_dir, Cluster.from_state(st))
+    finally:
+        broker.stop(state_dir)
+
+
+def test_broker_is_running_and_logs_to_a_file(kafka: Kafka) -> None:
+    st = broker.status(kafka.state_dir)
+    assert st is not None and st.bootstrap == kafka.state.bootstrap
+    assert st.kafka_version == broker.KAFKA_VERSION
+    log = Path(st.log).read_text()
+    assert "Kafka Server started" in log  # the log4j binding works: the broker is not silent
+
+
+def test_lost_ack_without_idempotence_gives_exactly_one_duplicate(kafka: Kafka) -> None:
+    r = kafka.run("producer-retry", False)
+    assert r.counts["proxy_dropped"] == 1
+    assert r.counts["duplicates"] == 1, r.report
+    assert r.counts["lost"] == 0
+    assert len(r.counts["read_offsets"]) == 2  # the retried message sits at two offsets
+
+
+def test_lost_ack_with_idempotence_returns_the_original_offset(kafka: Kafka) -> None:
+    r = kafka.run("producer-retry", True)
+    assert r.counts["proxy_dropped"] == 1
+    assert r.counts["duplicates"] == 0, r.report
+    assert r.counts["original_offset_returned"] is True
+    assert r.report.ok
+
+
+def test_consumer_crash_at_least_once_replays_the_batch(kafka: Kafka) -> None:
+    r = kafka.run("consumer-crash", False)
+    assert r.counts["app_exits"][0] != 0  # the first incarnation really died
+    assert r.counts["duplicates"] == SIM_CALLS["consumer-crash"].real_kwargs["batch"], r.report
+    assert r.counts["lost_input"] == 0
+
+
+def test_consumer_crash_exactly_once_has_no_duplicates(kafka: Kafka) -> None:
+    r = kafka.run("consumer-crash", True)
+    assert r.counts["duplicates"] == 0 and r.counts["processed_twice"] == 0, r.report
+    assert r.counts["lost_input"] == 0 and r.counts["lost"] == 0
+    assert r.counts["txn_aborted"] >= 1  # the crashed incarnation's transaction
+    assert r.report.ok, r.report
+
+
+def test_read_uncommitted_sees_aborted_records(kafka: Kafka) -> None:
+    r = kafka.run("read-committed", False)
+    assert r.counts["aborted_reads"] == r.counts["aborted_records"] > 0, r.report
+
+
+def test_read_committed_hides_aborted_records(kafka: Kafka) -> None:
+    r = kafka.run("read-committed", True)
+    assert r.counts["aborted_reads"] == 0 and r.counts["uncommitted_reads"] == 0, r.report
+    assert r.counts["txn_committed"] == 2 and r.counts["txn_aborted"] == 1
+    assert r.report.ok
+
+
+def test_zombie_is_fenced_and_its_records_invisible(kafka: Kafka) -> None:
+    r = kafka.run("zombie-fencing", True)
+    assert r.counts["fenced"] == 1, r.report
+    assert r.counts["fence_error"] in ("_FENCED", "PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH")
+    assert r.counts["duplicates"] == 0 and r.counts["aborted_reads"] == 0
+    assert r.report.ok, r.report
+
+
+def test_zombie_without_transactions_duplicates(kafka: Kafka) -> None:
+    r = kafka.run("zombie-fencing", False)
+    assert r.counts["fenced"] == 0
+    assert r.counts["duplicates"] == SIM_CALLS["zombie-fencing"].real_kwargs["messages"]
+
+
+@pytest.mark.parametrize("on", [False, True], ids=["off", "on"])
+@pytest.mark.parametrize("name", list(SIM_CALLS))
+def test_simulation_agrees_with_real_kafka(kafka: Kafka, name: str, on: bool) -> None:
+    pytest.importorskip("eoslib.scenarios")
+    real = kafka.run(name, on).counts
+    sim = run_sim(name, on)
+    assert agrees(name, sim, real), f"{name} on={on}: simulation {sim} vs real {real}"
+
+
+def test_exactly_once_survives_a_broker_kill9(kafka: Kafka) -> None:
+    """Runs last: SIGKILL the broker mid-pipeline, restart it, check the output."""
+    sd = kafka.state_dir
+    with kafka.log_on_failure():
+        r = broker_crash(
+            kafka.cluster,
+            kill=lambda: broker.kill9(sd),
+            restart=lambda: broker.restart(sd),
+            messages=40,
+            kill_after_txns=2,
+        )
+    print(f"broker crash run: {r.counts}")
+    assert r.counts.get("broker_down_s") is not None, "the broker was never killed"
+    assert broker.status(sd) is not None
+    assert r.counts["duplicates"] == 0 and r.counts["processed_twice"] == 0, r.report
+    assert r.counts["lost"] == 0 and r.counts["lost_input"] == 0, r.report

@@ -1,0 +1,142 @@
+"""The real-broker mode's pieces that need no broker: the proxy, configs, CLI, recorded data."""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import threading
+
+import pytest
+
+from eoslib.real import broker, compare
+from eoslib.real.cli import _parse_extra, main
+from eoslib.real.proxy import FaultProxy
+
+
+def _frame(payload: bytes) -> bytes:
+    return struct.pack(">i", len(payload)) + payload
+
+
+def _request(api_key: int, corr: int) -> bytes:
+    return _frame(struct.pack(">hhi", api_key, 9, corr) + b"body")
+
+
+def _read_frame(sock: socket.socket) -> bytes | None:
+    head = b""
+    while len(head) < 4:
+        chunk = sock.recv(4 - len(head))
+        if not chunk:
+            return None
+        head += chunk
+    (size,) = struct.unpack(">i", head)
+    body = b""
+    while len(body) < size:
+        chunk = sock.recv(size - len(body))
+        if not chunk:
+            return None
+        body += chunk
+    return body
+
+
+def _fake_broker() -> tuple[socket.socket, threading.Thread]:
+    """A server that answers every request with a frame holding its correlation id."""
+    srv = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    def answer(conn: socket.socket) -> None:
+        with conn:
+            while (req := _read_frame(conn)) is not None:
+                corr = struct.unpack_from(">i", req, 4)[0]
+                conn.sendall(_frame(struct.pack(">i", corr) + b"ok"))
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return srv, t
+
+
+def test_proxy_loses_the_nth_produce_response_and_cuts_the_connection() -> None:
+    srv, _ = _fake_broker()
+    (port,) = broker.free_ports(1)
+    with FaultProxy(port, srv.getsockname()[1]) as proxy:
+        proxy.drop_produce_response(2)  # the second Produce from now
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+            c.sendall(_request(3, 1))  # Metadata: forwarded
+            assert struct.unpack_from(">i", _read_frame(c) or b"")[0] == 1
+            c.sendall(_request(0, 2))  # Produce #1: forwarded
+            assert struct.unpack_from(">i", _read_frame(c) or b"")[0] == 2
+            c.sendall(_request(0, 3))  # Produce #2: response swallowed, connection cut
+            assert _read_frame(c) is None
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+            c.sendall(_request(0, 4))  # the retry on a new connection goes through
+            assert struct.unpack_from(">i", _read_frame(c) or b"")[0] == 4
+        assert proxy.dropped == 1
+        assert proxy.stats.produce_requests == 3
+        assert proxy.stats.dropped_correlation_ids == [3]
+    srv.close()
+
+
+def test_server_properties_has_the_one_node_settings(tmp_path) -> None:  # noqa: ANN001
+    props = broker.server_properties(
+        data_dir=tmp_path, port=1, controller_port=2, proxied_port=3, proxy_port=4
+    )
+    conf = dict(line.split("=", 1) for line in props.splitlines())
+    assert conf["process.roles"] == "broker,controller"
+    assert conf["transaction.state.log.replication.factor"] == "1"
+    assert conf["transaction.state.log.min.isr"] == "1"
+    assert "transaction.max.timeout.ms" not in conf  # the default (15 min) stays
+    assert int(conf["transaction.abort.timed.out.transaction.cleanup.interval.ms"]) < 10000
+    assert "PROXIED://127.0.0.1:4" in conf["advertised.listeners"]
+    assert "PROXIED://127.0.0.1:3" in conf["listeners"]
+
+
+def test_cluster_id_is_22_base64url_chars() -> None:
+    for _ in range(50):
+        cid = broker.new_cluster_id()
+        assert len(cid) == 22 and not cid.startswith("-")
+        assert set(cid) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def test_missing_java_is_a_needs_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(broker.NeedsError, match=r"^needs Java 17"):
+        broker.require_java()
+    with pytest.raises(broker.NeedsError, match=r"^needs Maven"):
+        broker.require_maven()
+
+
+def test_stop_without_a_broker_says_so(tmp_path) -> None:  # noqa: ANN001
+    assert broker.stop(tmp_path) == "not running"
+    assert broker.status(tmp_path) is None
+    assert "no broker logs" in broker.log_tail(5, tmp_path)
+
+
+def test_cli_parses_extra_settings_and_reports_status(tmp_path, capsys) -> None:  # noqa: ANN001
+    assert _parse_extra(["security.protocol=SASL_SSL", "sasl.password=a=b"]) == {
+        "security.protocol": "SASL_SSL",
+        "sasl.password": "a=b",
+    }
+    with pytest.raises(ValueError):
+        _parse_extra(["nokey"])
+    assert main(["broker", "--state-dir", str(tmp_path), "status"]) == 1
+    assert "not running" in capsys.readouterr().out
+
+
+def test_recorded_results_are_complete_and_agree() -> None:
+    data = compare.recorded()
+    assert data["kafka_version"] == broker.KAFKA_VERSION
+    assert len(data["recorded_at"]) == 10  # YYYY-MM-DD
+    rows = data["results"]
+    assert {(r["experiment"], r["setting"]) for r in rows} == {
+        (name, compare.setting_label(name, on)) for name in compare.SIM_CALLS for on in (0, 1)
+    }
+    for r in rows:
+        assert set(r) == {"experiment", "setting", "sim", "real", "agree"}
+        assert r["agree"] is True, json.dumps(r)
