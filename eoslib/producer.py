@@ -169,7 +169,9 @@ class Producer:
         if partition is None or partition < 0:
             if key is not None:
                 partition = partition_for_key(key, len(parts))
-            else:
+            elif len(parts) == 1:
+                partition = 0
+            else:  # sticky (KIP-480): stay on one partition until its batch is sent
                 partition = self._sticky.get(topic)
                 if partition is None:
                     partition = self.sim.app_rng.randrange(len(parts))
@@ -296,6 +298,8 @@ class Producer:
                                  outcome="info" if b.maybe_appended else "fail")
                     continue
                 q.popleft()
+                if self._sticky.get(tp[0]) == tp[1]:
+                    del self._sticky[tp[0]]  # the next unkeyed record picks a new partition
                 self._send(b, broker)
 
     def _send(self, b: _Batch, broker: int) -> None:
