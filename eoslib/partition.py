@@ -14,6 +14,7 @@ out-of-sync replica lead.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,10 @@ class Batch:
     def last_offset(self) -> int:
         """Offset of the batch's last record."""
         return self.base_offset + len(self.records) - 1
+
+
+def _last_offset(b: Batch) -> int:
+    return b.last_offset
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,15 +381,7 @@ class Partition:
 
     def _first_batch_at(self, offset: int) -> int:
         """Index of the first batch whose last offset is >= ``offset`` (binary search)."""
-        log = self.log
-        lo, hi = 0, len(log)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if log[mid].last_offset < offset:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
+        return bisect.bisect_left(self.log, offset, key=_last_offset)
 
     def record_count(self) -> int:
         """Data records in the log (markers excluded)."""

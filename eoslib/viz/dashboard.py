@@ -150,7 +150,23 @@ def _bundle(widget: widgets.Widget, text: str) -> dict[str, Any]:
     return data
 
 
-class Dashboard:
+class _Shows:
+    """Display a widget-backed object in a notebook (``self.widget``), with text fallback."""
+
+    widget: widgets.Widget
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        return _bundle(self.widget, repr(self))
+
+    def _ipython_display_(self) -> None:
+        display(self._repr_mimebundle_(), raw=True)
+
+    def display(self) -> None:
+        """Show it in the notebook."""
+        self._ipython_display_()
+
+
+class Dashboard(_Shows):
     """Controls, a counts chart, the counts as text and the verdict, for one scenario.
 
     ``controls`` are names from :data:`CONTROLS`; ``defaults`` sets their first values and may
@@ -270,22 +286,11 @@ class Dashboard:
         """The counts line as plain text: ``"duplicates: 3 · lost: 0 · ..."``."""
         return "" if self.result is None else counts_text(self.result, TEXT_KEYS)
 
-    # -- display -------------------------------------------------------------------------
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        return _bundle(self.widget, repr(self))
-
-    def _ipython_display_(self) -> None:
-        display(self._repr_mimebundle_(), raw=True)
-
-    def display(self) -> None:
-        """Show the dashboard in the notebook."""
-        self._ipython_display_()
-
     def __repr__(self) -> str:
         return f"Dashboard({self.scenario!r}, controls={list(self.controls)})"
 
 
-class TimelinePlayer:
+class TimelinePlayer(_Shows):
     """Step through ``result.trace``: Play / slider -> the timeline up to event ``i``.
 
     Attributes: :attr:`play`, :attr:`slider`, :attr:`caption` (HTML, CSS class
@@ -327,16 +332,6 @@ class TimelinePlayer:
         self.image.value = img_html(self.view.png(), alt_text(self.view.fig),
                                     "eoslib-timeline-img")
         self.last_update_ms = (time.perf_counter() - start) * 1000
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        return _bundle(self.widget, repr(self))
-
-    def _ipython_display_(self) -> None:
-        display(self._repr_mimebundle_(), raw=True)
-
-    def display(self) -> None:
-        """Show the player in the notebook."""
-        self._ipython_display_()
 
     def __repr__(self) -> str:
         return f"TimelinePlayer({self.result.scenario!r}, events={len(self.result.trace)})"
