@@ -144,7 +144,7 @@ class Pipeline:
         plan = self.sim.faults
         if plan.crash_step != step or self.crashes >= plan.max_crashes:
             return
-        if plan.crash_prob:
+        if plan.crash_prob or "crash_prob" in plan.explicit:
             hit = self.sim.app_rng.random() < plan.crash_prob
         else:
             at = self.crash_at

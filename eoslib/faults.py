@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from eoslib.errors import ConfigException, did_you_mean
@@ -52,6 +52,9 @@ class FaultPlan:
     max_crashes: int = 1
     restart: bool = True
     apis: tuple[str, ...] = ("produce",)
+    #: the fields given explicitly (by :meth:`from_dict`); e.g. ``crash_prob=0.0`` given
+    #: means "crash by chance, never", not "crash at the default message"
+    explicit: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("request_loss", "response_loss", "slow_prob", "crash_prob", "error_prob"):
@@ -80,22 +83,28 @@ class FaultPlan:
                 raise ConfigException("apis", a, f"Expected any of {', '.join(APIS)}"
                                       + did_you_mean(a, APIS))
         self.lose_responses = tuple(int(n) for n in self.lose_responses)
+        if not self.explicit:  # built directly: what differs from the defaults was given
+            self.explicit = frozenset(
+                f.name for f in fields(self)
+                if f.name != "explicit" and getattr(self, f.name) != f.default)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | FaultPlan | None) -> FaultPlan:
         """Build a plan from a dict of the fields above (unknown keys are an error)."""
         if isinstance(d, FaultPlan):
             return d
-        names = {f.name for f in fields(cls)}
+        names = {f.name for f in fields(cls)} - {"explicit"}
         for k, v in (d or {}).items():
             if k not in names:
                 raise ConfigException(k, v, "Unknown fault" + did_you_mean(k, names)
                                       + f"; known faults: {', '.join(sorted(names))}")
-        return cls(**dict(d or {}))
+        given = dict(d or {})
+        return cls(**given, explicit=frozenset(given))
 
     def to_json(self) -> dict[str, Any]:
         """The plan as a JSON-ready dict."""
         out = asdict(self)
+        del out["explicit"]
         out["apis"] = list(self.apis)
         out["lose_responses"] = list(self.lose_responses)
         return out

@@ -155,7 +155,10 @@ def run_scenario(name: str, *, seed: int = 0, messages: int | None = None,
     if user.get("transactional.id") is not None and "transactions" not in user:
         user["transactions"] = True  # a transactional.id means the transactional path
     cfg = {**sc.config, **user}
-    plan_d = faults.to_json() if isinstance(faults, FaultPlan) else dict(faults or {})
+    if isinstance(faults, FaultPlan):
+        plan_d = {k: v for k, v in faults.to_json().items() if k in faults.explicit}
+    else:
+        plan_d = dict(faults or {})
     plan = FaultPlan.from_dict({**sc.faults, **plan_d})
     prod, cons, course = split_config(cfg)
     cluster = dict(sc.cluster)
@@ -240,7 +243,8 @@ def _pipeline(s: Setup, **kw: Any) -> Pipeline:
     p = Pipeline(s.sim, input_topic="in", delivery=c["delivery"] or "at-least-once",
                  batch=int(c["batch"]), producer_config=s.producer, consumer_config=s.consumer,
                  **({"step": hooks["step"]} if "step" in hooks else {}), **kw)
-    if p.crash_at is None:
+    plan = s.sim.faults
+    if p.crash_at is None and not {"crash_at", "crash_prob"} & plan.explicit:
         p.crash_at = s.messages // 2  # the FaultPlan default: the middle message
     return p
 
