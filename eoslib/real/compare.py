@@ -98,6 +98,11 @@ def setting_label(experiment: str, on: bool) -> str:
     return f"{call.setting}={_fmt(call.on if on else call.off)}"
 
 
+#: the counts every row carries for both sides; agreement is judged on METRICS only
+COUNT_KEYS = ("duplicates", "lost", "aborted_reads", "uncommitted_reads", "processed_twice",
+              "reordered", "fenced", "txn_committed", "txn_aborted")
+
+
 def run_sim(experiment: str, on: bool) -> dict[str, Any]:
     """The simulation's counts for one experiment and setting."""
     from eoslib.scenarios import run_scenario  # lazily: the real mode does not need it
@@ -132,7 +137,8 @@ def compare(
     then reports an error, as it needs the bundled broker's proxy) or a
     :class:`~eoslib.real.clients.Cluster`. Returns rows
     ``{"experiment", "setting", "sim", "real", "agree"}`` where ``sim`` and ``real`` hold
-    the compared counts (plus ``seconds`` for the real run), or ``"error"`` on failure.
+    the compared counts first, then the other :data:`COUNT_KEYS` (plus ``seconds`` for the
+    real run), or ``"error"`` on failure. ``agree`` compares the experiment's metrics only.
     """
     import time
 
@@ -148,6 +154,7 @@ def compare(
             if progress:
                 progress(f"{name} {label}")
             keys = [m for m, _ in METRICS[name]]
+            keys += [k for k in COUNT_KEYS if k not in keys]
             row: dict[str, Any] = {"experiment": name, "setting": label}
             try:
                 counts = run_sim(name, on)
@@ -183,25 +190,31 @@ def recorded(path: Path = RECORDED) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def format_table(rows: list[dict[str, Any]]) -> str:
-    """A plain-text table of comparison rows."""
+def format_counts(experiment: str, counts: Mapping[str, Any]) -> str:
+    """The compared counts of one side of a row, e.g. ``duplicates=1`` (or the error)."""
+    if "error" in counts:
+        return "error: " + str(counts["error"])[:60]
+    return ", ".join(f"{m}={counts.get(m)}" for m, _ in METRICS[experiment])
 
-    def cell(d: Mapping[str, Any]) -> str:
-        if "error" in d:
-            return "error: " + str(d["error"])[:60]
-        return ", ".join(f"{k}={v}" for k, v in d.items() if k != "seconds")
 
-    head = ("experiment", "setting", "simulation", "real Kafka", "agree")
-    body = [
+def table_rows(rows: list[dict[str, Any]]) -> list[tuple[str, str, str, str, str]]:
+    """(experiment, setting, simulation, real Kafka, agree) text cells per row."""
+    return [
         (
             r["experiment"],
             r["setting"],
-            cell(r["sim"]),
-            cell(r["real"]),
+            format_counts(r["experiment"], r["sim"]),
+            format_counts(r["experiment"], r["real"]),
             {True: "yes", False: "NO", None: "-"}[r["agree"]],
         )
         for r in rows
     ]
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """A plain-text table of comparison rows."""
+    head = ("experiment", "setting", "simulation", "real Kafka", "agree")
+    body = table_rows(rows)
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=True)]
     lines = ["  ".join(str(x).ljust(w) for x, w in zip(head, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))

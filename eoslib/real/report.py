@@ -62,12 +62,6 @@ def load_comparison(
     return Comparison(data["results"], "recorded", data["kafka_version"], data["recorded_at"], msg)
 
 
-def _cell(d: dict[str, Any]) -> str:
-    if "error" in d:
-        return "error"
-    return ", ".join(f"{k}={v}" for k, v in d.items() if k != "seconds")
-
-
 def plot_comparison(cmp: Comparison, *, figsize: tuple[float, float] = (14, 4.8)) -> Any:
     """A matplotlib figure: the table on the left, paired horizontal bars on the right."""
     import matplotlib.pyplot as plt
@@ -78,16 +72,7 @@ def plot_comparison(cmp: Comparison, *, figsize: tuple[float, float] = (14, 4.8)
         1, 2, figsize=figsize, layout="constrained", gridspec_kw={"width_ratios": [1.7, 1]}
     )
     ax_t.axis("off")
-    cells = [
-        [
-            r["experiment"],
-            r["setting"],
-            _cell(r["sim"]),
-            _cell(r["real"]),
-            {True: "yes", False: "NO", None: "-"}[r["agree"]],
-        ]
-        for r in cmp.rows
-    ]
+    cells = [list(row) for row in compare.table_rows(cmp.rows)]
     table = ax_t.table(
         cellText=cells,
         colLabels=["experiment", "setting", "simulation", "real Kafka", "agree"],
