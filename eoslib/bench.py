@@ -264,6 +264,33 @@ def _per_msg(run: PipelineRun, ms: float | None = None) -> float:
     return round((run.virtual_ms if ms is None else ms) / run.n, 4)
 
 
+def grading_time(submissions: int, jobs: int = 2,
+                 exercise: str = "ex02-idempotence") -> dict[str, Any] | None:
+    """Seconds to grade ``submissions`` copies of one solved exercise with ``jobs`` workers,
+    as an instructor would (``eoslib grade``). None when ``solutions/`` is not at hand."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from eoslib.grading.runner import grade
+
+    source = Path(__file__).resolve().parent.parent / "solutions" / f"{exercise}.ipynb"
+    if not source.exists():
+        return None
+    with tempfile.TemporaryDirectory(prefix="eoslib-grade-bench-") as tmp:
+        folder = Path(tmp)
+        for i in range(submissions):
+            shutil.copy(source, folder / f"student{i:03d}-{exercise}.ipynb")
+        started = time.perf_counter()
+        results = grade([folder], jobs=jobs)
+        seconds = time.perf_counter() - started
+    full = sum(1 for r in results if r.error is None and r.score == r.max_score)
+    if full != submissions:
+        raise AssertionError(f"grading bench: {full} of {submissions} got full marks")
+    return {"exercise": exercise, "submissions": submissions, "jobs": jobs,
+            "seconds": round(seconds, 1)}
+
+
 def main(quick: bool = False) -> int:
     """Run the benchmarks and print them; the last line is the JSON summary."""
     n = N_QUICK if quick else N_FULL
@@ -333,7 +360,14 @@ def main(quick: bool = False) -> int:
     else:
         print(f"  widget update latency: p50 {stats['p50_ms']:.1f} ms, p95 "
               f"{stats['p95_ms']:.1f} ms ({note}, Agg)")
-    print("  grading: not measured here (measured elsewhere)")
+    # (f) grading a class: N copies of one solved exercise, a fresh kernel each
+    graded = grading_time(4 if quick else 100)
+    if graded is None:
+        print("  grading: skipped (solutions/ not found next to the eoslib package)")
+    else:
+        print(f"  grading {graded['submissions']} submissions of {graded['exercise']} with "
+              f"{graded['jobs']} jobs: {graded['seconds']:.1f} s "
+              f"({graded['seconds'] / graded['submissions']:.2f} s each)")
 
     summary = {
         "eoslib_msgs_per_s": eos_rate,
@@ -353,6 +387,8 @@ def main(quick: bool = False) -> int:
         "scenario_ms": scen,
         "widget_update_p50_ms": None if stats is None else stats["p50_ms"],
         "widget_update_p95_ms": None if stats is None else stats["p95_ms"],
+        "grading_seconds": None if graded is None else graded["seconds"],
+        "grading_submissions": None if graded is None else graded["submissions"],
         "n": n,
         "quick": quick,
     }

@@ -515,17 +515,3 @@ def test_find_notebooks_dedupes(tmp_path: Path) -> None:
     path = make_submission(tmp_path, "one")
     assert find_notebooks([tmp_path, path, tmp_path / "one.ipynb"]) == [path]
 
-
-@pytest.mark.skipif(not os.environ.get("EOSLIB_GRADING_BENCH"), reason="set EOSLIB_GRADING_BENCH=1")
-def test_benchmark_twenty_submissions(tmp_path: Path) -> None:
-    """Time 20 full-marks submissions with jobs=2 (opt-in; prints the extrapolation)."""
-    source = make_submission(tmp_path, "template")
-    folder = tmp_path / "class"
-    folder.mkdir()
-    for i in range(20):
-        (folder / f"student{i:02d}-exfix.ipynb").write_bytes(source.read_bytes())
-    started = time.monotonic()
-    results = grade([folder], timeout_per_question=60, jobs=2)
-    elapsed = time.monotonic() - started
-    assert all(r.score == 6.0 for r in results)
-    print(f"\n20 submissions, jobs=2: {elapsed:.1f} s -> 100 would take ~{elapsed * 5:.0f} s")
