@@ -279,6 +279,10 @@ class TransactionCoordinator:
         self.transition(meta, "PrepareEpochFence")
         self.kernel.emit(self.lane, "fence", f"{meta.txn_id}: epoch -> {meta.epoch} ({why})",
                          flag="fenced")
+        if meta.version == 2:
+            meta.epoch += 1  # TV2: ending the transaction bumps again (prepareAbortOrCommit)
+            self.kernel.emit(self.lane, "fence", f"{meta.txn_id}: epoch -> {meta.epoch} "
+                             "(TV2: every transaction ends with a new epoch)")
         self.transition(meta, "PrepareAbort")
         self._write_markers(meta, commit=False)
 
