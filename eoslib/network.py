@@ -33,7 +33,7 @@ class Call:
     """One request in flight."""
 
     __slots__ = ("api", "done", "timed_out", "label", "response", "on_response",
-                 "on_timeout", "handler", "lose_req", "lose_resp", "delay", "conn", "respond")
+                 "on_timeout", "handler", "lose_req", "lose_resp", "delay", "respond")
 
     def __init__(self, api: str, label: str) -> None:
         self.api = api
@@ -47,7 +47,6 @@ class Call:
         self.lose_req = False
         self.lose_resp = False
         self.delay = 0.0
-        self.conn: Connection | None = None
         self.respond: Callable[[Response], None] = lambda r: None
 
 
@@ -104,7 +103,6 @@ class Network:
             if conn is None or conn.closed:
                 conn = self._conns[key] = Connection()
             conn.inflight.append(call)
-            call.conn = conn
 
         def respond(resp: Response) -> None:
             if not self.broker_alive(broker):

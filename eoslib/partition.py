@@ -121,7 +121,6 @@ class Partition:
         self.alive_brokers: Callable[[], set[int]] = lambda: set(self.replicas)
         self.stable_since: dict[int, float] = {}  # batch base offset -> when it went < LSO
         self.hw_since: dict[int, float] = {}  # batch base offset -> when it went < HW
-        self.on_stable: list[Callable[[Partition], None]] = []
         self._lso_cache = 0
         self.appended_refs: set[str] = set()  # batch refs appended here (to flag re-appends)
 
@@ -269,8 +268,6 @@ class Partition:
                     break
                 if b.base_offset < lso:
                     self.stable_since.setdefault(b.base_offset, self.kernel.now)
-            for cb in self.on_stable:
-                cb(self)
         self._lso_cache = lso
         if self._hw_waiters:
             ready = [cb for off, cb in self._hw_waiters if self.hw > off]

@@ -118,7 +118,6 @@ class Producer:
         self._batch_ids = itertools.count(1)
         self._drain_scheduled = False
         self._flushing = False
-        self._pid_pending = False
         self._bump_pending = False  # KIP-360: bump our own epoch once nothing is in flight
         self.stats = {"sent": 0, "retries": 0, "acked": 0, "failed": 0, "duplicates_acked": 0}
         if self.idempotent and not self.txn_id:
@@ -445,7 +444,8 @@ class Producer:
 
     # ------------------------------------------------------------- producer id
     def _request_pid(self) -> None:
-        self._pid_pending = True
+        """InitProducerId for an idempotent producer; retried until it succeeds (the only
+        errors it can get, CONCURRENT_TRANSACTIONS and NOT_COORDINATOR, are retriable)."""
 
         def handler(respond: Callable[[dict[str, Any]], None]) -> None:
             self.cluster.txn_coordinator.handle_init_producer_id(
@@ -453,13 +453,8 @@ class Producer:
                 int(self.config["transaction.version"]))
 
         def on_resp(resp: dict[str, Any]) -> None:
-            self._pid_pending = False
-            if resp["error"] in ("CONCURRENT_TRANSACTIONS", "NOT_COORDINATOR"):
-                self.kernel.schedule(self.config["retry.backoff.ms"], self._request_pid)
-                self._pid_pending = True
-                return
             if resp["error"]:
-                self._init_error = resp["error"]
+                self.kernel.schedule(self.config["retry.backoff.ms"], self._request_pid)
                 return
             self.pid, self.epoch = resp["pid"], resp["epoch"]
             self._next_seq.clear()
