@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from eoslib.simulation import Simulation
 
 DELIVERY = ("at-most-once", "at-least-once", "exactly-once")
-COMMIT_FAILED = ("ILLEGAL_GENERATION", "UNKNOWN_MEMBER_ID", "REBALANCE_IN_PROGRESS")
+COMMIT_FAILED = ("ILLEGAL_GENERATION", "UNKNOWN_MEMBER_ID", "REBALANCE_IN_PROGRESS",
+                 "FENCED_INSTANCE_ID")
 Step = Callable[[Message], Any]
 
 

@@ -73,6 +73,7 @@ class Consumer:
         self.member_id = ""
         self.generation = -1
         self._joined = False
+        self._fatal: KafkaError | None = None
         self._positions: dict[TP, int | None] = {}
         self._buffers: dict[TP, deque[tuple[int, Any, Any]]] = {}
         self._next_fetch: dict[TP, int] = {}
@@ -91,6 +92,8 @@ class Consumer:
         return self.alive and not self.closed
 
     def _check_open(self) -> None:
+        if self._fatal is not None:
+            raise KafkaException(self._fatal)
         if self.closed:
             raise KafkaException(KafkaError("_STATE", "Consumer closed"))
         if not self.alive:
@@ -139,7 +142,8 @@ class Consumer:
         self._joined = True
         self.member_id = self.cluster.group_coordinator.join(
             self.group_id, self._subscription, self.config["session.timeout.ms"],
-            self._on_assignment, self.config["partition.assignment.strategy"])
+            self._on_assignment, self.config["partition.assignment.strategy"],
+            self.config["group.instance.id"])
         self.kernel.schedule(self.config["heartbeat.interval.ms"], self._heartbeat,
                              self.member_id)
 
@@ -158,7 +162,15 @@ class Consumer:
                                                  "missed max.poll.interval.ms")
             self._joined = False
             return
-        if self.cluster.group_coordinator.heartbeat(self.group_id, member_id):
+        err = self.cluster.group_coordinator.heartbeat(self.group_id, member_id)
+        if err == "FENCED_INSTANCE_ID":
+            # a newer instance took this group.instance.id: fatal for this consumer
+            self._fatal = KafkaError(err, "FENCED_INSTANCE_ID: another consumer joined with "
+                                     f"group.instance.id={self.config['group.instance.id']}",
+                                     fatal=True)
+            self._joined = False
+            return
+        if err:
             self._joined = False
             return
         self.kernel.schedule(self.config["heartbeat.interval.ms"], self._heartbeat, member_id)
@@ -438,7 +450,8 @@ class Consumer:
             raise KafkaException(KafkaError(
                 err, f"{err}: commit failed; the group has rebalanced and this consumer's "
                 "partitions may belong to another member (CommitFailedException)"
-                if err in ("ILLEGAL_GENERATION", "UNKNOWN_MEMBER_ID", "REBALANCE_IN_PROGRESS")
+                if err in ("ILLEGAL_GENERATION", "UNKNOWN_MEMBER_ID", "REBALANCE_IN_PROGRESS",
+                           "FENCED_INSTANCE_ID")
                 else None))
         return [TopicPartition(t, p, o) for (t, p), o in offs.items()]
 
@@ -459,7 +472,9 @@ class Consumer:
         """Leave the group (no final commit is made here; commit first if you need it)."""
         if self.closed:
             return
-        if self._joined and self.group_id and self.alive:
+        if self._joined and self.group_id and self.alive and \
+                self.config["group.instance.id"] is None:
+            # a static member sends no LeaveGroup: its partitions wait for it to come back
             self.cluster.group_coordinator.leave(self.group_id, self.member_id, "closed")
         self.closed = True
 

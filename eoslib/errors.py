@@ -26,6 +26,7 @@ CODES: dict[str, tuple[int, bool, str]] = {
     "ILLEGAL_GENERATION": (22, False, "The generation id is not the current generation"),
     "UNKNOWN_MEMBER_ID": (25, False, "The coordinator is not aware of this member"),
     "REBALANCE_IN_PROGRESS": (27, False, "The group is rebalancing"),
+    "FENCED_INSTANCE_ID": (82, False, "A newer member with the same group.instance.id has joined"),
     "OUT_OF_ORDER_SEQUENCE_NUMBER": (45, False, "The broker received an out of order sequence number"),  # noqa: E501
     "DUPLICATE_SEQUENCE_NUMBER": (46, False, "The broker received a duplicate sequence number"),
     "INVALID_PRODUCER_EPOCH": (47, False, "Producer attempted to produce with an old epoch"),

@@ -9,7 +9,10 @@ gets UNSTABLE_OFFSET_COMMIT and retries (KIP-447).
 
 Rebalances follow the classic protocol in a simplified form: a member joining, leaving or
 missing its ``session.timeout.ms`` bumps the generation and reassigns the partitions of
-the subscribed topics across the members (range or round-robin). Commits carrying an old
+the subscribed topics across the members (range or round-robin). A static member
+(``group.instance.id``, KIP-345) that restarts within its session takes its partitions back
+without a rebalance, and a static member's ``close()`` sends no LeaveGroup; the instance it
+replaced is fenced (FENCED_INSTANCE_ID). Commits carrying an old
 generation are refused with ILLEGAL_GENERATION, which is how a consumer that was kicked
 out (a zombie) is stopped from committing.
 """
@@ -36,6 +39,7 @@ class Member:
     session_timeout: float
     last_heartbeat: float
     on_assignment: Callable[[int, list[TP]], None]
+    instance_id: str | None = None  # group.instance.id: a static member (KIP-345)
 
 
 @dataclass
@@ -50,6 +54,7 @@ class Group:
     pending: dict[int, dict[TP, int]] = field(default_factory=dict)  # pid -> offsets
     strategy: str = "range"
     rebalances: int = 0
+    fenced_members: set[str] = field(default_factory=set)  # replaced static members
 
 
 class GroupCoordinator:
@@ -71,15 +76,35 @@ class GroupCoordinator:
 
     # --------------------------------------------------------------- membership
     def join(self, group_id: str, topics: list[str], session_timeout: float,
-             on_assignment: Callable[[int, list[TP]], None], strategy: str = "range") -> str:
-        """Add a member; returns its member id. Triggers a rebalance."""
+             on_assignment: Callable[[int, list[TP]], None], strategy: str = "range",
+             instance_id: str | None = None) -> str:
+        """Add a member; returns its member id. Triggers a rebalance, except when a static
+        member (``group.instance.id``) comes back: it replaces its old member id, keeps its
+        partitions and the generation (KIP-345), and the old id is fenced."""
         g = self.group(group_id)
         self._member_seq += 1
         mid = f"{group_id}-member-{self._member_seq}"
-        g.members[mid] = Member(mid, list(topics), session_timeout, self.kernel.now,
-                                on_assignment)
-        g.strategy = strategy
-        self._rebalance(g, f"{mid} joined")
+        member = Member(mid, list(topics), session_timeout, self.kernel.now, on_assignment,
+                        instance_id)
+        old = next((m for m in g.members.values()
+                    if instance_id is not None and m.instance_id == instance_id), None)
+        if old is not None and old.topics == member.topics:
+            del g.members[old.member_id]
+            g.fenced_members.add(old.member_id)
+            g.members[mid] = member
+            g.assignment[mid] = g.assignment.pop(old.member_id, [])
+            self.kernel.emit(self.lane, "rebalance", f"{group_id}: static member "
+                             f"{instance_id} rejoined as {mid}; no rebalance (generation "
+                             f"{g.generation})")
+            self.kernel.schedule(self.cluster.config["network.latency.ms"], on_assignment,
+                                 g.generation, list(g.assignment[mid]))
+        else:
+            if old is not None:
+                del g.members[old.member_id]
+                g.fenced_members.add(old.member_id)
+            g.members[mid] = member
+            g.strategy = strategy
+            self._rebalance(g, f"{mid} joined")
         self._schedule_expiry(g, mid)
         return mid
 
@@ -88,7 +113,8 @@ class GroupCoordinator:
         g = self.group(group_id)
         m = g.members.get(member_id)
         if m is None:
-            return "UNKNOWN_MEMBER_ID"
+            return "FENCED_INSTANCE_ID" if member_id in g.fenced_members else \
+                "UNKNOWN_MEMBER_ID"
         m.last_heartbeat = self.kernel.now
         return None
 
@@ -146,7 +172,8 @@ class GroupCoordinator:
         if generation < 0 and not member_id:
             return None  # a simple consumer (assign(), no group membership)
         if member_id not in g.members:
-            return "UNKNOWN_MEMBER_ID"
+            return "FENCED_INSTANCE_ID" if member_id in g.fenced_members else \
+                "UNKNOWN_MEMBER_ID"
         if generation != g.generation:
             return "ILLEGAL_GENERATION"
         return None
