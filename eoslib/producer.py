@@ -679,6 +679,7 @@ class Producer:
             raise KafkaException(self.txn_error)
         if self.txn_state not in ok_states:
             raise self._state_error(f"{op}() without an open transaction")
+        purged_sequenced = False  # did an abort drop batches that had sequence numbers?
         if commit:
             self.flush(timeout)
             if self.txn_state == "ABORTABLE_ERROR":
@@ -697,8 +698,6 @@ class Producer:
         self.kernel.run_until(lambda: not self._adding or not self._alive(),
                               self.config["request.timeout.ms"])
         result = "commit" if commit else "abort"
-        if commit:
-            purged_sequenced = False
         if not self.txn_partitions and not self.txn_offsets_added:
             # nothing reached the coordinator: complete locally, as the Java client does
             self.txn_state = "READY"

@@ -114,6 +114,18 @@ def test_rule5_an_empty_transaction_sends_no_end_txn():
     assert not any(ev["label"].startswith("EndTxn") for ev in sim.trace)
 
 
+
+def assert_fenced_zombie(p, value):
+    """A fenced producer: its next produce is refused INVALID_PRODUCER_EPOCH (abortable,
+    surfacing at commit) and its EndTxn gets PRODUCER_FENCED (fatal). Returns that error."""
+    p.produce("t", value=value, partition=0)
+    err = error_of(p.commit_transaction)
+    assert err.name() == "INVALID_PRODUCER_EPOCH"
+    assert err.txn_requires_abort() and not err.fatal()
+    err = error_of(p.abort_transaction)
+    assert err.name() == "_FENCED" and err.fatal()
+    return err
+
 def _fence_by_new_instance(tv):
     sim = new_sim()
     tc = sim.cluster.txn_coordinator
@@ -153,14 +165,7 @@ def test_rule5_init_during_ongoing_fences_aborts_and_bumps_twice_tv1():
     part = sim.cluster.partition("t", 0)
     assert markers(part) == [(1, "ABORT")]
     assert sim.read_all("t") == []
-    # the zombie: its produce is refused INVALID_PRODUCER_EPOCH (abortable) ...
-    old.produce("t", value="late", partition=0)
-    err = error_of(old.commit_transaction)
-    assert err.name() == "INVALID_PRODUCER_EPOCH"
-    assert err.txn_requires_abort() and not err.fatal()
-    # ... and its EndTxn gets PRODUCER_FENCED: fatal
-    err = error_of(old.abort_transaction)
-    assert err.name() == "_FENCED" and err.fatal()
+    err = assert_fenced_zombie(old, "late")
     assert "PRODUCER_FENCED" in err.str()
     # the new instance works
     new.begin_transaction()
@@ -465,14 +470,8 @@ def test_rule10_timeout_aborts_bumps_epoch_and_fences_the_producer(tv):
                           "CompleteAbort"]
     assert tc.txns[TXN].epoch > e0
     assert markers(sim.cluster.partition("t", 0)) == [(1, "ABORT")]
-    # next produce: INVALID_PRODUCER_EPOCH, abortable (surfaces at commit)
-    p.produce("t", value="b", partition=0)
-    err = error_of(p.commit_transaction)
-    assert err.name() == "INVALID_PRODUCER_EPOCH"
-    assert err.txn_requires_abort() and not err.fatal()
-    # EndTxn: PRODUCER_FENCED, fatal; every later call is fatal too
-    err = error_of(p.abort_transaction)
-    assert err.name() == "_FENCED" and err.fatal()
+    assert_fenced_zombie(p, "b")
+    # every later call is fatal too
     for call in (p.begin_transaction, p.init_transactions, p.commit_transaction,
                  lambda: p.produce("t", value="c")):
         assert error_of(call).name() == "_FENCED"
