@@ -175,16 +175,22 @@ class Cluster:
             respond({"error": res.error, "reason": res.reason})
             return
         n = len(req["records"])
+        data = None
+        if self.kernel.tracing:
+            data = {"tp": p.name, "base": res.base_offset, "pid": req["pid"],
+                    "epoch": req["epoch"], "seq": req["seq"], "txn": req["transactional"],
+                    "values": [str(v) for _, v in req["records"]], "hw": p.hw, "lso": p.lso}
         if res.duplicate:
             self.kernel.emit(p.lane, "dedup",
-                             f"{label}: duplicate, kept offset {res.base_offset}", ref=req["ref"])
+                             f"{label}: duplicate, kept offset {res.base_offset}", ref=req["ref"],
+                             data=data)
         else:
             again = req["ref"] in p.appended_refs  # a retry appended a second copy
             p.appended_refs.add(req["ref"])
             self.kernel.emit(p.lane, "append", f"{label} @{res.base_offset}"
                              + (f"..{res.base_offset + n - 1}" if n > 1 else "")
                              + (" (again: duplicate)" if again else ""),
-                             flag="duplicate" if again else None, ref=req["ref"])
+                             flag="duplicate" if again else None, ref=req["ref"], data=data)
         resp = {"error": None, "base_offset": res.base_offset, "duplicate": res.duplicate}
         if req["acks"] == "all" and len(p.replicas) > 1:
             last = res.base_offset + n - 1

@@ -271,8 +271,20 @@ class Consumer:
                 isolation=self.isolation, group=self.group_id)
             first, last = out[0], out[-1]
             self.kernel.emit(self.lane, "poll", f"{len(out)} from {first.topic()}-"
-                             f"{first.partition()} @{first.offset()}..{last.offset()}")
+                             f"{first.partition()} @{first.offset()}..{last.offset()}",
+                             data=self._poll_data(out))
         return out
+
+    def _poll_data(self, out: list[Message]) -> dict[str, Any] | None:
+        """The structured part of a poll's trace event: what was handed out, and the
+        position of every assigned partition afterwards."""
+        if not self.kernel.tracing:
+            return None
+        return {"group": self.group_id, "isolation": self.isolation,
+                "records": [[f"{m.topic()}-{m.partition()}", m.offset(), str(m.value())]
+                            for m in out],
+                "positions": {f"{t}-{i}": p for (t, i), p in self._positions.items()
+                              if p is not None}}
 
     def _has_data(self) -> bool:
         buffers = self._buffers
@@ -361,6 +373,10 @@ class Consumer:
         self._positions[key] = partition.offset
         self._next_fetch[key] = partition.offset
         self._buffers[key] = deque()
+        self.kernel.emit(self.lane, "seek", f"seek {key[0]}-{key[1]} to {partition.offset}",
+                         data={"group": self.group_id,
+                               "positions": {f"{key[0]}-{key[1]}": partition.offset}}
+                         if self.kernel.tracing else None)
 
     def committed(self, partitions: list[TopicPartition],
                   timeout: float | None = None) -> list[TopicPartition]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from eoslib.cluster import Cluster
@@ -188,10 +188,11 @@ class GroupCoordinator:
                              flag="error")
             return err
         p = self.cluster.offsets_partition_for(group_id)
-        p.append_data([(f"{group_id}/{t}-{i}", o) for (t, i), o in offsets.items()])
+        res = p.append_data([(f"{group_id}/{t}-{i}", o) for (t, i), o in offsets.items()])
         g.committed.update(offsets)
         self.kernel.emit(self.lane, "commit", f"{group_id}: " + ", ".join(
-            f"{t}-{i}={o}" for (t, i), o in offsets.items()))
+            f"{t}-{i}={o}" for (t, i), o in offsets.items()),
+            data=self._commit_data(group_id, p, res.base_offset, offsets, None))
         return None
 
     def txn_commit(self, group_id: str, pid: int, epoch: int, generation: int,
@@ -210,8 +211,21 @@ class GroupCoordinator:
             return res.error
         g.pending.setdefault(pid, {}).update(offsets)
         self.kernel.emit(self.lane, "commit", f"{group_id} pending (pid={pid}): " + ", ".join(
-            f"{t}-{i}={o}" for (t, i), o in offsets.items()))
+            f"{t}-{i}={o}" for (t, i), o in offsets.items()),
+            data=self._commit_data(group_id, p, res.base_offset, offsets, (pid, epoch)))
         return None
+
+    def _commit_data(self, group_id: str, p: Any, base: int, offsets: dict[TP, int],
+                     txn: tuple[int, int] | None) -> dict[str, Any] | None:
+        """The structured part of a commit's trace event: the offsets and the records they
+        became in ``__consumer_offsets`` (transactional ones carry ``pid``)."""
+        if not self.kernel.tracing:
+            return None
+        return {"group": group_id, "offsets": {f"{t}-{i}": o for (t, i), o in offsets.items()},
+                "tp": p.name, "base": base, "hw": p.hw, "lso": p.lso,
+                "values": [f"{t}-{i}={o}" for (t, i), o in offsets.items()],
+                "pid": txn[0] if txn else -1, "epoch": txn[1] if txn else -1, "seq": -1,
+                "txn": txn is not None}
 
     def complete_txn_offsets(self, pid: int, commit: bool, offsets_partition: int) -> None:
         """A marker reached ``__consumer_offsets``: apply or drop ``pid``'s pending offsets."""

@@ -91,17 +91,22 @@ class Kernel:
         label: str,
         flag: str | None = None,
         ref: str | None = None,
+        data: dict[str, Any] | None = None,
     ) -> None:
-        """Append one event to the trace (see :mod:`eoslib.result` for the fields)."""
+        """Append one event to the trace (see :mod:`eoslib.result` for the fields).
+
+        ``data`` is the event's structured content (offsets, producer id, sequence...),
+        read by :mod:`eoslib.protocol_state`; it is stored only when given."""
         if self.tracing:
-            self.trace.append(
-                {
-                    "i": len(self.trace),
-                    "t": round(self.now, 3),
-                    "lane": lane,
-                    "kind": kind,
-                    "label": label,
-                    "flag": flag,
-                    "ref": ref,
-                }
-            )
+            ev = {
+                "i": len(self.trace),
+                "t": round(self.now, 3),
+                "lane": lane,
+                "kind": kind,
+                "label": label,
+                "flag": flag,
+                "ref": ref,
+            }
+            if data is not None:
+                ev["data"] = data
+            self.trace.append(ev)

@@ -28,6 +28,33 @@ Handler = Callable[[Callable[[Response], None]], None]
 _PENDING = object()
 _LOST = object()
 
+#: Who answers each API (the receiver's trace lane); Produce goes to the partition's lane.
+API_LANES: dict[str, str] = {
+    "init_pid": "txn-coordinator", "add_partitions": "txn-coordinator",
+    "add_offsets": "txn-coordinator", "end_txn": "txn-coordinator",
+    "txn_offset_commit": "group-coordinator", "offset_commit": "group-coordinator",
+}
+#: Kafka's name of each API, for arrow labels.
+API_NAMES: dict[str, str] = {
+    "produce": "Produce", "init_pid": "InitProducerId", "add_partitions": "AddPartitionsToTxn",
+    "add_offsets": "AddOffsetsToTxn", "end_txn": "EndTxn",
+    "txn_offset_commit": "TxnOffsetCommit", "offset_commit": "OffsetCommit",
+}
+
+
+def response_text(resp: Any) -> str:
+    """A response in a few words: ``ok``, ``offset 3``, ``offset 0 (duplicate)``, an error."""
+    if not isinstance(resp, dict):
+        return "ok"
+    if resp.get("error"):
+        return str(resp["error"])
+    if "base_offset" in resp:
+        return f"offset {resp['base_offset']}" + (" (duplicate)" if resp.get("duplicate")
+                                                  else "")
+    if "pid" in resp:
+        return f"pid={resp['pid']} epoch={resp.get('epoch')}"
+    return "ok"
+
 
 class Call:
     """One request in flight."""
@@ -87,13 +114,29 @@ class Network:
         label: str = "",
         ref: str | None = None,
         ordered: bool | None = None,
+        to: str | None = None,
     ) -> Call:
         """Send a request; ``on_response`` or ``on_timeout`` runs exactly once, if the
-        client is still alive then. Produce requests are ``ordered`` by default."""
+        client is still alive then. Produce requests are ``ordered`` by default.
+
+        ``to`` is the receiver's trace lane (default: :data:`API_LANES`). The trace gets
+        one ``request`` event when the request arrives, one ``response`` event when the
+        answer reaches the client, and a ``lost`` event for either one dropped; their
+        ``data`` name sender, receiver and send time (the Lamport view's arrows)."""
         call = Call(api, label)
         call.lose_req, call.lose_resp, call.delay = self.injector.decide(api)
         call.on_response, call.on_timeout, call.handler = on_response, on_timeout, handler
         k = self.kernel
+        dest = to or API_LANES.get(api, f"broker {broker}")
+        name = API_NAMES.get(api, api)
+        sent = k.now
+        resp_sent = [sent]
+
+        def msg(direction: str, t0: float, lost: bool = False, **extra: Any) -> dict[str, Any]:
+            src, dst = (lane, dest) if direction == "request" else (dest, lane)
+            return {"msg": direction, "api": name, "from": src, "to": dst,
+                    "sent": round(t0, 3), "lost": lost, "text": label, **extra}
+
         if ordered is None:
             ordered = api == "produce"
         conn: Connection | None = None
@@ -107,8 +150,12 @@ class Network:
         def respond(resp: Response) -> None:
             if not self.broker_alive(broker):
                 return  # a dead broker sends nothing
+            resp_sent[0] = k.now
             if call.lose_resp:
-                k.emit(lane, "lost", f"response to {label} lost", flag="lost", ref=ref)
+                k.emit(lane, "lost", f"response to {label} lost", flag="lost", ref=ref,
+                       data=msg("response", k.now, True, reply=response_text(resp),
+                                at=round(k.now + self.latency / 2, 3))
+                       if k.tracing else None)
                 resp_value: Any = _LOST
             else:
                 resp_value = resp
@@ -118,6 +165,12 @@ class Network:
                 k.schedule(0, broker_next)
 
         def deliver(resp: Any) -> None:
+            if k.tracing and resp is not _LOST:
+                stale = call.done or not client_alive()
+                k.emit(lane, "response", f"{name} response: {response_text(resp)}"
+                       + (" (ignored)" if stale else ""), ref=ref,
+                       data=msg("response", resp_sent[0], reply=response_text(resp),
+                                ignored=stale))
             if call.done or not client_alive():
                 return
             if conn is None:
@@ -145,10 +198,16 @@ class Network:
 
         def arrive() -> None:
             if call.lose_req:
-                k.emit(lane, "lost", f"request {label} lost", flag="lost", ref=ref)
+                k.emit(lane, "lost", f"request {label} lost", flag="lost", ref=ref,
+                       data=msg("request", sent, True, at=round(sent + self.latency / 2, 3))
+                       if k.tracing else None)
                 return
             if not self.broker_alive(broker):
                 return
+            if k.tracing:
+                k.emit(dest, "request", name if label in ("", name) else f"{name} {label}",
+                       ref=ref,
+                       data=msg("request", sent))
             if conn is None:
                 handler(respond)
                 return

@@ -198,10 +198,30 @@ class Partition:
                 self.aborted.append(AbortedTxn(producer_id, first, offset, self.lso))
             self._decided.append((first, offset))
             entry.current_txn_first_offset = None
-        self.kernel.emit(self.lane, "marker", f"{kind} pid={producer_id} @{offset}",
-                         flag="aborted" if kind == "ABORT" else None)
         self._update_hw()
+        self.kernel.emit(self.lane, "marker", f"{kind} pid={producer_id} @{offset}",
+                         flag="aborted" if kind == "ABORT" else None,
+                         data=self._data(kind=kind, pid=producer_id, epoch=epoch, offset=offset))
         return AppendResult(None, offset)
+
+    def fill(self, values: list[Any]) -> None:
+        """Append ``values`` as plain records written before the run (a clean upstream),
+        one trace event for all of them."""
+        if not values:
+            return
+        base = self.leo
+        for v in values:
+            self.append_data([(None, v)])
+        self.kernel.emit(self.lane, "append", f"upstream wrote {len(values)} records "
+                         f"@{base}..{self.leo - 1}",
+                         data=self._data(base=base, values=[str(v) for v in values], pid=NO_PID,
+                                         epoch=-1, seq=-1, txn=False))
+
+    def _data(self, **extra: Any) -> dict[str, Any] | None:
+        """The structured part of a trace event about this partition (None if not tracing)."""
+        if not self.kernel.tracing:
+            return None
+        return {"tp": self.name, "hw": self.hw, "lso": self.lso, "leo": self.leo, **extra}
 
     def _append(self, batch: Batch) -> None:
         self.log.append(batch)
@@ -258,7 +278,7 @@ class Partition:
                     self.hw_since.setdefault(b.base_offset, self.kernel.now)
             self.hw = hw
             if len(self.replicas) > 1:
-                self.kernel.emit(self.lane, "replicate", f"HW={hw}")
+                self.kernel.emit(self.lane, "replicate", f"HW={hw}", data=self._data())
         old_lso = self._lso_cache
         self._decided = [(f, m) for f, m in self._decided if m >= self.hw]
         lso = self.lso
@@ -292,14 +312,15 @@ class Partition:
         if not candidates:
             self.leader = None
             self.kernel.emit(self.lane, "leader", f"leader {old} died; partition offline",
-                             flag="error")
+                             flag="error", data=self._data(leader=None))
             return None
         new = candidates[0]
         self.leader = new
         if new not in self.isr:
             self.isr = [new]
         self.truncate(self.replica_leo[new])
-        self.kernel.emit(self.lane, "leader", f"broker {new} leads (was {old}); LEO={self.leo}")
+        self.kernel.emit(self.lane, "leader", f"broker {new} leads (was {old}); LEO={self.leo}",
+                         data=self._data(leader=new))
         return new
 
     def truncate(self, offset: int) -> None:
@@ -335,7 +356,7 @@ class Partition:
         n = sum(len(b.records) for b in lost)
         if n:
             self.kernel.emit(self.lane, "leader", f"truncated to {offset}: {n} records gone",
-                             flag="lost")
+                             flag="lost", data=self._data())
 
     # ------------------------------------------------------------------ reads
     @property

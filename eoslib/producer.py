@@ -316,13 +316,18 @@ class Producer:
         seq = f" seq={b.base_seq}" if b.base_seq >= 0 else ""
         label = f"{vals}{seq}"
         self.kernel.emit(self.lane, "retry" if retry else "send", f"{label} -> {tp[0]}-{tp[1]}",
-                         ref=b.id)
+                         ref=b.id, data={"tp": f"{tp[0]}-{tp[1]}", "pid": self.pid,
+                                         "epoch": b.epoch if b.base_seq >= 0 else self.epoch,
+                                         "seq": b.base_seq, "count": len(b.msgs),
+                                         "values": [str(m.value) for m in b.msgs]}
+                         if self.kernel.tracing else None)
         if self.acks == "0":
             # fire and forget: the outcome is reported as success with no offset
             self.cluster.network.call(self.lane, "produce", broker,
                                       self._handler(b, broker, label), lambda r: None,
                                       timeout=self.config["request.timeout.ms"],
-                                      client_alive=self._alive, label=label, ref=b.id)
+                                      client_alive=self._alive, label=label, ref=b.id,
+                                      to=f"partition {tp[0]}-{tp[1]}")
             self._finish(b, None, -1)
             return
         self._inflight_broker[broker] = self._inflight_broker.get(broker, 0) + 1
@@ -332,7 +337,7 @@ class Producer:
             lambda resp: self._on_response(b, broker, resp),
             timeout=self.config["request.timeout.ms"],
             on_timeout=lambda: self._on_timeout(b, broker),
-            client_alive=self._alive, label=label, ref=b.id,
+            client_alive=self._alive, label=label, ref=b.id, to=f"partition {tp[0]}-{tp[1]}",
         )
 
     def _handler(self, b: _Batch, broker: int, label: str) -> Callable[..., None]:
@@ -459,7 +464,7 @@ class Producer:
             self.pid, self.epoch = resp["pid"], resp["epoch"]
             self._next_seq.clear()
             self.kernel.emit(self.lane, "ack", f"InitProducerId: pid={self.pid} "
-                             f"epoch={self.epoch}")
+                             f"epoch={self.epoch}", data={"pid": self.pid, "epoch": self.epoch})
             self._kick()
 
         self.cluster.network.call(self.lane, "init_pid", 0, handler, on_resp,
@@ -544,7 +549,8 @@ class Producer:
         self.pid, self.epoch = resp["pid"], resp["epoch"]
         self._next_seq.clear()
         self.txn_state = "READY"
-        self.kernel.emit(self.lane, "ack", f"init_transactions: pid={self.pid} epoch={self.epoch}")
+        self.kernel.emit(self.lane, "ack", f"init_transactions: pid={self.pid} epoch={self.epoch}",
+                         data={"pid": self.pid, "epoch": self.epoch, "txn_id": self.txn_id})
 
     def begin_transaction(self) -> None:
         """Start a transaction (client-local; the coordinator hears of it at the first

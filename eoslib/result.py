@@ -15,6 +15,9 @@ draw timelines and to compute ``trace_digest``. Fields:
 ``flag``   ``None`` or one of ``duplicate``, ``aborted``, ``lost``, ``fenced``, ``crash``,
            ``error`` - what a timeline should make stand out
 ``ref``    ``None`` or a correlation key (e.g. a batch id) linking a send to its ack
+``data``   (only on some events) the structured content: offsets, producer id, epoch,
+           sequence, values, HW/LSO after the event, a request's sender and receiver...
+           :mod:`eoslib.protocol_state` folds these into the protocol state at each step
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ TraceEvent = dict[str, Any]
 
 TRACE_KINDS = (
     "send",  # a client put a request on the wire
+    "request",  # a request reached its receiver (data: sender, receiver, send time)
+    "response",  # a response reached the client (data: as for request)
     "retry",  # a client re-sent a request after a timeout or retriable error
     "ack",  # a client received a success response
     "error",  # a client received an error response
@@ -47,6 +52,7 @@ TRACE_KINDS = (
     "state",  # a coordinator changed state
     "fence",  # an epoch bump fenced an older producer
     "poll",  # a consumer returned records to the application
+    "seek",  # the application moved a consumer's position
     "commit",  # offsets were committed (or sent to a transaction)
     "write",  # the application wrote to the sink
     "rebalance",  # the consumer group changed generation

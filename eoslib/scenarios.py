@@ -231,9 +231,9 @@ def _fill_input(s: Setup, topic: str = "in", partitions: int = 1) -> list[str]:
     sim = s.sim
     sim.create_topic(topic, partitions)
     vals = values(s.messages)
-    for i, v in enumerate(vals):
-        parts = sim.cluster.partitions(topic)
-        parts[i % partitions].append_data([(None, v)])
+    parts = sim.cluster.partitions(topic)
+    for k, p in enumerate(parts):
+        p.fill(vals[k::partitions])
     return vals
 
 

@@ -61,7 +61,10 @@ class Sink:
                                 id=msg_id, input=[tp[0], tp[1], offset], applied=applied)
         n = self.applied_per_id[msg_id] = self.applied_per_id.get(msg_id, 0) + applied
         self.sim.kernel.emit("sink", "write", f"{msg_id}" + ("" if applied else " (no-op)"),
-                             flag="duplicate" if applied and n > 1 else None)
+                             flag="duplicate" if applied and n > 1 else None,
+                             data={"id": str(msg_id), "value": str(value), "applied": applied,
+                                   "mode": self.mode, "input": f"{tp[0]}-{tp[1]}@{offset}"}
+                             if self.sim.kernel.tracing else None)
         return applied
 
     def insert_row(self, msg_id: str, value: Any) -> None:

@@ -113,7 +113,17 @@ class TransactionCoordinator:
         self.state_history.append((self.kernel.now, meta.txn_id, old, new))
         if old != new:
             self.kernel.emit(self.lane, "state", f"{meta.txn_id}: {old} -> {new}",
-                             flag="aborted" if new == "PrepareAbort" else None)
+                             flag="aborted" if new == "PrepareAbort" else None,
+                             data={"txn_id": meta.txn_id, "from": old, "to": new,
+                                   "pid": meta.producer_id, "epoch": meta.epoch}
+                             if self.kernel.tracing else None)
+
+    def _meta_data(self, meta: TxnMetadata) -> dict[str, Any] | None:
+        """A transactional id's coordinator state, for a trace event's ``data``."""
+        if not self.kernel.tracing:
+            return None
+        return {"txn_id": meta.txn_id, "to": meta.state, "pid": meta.producer_id,
+                "epoch": meta.epoch}
 
     def _check_epoch(self, meta: TxnMetadata | None, pid: int, epoch: int) -> str | None:
         if meta is None or meta.producer_id != pid:
@@ -152,7 +162,7 @@ class TransactionCoordinator:
             meta.epoch += 1
         if meta.epoch > 0:
             self.kernel.emit(self.lane, "fence", f"{txn_id}: epoch -> {meta.epoch}",
-                             flag="fenced" if meta.epoch > 0 else None)
+                             flag="fenced" if meta.epoch > 0 else None, data=self._meta_data(meta))
         meta.timeout_ms = timeout_ms
         meta.version = version
         meta.end_epoch = None
@@ -278,11 +288,12 @@ class TransactionCoordinator:
         meta.epoch += 1
         self.transition(meta, "PrepareEpochFence")
         self.kernel.emit(self.lane, "fence", f"{meta.txn_id}: epoch -> {meta.epoch} ({why})",
-                         flag="fenced")
+                         flag="fenced", data=self._meta_data(meta))
         if meta.version == 2:
             meta.epoch += 1  # TV2: ending the transaction bumps again (prepareAbortOrCommit)
             self.kernel.emit(self.lane, "fence", f"{meta.txn_id}: epoch -> {meta.epoch} "
-                             "(TV2: every transaction ends with a new epoch)")
+                             "(TV2: every transaction ends with a new epoch)",
+                             data=self._meta_data(meta))
         self.transition(meta, "PrepareAbort")
         self._write_markers(meta, commit=False)
 

@@ -124,6 +124,9 @@ KIND_MARKERS: dict[str, str] = {
     "rebalance": "P",
     "replicate": "3",
     "leader": "2",
+    "seek": "1",
+    "request": "4",
+    "response": r"$\leftarrow$",
 }
 
 #: Markers that are lines only (no face): drawn with a thicker line so they stay visible.
