@@ -455,7 +455,8 @@ class Consumer:
                                   timeout=self.config["request.timeout.ms"],
                                   on_timeout=on_timeout,
                                   client_alive=self._alive,
-                                  label=f"OffsetCommit {offs}")
+                                  label="OffsetCommit " + ", ".join(
+                                      f"{t}-{i}={o}" for (t, i), o in offs.items()))
         if not wait:
             return None
         self.kernel.run_until(lambda: bool(result) or not self._alive())

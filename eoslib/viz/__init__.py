@@ -6,10 +6,18 @@
 - :mod:`~eoslib.viz.dashboard`: :class:`Dashboard`, :class:`TimelinePlayer`,
   :func:`measure_update_latency` (ipywidgets).
 - :mod:`~eoslib.viz.sweep`: :func:`sweep` over seeds and a parameter, :func:`sweep_plot`.
+- :mod:`~eoslib.viz.logview`: :func:`log_view`, each partition as a row of cells.
+- :mod:`~eoslib.viz.lamport`: :func:`lamport_view`, one line per actor, one arrow per message.
+- :mod:`~eoslib.viz.captions`: :func:`caption`, one sentence per step.
+- :mod:`~eoslib.viz.stepper`: :func:`show_moment` (static) and :class:`StepPlayer` (widgets).
 """
 
+from eoslib.viz.captions import caption
 from eoslib.viz.dashboard import Dashboard, TimelinePlayer, measure_update_latency
+from eoslib.viz.lamport import LamportView, lamport_view
+from eoslib.viz.logview import log_view
 from eoslib.viz.plots import alt_text, compare_bar, counts_bar, counts_text, to_png
+from eoslib.viz.stepper import StepPlayer, show_moment
 from eoslib.viz.sweep import summarize, sweep, sweep_plot
 from eoslib.viz.timeline import TimelineView, timeline
 
@@ -17,13 +25,19 @@ from eoslib.viz.timeline import TimelineView, timeline
 # first and the functions last (above) leaves the package attributes bound to the functions.
 __all__ = [
     "Dashboard",
+    "LamportView",
+    "StepPlayer",
     "TimelinePlayer",
     "TimelineView",
     "alt_text",
+    "caption",
     "compare_bar",
     "counts_bar",
     "counts_text",
+    "lamport_view",
+    "log_view",
     "measure_update_latency",
+    "show_moment",
     "summarize",
     "sweep",
     "sweep_plot",

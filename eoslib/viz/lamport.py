@@ -18,14 +18,17 @@ cheap; :func:`lamport_view` is the one-call version.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import PIL.Image
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch
 
 from eoslib.viz.palette import BLUE, GREY, INK, ORANGE, RED, SLATE
-from eoslib.viz.plots import set_alt_text, to_png
+from eoslib.viz.plots import agg_canvas, set_alt_text, to_png
 from eoslib.viz.timeline import lane_order
 
 if TYPE_CHECKING:
@@ -166,6 +169,7 @@ class LamportView:
             ax.axhline(k + 0.5, color=GREY, lw=0.5, ls=":", zorder=0)
         self._lines(trace, top, bottom)
         self._artists: list[tuple[int, list[Any]]] = []
+        self._label_rows: dict[tuple[int, int], int] = {}
         labelled = 0
         for a in self.arrows:
             arts = self._draw(a, label=labelled < max_labels or a.lost or a.retry)
@@ -228,6 +232,10 @@ class LamportView:
         if label:
             text = a.label + ("  LOST" if a.lost else "")
             xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
+            key = (round(ym * 2), round(xm * 2))
+            shift = self._label_rows.get(key, 0)  # labels at one spot stack downwards
+            self._label_rows[key] = shift + 1
+            ym += 0.38 * shift
             arts.append(self.ax.text(xm, ym, text, fontsize=6.8, ha="center", va="bottom",
                                      color=RED if a.lost else INK, zorder=5,
                                      rotation=0, bbox={"facecolor": "white", "edgecolor":
@@ -254,8 +262,49 @@ class LamportView:
         return [a for a in self.arrows if a.step <= self.upto]
 
     def png(self, dpi: float = 80) -> bytes:
-        """The figure as PNG bytes."""
+        """The figure as PNG bytes, as :meth:`show` left it."""
         return to_png(self.fig, dpi=dpi)
+
+    def frame(self, step: int, dpi: float = 72) -> bytes:
+        """PNG of the diagram up to the time of trace event ``step``, fast: the whole
+        diagram and the empty one are drawn once (per dpi), and each frame joins the top
+        of the first (everything until that time) to the bottom of the second. Unlike
+        :meth:`show`, events at the same virtual time as ``step`` all show."""
+        full, empty = self._layers(dpi)
+        y = self.axis(self.result.trace[step]["t"]) + 0.5
+        ax = self.ax
+        cut = int(round(ax.transData.transform((0, y))[1]))  # pixels from the bottom
+        h = full.shape[0]
+        row = min(max(h - cut, 0), h)
+        img = empty.copy()
+        img[:row] = full[:row]
+        band = slice(max(row - 4, 0), row)  # the current time, as a thin orange band
+        img[band, :, :3] = (img[band, :, :3] * 0.5 + np.array([230, 159, 0]) * 0.5).astype(
+            np.uint8)
+        buf = io.BytesIO()
+        PIL.Image.fromarray(img).save(buf, format="png", compress_level=1)
+        return buf.getvalue()
+
+    def _layers(self, dpi: float) -> tuple[np.ndarray, np.ndarray]:
+        if getattr(self, "_cache_dpi", None) != dpi:
+            old = self.upto
+            self.fig.set_dpi(dpi)
+            self.highlight.set_alpha(0.0)
+            for _, arts in self._artists + self._marks:
+                for art in arts:
+                    art.set_visible(True)
+            canvas = agg_canvas(self.fig)
+            canvas.draw()
+            full = np.asarray(canvas.buffer_rgba()).copy()
+            for _, arts in self._artists + self._marks:
+                for art in arts:
+                    art.set_visible(False)
+            canvas.draw()
+            empty = np.asarray(canvas.buffer_rgba()).copy()
+            self._cache = (full, empty)
+            self._cache_dpi = dpi
+            self.show(old)
+        return self._cache
 
     def describe(self) -> str:
         """Alt text: the message flow in words."""
