@@ -20,6 +20,7 @@ import nbformat
 import pytest
 
 from eoslib.errors import KafkaException
+from eoslib.exercises import ex01_duplicates as ex01
 from eoslib.exercises import ex05_atomic_commit as ex05
 from eoslib.exercises import failed_run
 from eoslib.exercises.harness import OUTPUT, Schedule, run_loop
@@ -182,6 +183,30 @@ def _sink_insert(sink: Any, msg_id: str, value: Any, tp: Any, offset: int) -> bo
     return True
 
 
+def _abort_on_timeout(stage: str, error: Any) -> str:
+    return "close" if error.fatal() else "abort_and_rewind"
+
+
+def _retry_fenced(stage: str, error: Any) -> str:
+    return "abort_and_rewind" if error.txn_requires_abort() else "retry_commit"
+
+
+def _no_flag_retries(stage: str, error: Any) -> str:
+    if error.fatal():
+        return "close"
+    return "abort_and_rewind" if error.txn_requires_abort() else "retry_commit"
+
+
+#: ex01's run: the confusable quantities (asserted distinct below).
+_EX01_RESULT = run_scenario("producer-retry", **ex01.RUN)
+_EX01 = {"duplicates": _EX01_RESULT.counts["duplicates"],
+         "retries": _EX01_RESULT.counts["retries"], "messages": ex01.RUN["messages"]}
+
+
+def test_ex01_run_separates_the_confusable_quantities() -> None:
+    assert len(set(_EX01.values())) == 3, _EX01
+
+
 EXPLAIN = "the new instance shares this setting so the coordinator fences the old one"
 #: question id -> (label, wrong answer, substrings the reason must contain)
 WRONG: list[tuple[str, str, Any, tuple[str, ...]]] = [
@@ -197,9 +222,14 @@ WRONG: list[tuple[str, str, Any, tuple[str, ...]]] = [
      ("never reached the output", "TxnOffsetCommit response loss")),
     ("ex06.q1", "wrong setting", {"client.id": EXPLAIN}, ("not the setting",)),
     ("ex06.q1", "no explanation", {"transactional.id": "yes"}, ("explain",)),
-    ("ex06.q2", "retries a fenced producer", _loop(retry_fenced=True),
-     ("fenced", "called abort_transaction() on it again", "zombie")),
-    ("ex06.q2", "commit before producing", _loop(commit_first=True), ("never reached",)),
+    ("ex06.q2", "aborts after a commit timeout", _abort_on_timeout,
+     ("wrong action", "commit_transaction", "_TIMED_OUT")),
+    ("ex06.q2", "retries a fenced producer", _retry_fenced, ("wrong action", "_FENCED")),
+    ("ex06.q2", "no flag means retry", _no_flag_retries, ("wrong action", "INVALID_TXN_STATE")),
+    ("ex06.q2", "not an action", lambda stage, error: "ignore", ("expected one of",)),
+    ("ex01.q1", "duplicates = retries", _EX01["retries"], ("not the value",)),
+    ("ex01.q2", "retries = duplicates", _EX01["duplicates"], ("not the value",)),
+    ("ex01.q2", "retries = messages", _EX01["messages"], ("not the value",)),
     ("ex07.q2", "ignores first_offset", _filter_ignoring_offsets, ("without committed",)),
     ("ex07.q2", "ignores ABORT markers", _filter_without_markers, ("without committed",)),
     ("ex07.q2", "read_uncommitted", read_uncommitted_filter, ("must be hidden", "aborted_read")),
@@ -250,9 +280,7 @@ def test_grading_is_deterministic() -> None:
     first = evaluate(QUESTIONS["ex07.q2"], _filter_without_markers)
     again = evaluate(QUESTIONS["ex07.q2"], _filter_without_markers)
     assert first == again
-    duplicates = run_scenario("producer-retry", seed=7, messages=40,
-                              config={"enable.idempotence": False},
-                              faults={"response_loss": 0.2}).counts["duplicates"]
+    duplicates = run_scenario("producer-retry", **ex01.RUN).counts["duplicates"]
     assert evaluate(QUESTIONS["ex01.q1"], duplicates).passed
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 from eoslib.exercises._common import count_of, measured
 from eoslib.grading.questions import Question
 
-#: The run both questions measure: a non-idempotent producer, 20% of acks lost.
-RUN = {"seed": 7, "messages": 40, "config": {"enable.idempotence": False},
+#: The run both questions measure: a non-idempotent producer, 20% of acks lost. Chosen so that
+#: the quantities a learner might confuse differ (duplicates, retries, messages),
+#: so ``retries = duplicates`` cannot pass (tests/test_exercises.py checks it).
+RUN = {"seed": 4, "messages": 40, "config": {"enable.idempotence": False},
        "faults": {"response_loss": 0.2}}
 
 QUESTIONS = [
@@ -22,6 +24,7 @@ QUESTIONS = [
     Question(
         "ex01.q2", "Retries behind the duplicates", 1, "measure",
         measured(count_of("producer-retry", "retries", **RUN)),
-        hint="the same run's counts['retries'] (each retry re-sends a batch)",
+        hint="the same run's counts['retries']: a retry re-sends a whole batch of "
+             "several records, so retries and duplicates differ",
     ),
 ]
