@@ -3,7 +3,6 @@
 Concept notebook: ``notebooks/04-transactions.ipynb``.
 
 * q1 (measure): aborted records a read_uncommitted reader sees;
-* q2 (measure): how many transactions that run committed;
 * q3 (configure): a configuration of the zombie-fencing app that leaves no duplicate.
 """
 
@@ -21,9 +20,6 @@ QUESTIONS = [
     Question("ex04.q1", "Aborted records read", 1, "measure",
              measured(count_of("read-committed", "aborted_reads", **MIXED)),
              hint="run_scenario('read-committed', **MIXED).counts['aborted_reads']"),
-    Question("ex04.q2", "Committed transactions", 1, "measure",
-             measured(count_of("read-committed", "txn_committed", **MIXED)),
-             hint="the same run's counts['txn_committed']"),
     Question("ex04.q3", "Fence the zombie", 2, "configure",
              config_grader("ex04.q3", "zombie-fencing", ZOMBIE_RUNS,
                            base={"transactions": False}),
