@@ -105,6 +105,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_animate(args: argparse.Namespace) -> int:
+    """Write one self-contained HTML file that plays a run (see :mod:`eoslib.animate`)."""
+    from eoslib.animate import write_html
+    from eoslib.scenarios import run_scenario
+
+    if args.seed < 0:
+        raise ConfigException("--seed", args.seed, "Expected a whole number >= 0")
+    if args.messages is not None and not 1 <= args.messages <= 200:
+        raise ConfigException("--messages", args.messages, "Expected a whole number from 1 "
+                              "to 200 (a played run should stay readable)")
+    config, faults = _split_faults(_parse_set(args.set))
+    result = run_scenario(args.scenario, seed=args.seed, messages=args.messages,
+                          config=config, faults=faults)
+    try:
+        path = write_html(result, args.out)
+    except ValueError as e:
+        raise ConfigException("--out", args.out, str(e).split(": ", 1)[-1]) from None
+    print(f"wrote {path} ({len(result.trace)} steps; open it in any browser, no network "
+          "needed)")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Measure simulated messages per second (see :mod:`eoslib.bench`)."""
     from eoslib.bench import main as bench_main
@@ -146,6 +168,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print one JSON object")
     r.add_argument("--trace", action="store_true", help="with --json: include trace+history")
     r.set_defaults(func=cmd_run)
+    a = sub.add_parser("animate", help="write one HTML file that plays a run step by step")
+    a.add_argument("scenario")
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--messages", type=int, default=None)
+    a.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="as for `eoslib run`; repeatable")
+    a.add_argument("--out", required=True, metavar="FILE.html")
+    a.set_defaults(func=cmd_animate)
     b = sub.add_parser("bench", help="measure simulated messages per second")
     b.add_argument("--quick", action="store_true")
     b.set_defaults(func=cmd_bench)

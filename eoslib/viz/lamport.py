@@ -76,9 +76,11 @@ def arrows(trace: list[TraceEvent]) -> list[Arrow]:
             retry = bool(send and send["kind"] == "retry")
             if d["msg"] == "request":
                 sd = send.get("data") if send else None
-                if d["api"] == "Produce" and sd:
+                if d["api"] == "Produce" and sd and sd["seq"] >= 0:
                     label = (f"Produce pid={sd['pid']} seq={sd['seq']} "
                              f"[{_values(sd['values'])}]")
+                elif d["api"] == "Produce" and sd:
+                    label = f"Produce [{_values(sd['values'])}] (no pid, no seq)"
                 elif d.get("text") and d["text"] != d["api"]:
                     label = d["text"] if d["text"].startswith(d["api"]) else \
                         f"{d['api']} {d['text']}"
