@@ -229,8 +229,12 @@ def scenario_times(repeats: int = 5) -> dict[str, float]:
     return out
 
 
-def widget_latency(n: int) -> tuple[dict[str, float] | None, str]:
-    """The dashboard's update latency (Agg backend), or None and why it was skipped."""
+def widget_latency(n: int, messages: int | None = None
+                   ) -> tuple[dict[str, float] | None, str]:
+    """The dashboard's update latency (Agg backend), or None and why it was skipped.
+
+    With the defaults (100 messages) the log view is too long to draw and the dashboard says
+    so; ``messages=20`` measures it with the log view drawn."""
     try:
         import matplotlib
 
@@ -242,7 +246,8 @@ def widget_latency(n: int) -> tuple[dict[str, float] | None, str]:
         return None, "skipped: eoslib.viz.dashboard has no Dashboard/measure_update_latency yet"
     try:
         d = dashboard.Dashboard("producer-retry", controls=[
-            "enable.idempotence", "response_loss", "seed", "messages"])
+            "enable.idempotence", "response_loss", "seed", "messages"],
+            defaults=None if messages is None else {"messages": messages})
         stats = dashboard.measure_update_latency(d, n=n)
     except Exception as exc:
         return None, f"skipped: the dashboard failed ({type(exc).__name__}: {exc})"
@@ -254,6 +259,32 @@ def widget_latency(n: int) -> tuple[dict[str, float] | None, str]:
         except Exception:
             pass
     return stats, f"Dashboard('producer-retry', 4 controls, defaults), {n} toggles"
+
+
+def state_view_latency() -> dict[str, float]:
+    """Kernel-side redraw of one step of the step player (state model + log view + Lamport
+    frame + caption), over every step of two notebook-size runs; percentiles in ms."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from eoslib.scenarios import run_scenario
+    from eoslib.viz.stepper import StepPlayer
+
+    times: list[float] = []
+    for name, kw in (("producer-retry", {"config": {"enable.idempotence": False},
+                                          "faults": {"lost_acks": 1, "response_loss": 0}}),
+                     ("transactional-crash", {"config": {"linger.ms": 0},
+                                              "faults": {"crash_step": "after_produce",
+                                                         "crash_at": 2}})):
+        r = run_scenario(name, seed=1, messages=6, **kw)
+        player = StepPlayer(r, start=0)
+        for i in range(len(r.trace)):
+            player.show(i)
+            times.append(player.last_update_ms)
+    ordered = sorted(times)
+    return {"p50_ms": round(statistics.median(times), 2),
+            "p95_ms": round(ordered[min(len(ordered) - 1, round(0.95 * len(ordered)) - 1)], 2),
+            "steps": float(len(times))}
 
 
 def _rate(n: int, seconds: float) -> float:
@@ -360,6 +391,14 @@ def main(quick: bool = False) -> int:
     else:
         print(f"  widget update latency: p50 {stats['p50_ms']:.1f} ms, p95 "
               f"{stats['p95_ms']:.1f} ms ({note}, Agg)")
+    views = state_view_latency()
+    print(f"  step player redraw (state + log view + Lamport + caption): p50 "
+          f"{views['p50_ms']:.1f} ms, p95 {views['p95_ms']:.1f} ms over {views['steps']:.0f} "
+          "steps of two 6-message runs")
+    log_stats, log_note = widget_latency(10 if quick else 30, messages=20)
+    if log_stats is not None:
+        print(f"  widget update latency with the log view drawn (messages=20): p50 "
+              f"{log_stats['p50_ms']:.1f} ms, p95 {log_stats['p95_ms']:.1f} ms")
     # (f) grading a class: N copies of one solved exercise, a fresh kernel each
     graded = grading_time(4 if quick else 100)
     if graded is None:
@@ -387,6 +426,10 @@ def main(quick: bool = False) -> int:
         "scenario_ms": scen,
         "widget_update_p50_ms": None if stats is None else stats["p50_ms"],
         "widget_update_p95_ms": None if stats is None else stats["p95_ms"],
+        "widget_update_logview_p50_ms": None if log_stats is None else log_stats["p50_ms"],
+        "widget_update_logview_p95_ms": None if log_stats is None else log_stats["p95_ms"],
+        "state_view_step_p50_ms": views["p50_ms"],
+        "state_view_step_p95_ms": views["p95_ms"],
         "grading_seconds": None if graded is None else graded["seconds"],
         "grading_submissions": None if graded is None else graded["submissions"],
         "n": n,

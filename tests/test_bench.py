@@ -12,7 +12,9 @@ from eoslib import bench
 
 RATES = ("eoslib_msgs_per_s", "simpy_msgs_per_s", "ratio", "txn_msgs_per_s",
          "alo_virtual_ms_per_msg", "txn_virtual_ms_per_msg")
-OPTIONAL = ("widget_update_p50_ms", "widget_update_p95_ms")  # None when skipped
+OPTIONAL = ("widget_update_p50_ms", "widget_update_p95_ms",  # None when skipped
+            "widget_update_logview_p50_ms", "widget_update_logview_p95_ms")
+VIEWS = ("state_view_step_p50_ms", "state_view_step_p95_ms")
 
 
 def test_quick_bench_ends_with_a_json_summary(capsys: pytest.CaptureFixture[str]) -> None:
@@ -24,7 +26,7 @@ def test_quick_bench_ends_with_a_json_summary(capsys: pytest.CaptureFixture[str]
     for key in (*RATES, "scenario_ms", *OPTIONAL, "quick"):
         assert key in summary, key
     assert summary["quick"] is True
-    for key in RATES:
+    for key in (*RATES, *VIEWS):
         assert isinstance(summary[key], numbers.Real) and summary[key] > 0, (key, summary[key])
     for key in OPTIONAL:
         assert summary[key] is None or summary[key] > 0, (key, summary[key])

@@ -29,6 +29,8 @@ from IPython.display import display
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
+from eoslib.protocol_state import state_at
+from eoslib.viz.logview import log_view
 from eoslib.viz.palette import ANOMALY_KEYS, pretty
 from eoslib.viz.params import CRASH_STEPS, default_run, split_params
 from eoslib.viz.plots import CountsPlot, alt_text, counts_text, to_png
@@ -166,6 +168,10 @@ class _Shows:
         self._ipython_display_()
 
 
+#: The dashboard draws the log view when no partition holds more records than this.
+LOG_VIEW_MAX_CELLS = 40
+
+
 class Dashboard(_Shows):
     """Controls, a counts chart, the counts as text and the verdict, for one scenario.
 
@@ -205,9 +211,13 @@ class Dashboard(_Shows):
         self.verdict_html.add_class("eoslib-verdict")
         self.plot = widgets.HTML()
         self.plot.add_class("eoslib-plot")
+        self.log = widgets.HTML()
+        self.log.add_class("eoslib-logview")
         box = widgets.Box(list(self.controls.values()),
                           layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
-        self.widget = widgets.VBox([box, self.counts_html, self.verdict_html, self.plot])
+        self.widget = widgets.VBox([box, self.counts_html, self.verdict_html,
+                                    widgets.HBox([self.plot, self.log],
+                                                 layout=widgets.Layout(flex_flow="row wrap"))])
         self.widget.add_class("eoslib-dashboard")
         self.result: Result | None = None
         self.error: Exception | None = None
@@ -258,6 +268,22 @@ class Dashboard(_Shows):
         self.plot.value = img_html(self.png, alt_text(self.figure), "eoslib-chart")
         self.counts_html.value = counts_html(result)
         self.verdict_html.value = verdict_html(result)
+        self.log.value = self._log_html(result)
+
+    def _log_html(self, result: Result) -> str:
+        """The log view of the run's end, when its logs are short enough to read."""
+        if not result.trace:
+            return ""
+        state = state_at(result)
+        longest = max((len(p.cells) for n, p in state.partitions.items()
+                       if not n.startswith("__")), default=0)
+        if longest > LOG_VIEW_MAX_CELLS:
+            return (f'<div style="max-width:28em;font-size:90%">The log view is drawn for '
+                    f"runs of at most {LOG_VIEW_MAX_CELLS} records a partition (this one has "
+                    f"{longest}): lower <code>messages</code> to see each cell.</div>")
+        fig = log_view(state)
+        self.log_png = to_png(fig, dpi=self.dpi)
+        return img_html(self.log_png, alt_text(fig), "eoslib-logview-img")
 
     def _layout_if_needed(self) -> None:
         # Constrained layout costs a second pass per draw. The chart's only layout change is

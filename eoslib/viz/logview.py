@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.collections import PatchCollection
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
 from eoslib.protocol_state import Cell, PartitionState, ProtocolState, state_at
@@ -110,6 +111,7 @@ def _draw_row(ax: Axes, y: float, p: PartitionState, st: ProtocolState,
     copy_no = {o: k + 1 for offs in dups.values() for k, o in enumerate(offs)}
     ax.text(-0.3, y + 0.4, p.name, ha="right", va="center", fontsize=10, weight="bold",
             color=INK)
+    rects: list[Rectangle] = []
     for c in shown:
         x = xs[c.offset]
         # a record cut away by a leader change is drawn above the record now at its offset
@@ -117,7 +119,7 @@ def _draw_row(ax: Axes, y: float, p: PartitionState, st: ProtocolState,
                                                      if o.offset == c.offset]) > 1 else y
         style = CELL_STYLES[c.status]
         n = copy_no.get(c.offset, 0) if c.status != "lost" else 0
-        ax.add_patch(Rectangle((x + 0.04, yy), 0.92, 0.8, facecolor=style.fill,
+        rects.append(Rectangle((x + 0.04, yy), 0.92, 0.8, facecolor=style.fill,
                                hatch=style.hatch, edgecolor=RED if n else INK,
                                linewidth=2.6 if n else 0.8,
                                linestyle="--" if c.status == "lost" else "-"))
@@ -128,6 +130,7 @@ def _draw_row(ax: Axes, y: float, p: PartitionState, st: ProtocolState,
                 bbox=_TEXT_BOX if style.hatch else None)
         ax.text(x + 0.5, yy - 0.12, str(c.offset), ha="center", va="top", fontsize=6.5,
                 color=GREY)
+    ax.add_collection(PatchCollection(rects, match_original=True))
     if gap >= 0:
         hidden = len(cells) - len(shown)
         ax.text(gap + 0.5, y + 0.4, f"...\n{hidden}\nmore", ha="center", va="center",
