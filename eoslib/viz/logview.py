@@ -21,8 +21,8 @@ import textwrap
 from dataclasses import dataclass
 
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 from matplotlib.collections import PatchCollection
+from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
 from eoslib.protocol_state import Cell, PartitionState, ProtocolState, state_at
