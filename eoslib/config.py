@@ -75,6 +75,10 @@ CONSUMER = _keys(
     Key("fetch.max.wait.ms", "int", 500, minimum=0),
     Key("request.timeout.ms", "int", 30000, minimum=1),
     Key("partition.assignment.strategy", "choice", "range", ("range", "roundrobin")),
+    Key("client", "choice", "java", ("java", "librdkafka"),
+        doc="whose auto-commit semantics to simulate (not a Kafka key): java commits the "
+            "previous poll's position at the next poll; librdkafka commits the stored offsets "
+            "(each message's offset+1 as it is handed out) on a background timer"),
 )
 
 TOPIC = _keys(

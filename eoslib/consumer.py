@@ -80,6 +80,12 @@ class Consumer:
         self._fetching: set[TP] = set()
         self._last_poll = self.kernel.now
         self._next_auto_commit = self.kernel.now + conf["auto.commit.interval.ms"]
+        self.client = conf["client"]
+        if self.client == "librdkafka" and conf["enable.auto.commit"] and self.group_id:
+            # librdkafka: a background timer commits the stored offsets, poll or no poll
+            # (rdkafka_cgrp.c rd_kafka_cgrp_offset_commit_tmr_cb; CONFIGURATION.md
+            # enable.auto.commit / enable.auto.offset.store)
+            self.kernel.schedule(conf["auto.commit.interval.ms"], self._auto_commit_timer)
         self._rr = 0
         self.fetch_filter: FetchFilter = (read_committed_filter if self.isolation ==
                                           "read_committed" else read_uncommitted_filter)
@@ -241,7 +247,7 @@ class Consumer:
         self._last_poll = self.kernel.now
         if self._subscription and not self._joined:
             self._join()
-        if self.config["enable.auto.commit"] and self.group_id and \
+        if self.config["enable.auto.commit"] and self.group_id and self.client == "java" and \
                 self.kernel.now >= self._next_auto_commit:
             self._next_auto_commit = self.kernel.now + self.config["auto.commit.interval.ms"]
             self._auto_commit()
@@ -419,6 +425,12 @@ class Consumer:
             raise KafkaException(KafkaError("_STATE", "commit(): no offsets to commit"))
         return self._send_commit(offs, wait=not asynchronous)
 
+    def _auto_commit_timer(self) -> None:
+        if not self.alive or self.closed:
+            return
+        self._auto_commit()
+        self.kernel.schedule(self.config["auto.commit.interval.ms"], self._auto_commit_timer)
+
     def _auto_commit(self) -> None:
         offs = {tp: o for tp, o in self._positions.items() if o is not None}
         if offs:
@@ -486,9 +498,16 @@ class Consumer:
         return 0, (p.lso if self.isolation == "read_committed" else p.hw)
 
     def close(self) -> None:
-        """Leave the group (no final commit is made here; commit first if you need it)."""
+        """Leave the group. With ``enable.auto.commit`` the consumed position is committed
+        first, synchronously (Java: ``ConsumerCoordinator.close`` ->
+        ``maybeAutoCommitOffsetsSync``; librdkafka commits its stored offsets on close too)."""
         if self.closed:
             return
+        if self.config["enable.auto.commit"] and self.group_id and self.alive and \
+                self._joined:
+            offs = {tp: o for tp, o in self._positions.items() if o is not None}
+            if offs:
+                self._send_commit(offs, wait=True, auto=True)
         if self._joined and self.group_id and self.alive and \
                 self.config["group.instance.id"] is None:
             # a static member sends no LeaveGroup: its partitions wait for it to come back
