@@ -59,10 +59,11 @@ class PartitionState:
         return self.cells[-1].offset + 1 if self.cells else 0
 
     def duplicates(self) -> dict[str, list[int]]:
-        """Data values that sit at more than one offset (aborted copies included)."""
+        """Data values that sit at more than one offset. Aborted copies do not count (a
+        read_committed reader never sees them; the log view shows them crossed out)."""
         where: dict[str, list[int]] = {}
         for c in self.cells:
-            if c.control is None:
+            if c.control is None and c.status != "aborted":
                 where.setdefault(c.value, []).append(c.offset)
         return {v: offs for v, offs in where.items() if len(offs) > 1}
 
@@ -262,13 +263,44 @@ _BIRTHS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _first_duplicate(trace: list[TraceEvent]) -> int | None:
+    """The first step that stores a value a second time in a partition of a data topic
+    (copies that end up aborted do not count), or writes a repeated row to the sink."""
+    final = fold(trace)
+    aborted = {(name, c.offset) for name, p in final.partitions.items() for c in p.cells
+               if c.status == "aborted"}
+    seen: dict[str, set[str]] = {}
+    for ev in trace:
+        d = ev.get("data")
+        if ev["kind"] == "write" and ev.get("flag") == "duplicate":
+            return int(ev["i"])
+        if ev["kind"] != "append" or not d or d["tp"].startswith("__"):
+            continue
+        values = seen.setdefault(d["tp"], set())
+        kept = [v for k, v in enumerate(d["values"]) if (d["tp"], d["base"] + k) not in aborted]
+        if any(v in values for v in kept):
+            return int(ev["i"])
+        values.update(kept)
+    return None
+
+
 def first_step(result: Result, what: str) -> int | None:
-    """The first trace step flagged ``what`` (``duplicate``, ``lost``, ``aborted``,
-    ``fenced``, ``crash``): where a player's "jump to" button goes. ``lost`` means an
-    acknowledged write cut away by a leader change, not a lost network message."""
+    """The first trace step where ``what`` happens (``duplicate``, ``lost``, ``aborted``,
+    ``fenced``, ``crash``): where a player's "jump to" button goes.
+
+    ``duplicate``: the first step that stores a value a second time in a data topic's
+    partition (or repeats a sink row); ``aborted``: the first ABORT marker in a data topic;
+    ``lost``: an acknowledged write cut away by a leader change (not a lost network
+    message); ``fenced`` and ``crash``: the first event the simulation flagged so."""
     if what not in _BIRTHS:
         raise ValueError(f"Invalid value {what!r} for what: expected one of "
                          f"{', '.join(_BIRTHS)}")
+    if what == "duplicate":
+        return _first_duplicate(result.trace)
+    if what == "aborted":  # the first ABORT marker in a data topic
+        return next((int(ev["i"]) for ev in result.trace if ev["kind"] == "marker"
+                     and ev.get("flag") == "aborted"
+                     and not (ev.get("data") or {}).get("tp", "").startswith("__")), None)
     for ev in result.trace:
         if ev.get("flag") not in _BIRTHS[what]:
             continue

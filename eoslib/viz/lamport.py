@@ -143,7 +143,10 @@ class LamportView:
     """A run's Lamport diagram, drawn once; :meth:`show` reveals it up to a step."""
 
     def __init__(self, result: Result, *, upto: int | None = None, max_labels: int = 60,
-                 width: float | None = None) -> None:
+                 width: float | None = None, window: int | None = None) -> None:
+        """Draw ``result``'s diagram, showing trace events up to ``upto``. ``window`` (rows)
+        draws only that many rows, ending a few rows after ``upto``: a long run's moment
+        stays readable."""
         self.result = result
         trace = result.trace
         self.arrows = arrows(trace)
@@ -153,17 +156,26 @@ class LamportView:
         self.axis = RankAxis(times or [0.0])
         n = len(self.actors)
         rows = len(self.axis.times)
-        height = min(30.0, max(4.0, 0.3 * rows + 1.2))
+        lo, hi = 0, rows - 1
+        if window is not None and rows > window:
+            focus = self.axis(trace[upto]["t"]) if upto is not None else rows - 1
+            hi = int(min(rows - 1, max(window - 1, focus + 4)))
+            lo = hi - window + 1
+        self.rows_shown = (lo, hi)
+        height = min(30.0, max(4.0, 0.3 * (hi - lo + 1) + 1.2))
         self.fig = Figure(figsize=(width or max(6.5, 2.6 * n), height))
         ax = self.fig.add_axes((0.02, 0.02, 0.96, 0.9))
         self.ax = ax
         self.x = {lane: k for k, lane in enumerate(self.actors)}
         top, bottom = 0.0, float(rows - 1)
         ax.set_xlim(-1.1, n - 0.1)
-        ax.set_ylim(bottom + 0.8, top - 1.6)
+        ax.set_ylim(hi + 0.8, lo - 1.6)
         ax.set_axis_off()
+        if lo > 0:
+            ax.text(-1.05, lo - 0.6, f"(the first {lo} rows are above)", fontsize=6.5,
+                    color=GREY, style="italic", va="center")
         for lane, x in self.x.items():
-            ax.text(x, top - 0.9, lane.replace("partition ", "partition\n"),
+            ax.text(x, lo - 0.9, lane.replace("partition ", "partition\n"),
                     ha="center", va="bottom", fontsize=8.5, weight="bold", color=INK)
         for k, ms in self.axis.gaps:  # a break mark where real time jumps
             ax.text(-0.55, k + 0.5, f"~ {ms:g} ms later", fontsize=6.5, color=GREY,
@@ -267,7 +279,7 @@ class LamportView:
         """The figure as PNG bytes, as :meth:`show` left it."""
         return to_png(self.fig, dpi=dpi)
 
-    def frame(self, step: int, dpi: float = 72) -> bytes:
+    def frame(self, step: int, dpi: float = 72, window: int = 40) -> bytes:
         """PNG of the diagram up to the time of trace event ``step``, fast: the whole
         diagram and the empty one are drawn once (per dpi), and each frame joins the top
         of the first (everything until that time) to the bottom of the second. Unlike
@@ -283,6 +295,16 @@ class LamportView:
         band = slice(max(row - 4, 0), row)  # the current time, as a thin orange band
         img[band, :, :3] = (img[band, :, :3] * 0.5 + np.array([230, 159, 0]) * 0.5).astype(
             np.uint8)
+        rows = len(self.axis.times)
+        if rows > window:  # keep the actors' names and a window of rows around the step
+            def px(r: float) -> int:
+                return h - int(round(ax.transData.transform((0, r))[1]))
+
+            focus = self.axis(self.result.trace[step]["t"])
+            hi = min(rows - 1, max(window - 1, focus + 4))
+            lo = hi - window + 1
+            img = np.concatenate([img[:max(px(-0.4), 0)],
+                                  img[max(px(lo - 0.5), 0):min(px(hi + 0.6), h)]])
         buf = io.BytesIO()
         PIL.Image.fromarray(img).save(buf, format="png", compress_level=1)
         return buf.getvalue()

@@ -61,19 +61,44 @@ CELL_STYLES: dict[str, CellStyle] = {
 _TEXT_BOX = {"facecolor": "white", "edgecolor": "none", "pad": 0.6, "alpha": 0.9}
 
 
-def _shown(cells: list[Cell]) -> tuple[list[Cell], int]:
-    """The cells drawn in a row and the position of the elision gap (-1: none)."""
+def _shown(cells: list[Cell], marks: set[int]) -> tuple[list[Cell], dict[int, int]]:
+    """The cells drawn in a row, and the gaps: position in ``shown`` -> cells hidden there.
+
+    Up to :data:`MAX_CELLS` cells are drawn whole. A longer row keeps the first
+    :data:`HEAD_CELLS`, the newest cells, and a cell either side of every offset in
+    ``marks`` (pointers and duplicated values), and elides the runs in between."""
     if len(cells) <= MAX_CELLS:
-        return cells, -1
-    tail = MAX_CELLS - HEAD_CELLS
-    return cells[:HEAD_CELLS] + cells[-tail:], HEAD_CELLS
+        return cells, {}
+    offsets = [c.offset for c in cells]
+    keep = set(offsets[:HEAD_CELLS])
+    for m in marks:
+        keep |= {m - 1, m, m + 1}
+    room = MAX_CELLS - len(keep & set(offsets))
+    keep |= set(offsets[-max(room, 6):])
+    shown: list[Cell] = []
+    gaps: dict[int, int] = {}
+    hidden = 0
+    for c in cells:
+        if c.offset in keep:
+            if hidden:
+                gaps[len(shown)] = hidden
+                hidden = 0
+            shown.append(c)
+        else:
+            hidden += 1
+    if hidden:
+        gaps[len(shown)] = hidden
+    return shown, gaps
 
 
-def _x_of(shown: list[Cell], gap: int) -> dict[int, float]:
-    """Offset -> x of the cell's left edge (the elision takes one cell's width)."""
-    xs = {}
+def _x_of(shown: list[Cell], gaps: dict[int, int]) -> dict[int, float]:
+    """Offset -> x of the cell's left edge (each elision takes one cell's width)."""
+    xs: dict[int, float] = {}
+    shift = 0
     for k, c in enumerate(shown):
-        xs[c.offset] = k + (1 if gap >= 0 and k >= gap else 0)
+        if k in gaps:
+            shift += 1
+        xs.setdefault(c.offset, k + shift)
     return xs
 
 
@@ -86,7 +111,8 @@ def _pointer_x(offset: int, xs: dict[int, float], shown: list[Cell]) -> float:
     last = shown[-1]
     if offset > last.offset:
         return xs[last.offset] + 1
-    return xs[shown[0].offset]
+    before = [o for o in xs if o < offset]
+    return xs[max(before)] + 1 if before else xs[shown[0].offset]
 
 
 def _ordinal(n: int) -> str:
@@ -100,13 +126,24 @@ def _cell_text(c: Cell) -> str:
     return c.value + (f"\n{style.mark}" if style.mark else "")
 
 
+def _marks(p: PartitionState, st: ProtocolState) -> set[int]:
+    below, above = _row_pointers(p, st)
+    return {o for _, o in below + above} | {o for offs in p.duplicates().values() for o in offs}
+
+
+def _row_width(p: PartitionState, st: ProtocolState) -> int:
+    """How many cell widths the row of ``p`` takes (elisions included)."""
+    shown, gaps = _shown(p.cells + p.truncated, _marks(p, st))
+    return len(shown) + len(gaps)
+
+
 def _draw_row(ax: Axes, y: float, p: PartitionState, st: ProtocolState,
               below: list[tuple[str, int]], above: list[tuple[str, int]]) -> float:
     """Draw partition ``p`` at height ``y``; returns the row's width in cells."""
     cells = p.cells + p.truncated
     cells.sort(key=lambda c: (c.offset, c.status == "lost"))
-    shown, gap = _shown(cells)
-    xs = _x_of(shown, gap)
+    shown, gaps = _shown(cells, _marks(p, st))
+    xs = _x_of(shown, gaps)
     dups = p.duplicates()
     copy_no = {o: k + 1 for offs in dups.values() for k, o in enumerate(offs)}
     ax.text(-0.3, y + 0.4, p.name, ha="right", va="center", fontsize=10, weight="bold",
@@ -131,9 +168,9 @@ def _draw_row(ax: Axes, y: float, p: PartitionState, st: ProtocolState,
         ax.text(x + 0.5, yy - 0.12, str(c.offset), ha="center", va="top", fontsize=6.5,
                 color=GREY)
     ax.add_collection(PatchCollection(rects, match_original=True))
-    if gap >= 0:
-        hidden = len(cells) - len(shown)
-        ax.text(gap + 0.5, y + 0.4, f"...\n{hidden}\nmore", ha="center", va="center",
+    for k, hidden in gaps.items():
+        x = (xs[shown[k].offset] - 1) if k < len(shown) else (xs[shown[-1].offset] + 1)
+        ax.text(x + 0.5, y + 0.4, f"...\n{hidden}\nmore", ha="center", va="center",
                 fontsize=7, color=INK)
     for k, offs in enumerate(list(dups.values())[:MAX_ARCS]):  # first copy -> each repeat
         pts = [xs[o] + 0.5 for o in offs if o in xs]
@@ -144,7 +181,7 @@ def _draw_row(ax: Axes, y: float, p: PartitionState, st: ProtocolState,
                                          mutation_scale=9, color=RED, linewidth=1.4))
     _pointers(ax, y - 0.45, below, xs, shown, down=True)
     _pointers(ax, y + 0.85, above, xs, shown, down=False)
-    return (max(xs.values()) + 1) if xs else 1
+    return (max(xs.values()) + 1 + (1 if len(shown) in gaps else 0)) if xs else 1
 
 
 def _pointers(ax: Axes, y: float, items: list[tuple[str, int]], xs: dict[int, float],
@@ -249,8 +286,7 @@ def log_view(result_or_state: object, step: int | None = None, *,
     if unknown:
         raise ValueError(f"Invalid value {unknown[0]!r} for partitions: expected one of "
                          f"{', '.join(sorted(st.partitions)) or '(none yet)'}")
-    widths = [min(len(st.partitions[n].cells) + len(st.partitions[n].truncated),
-                  MAX_CELLS + 1) for n in names] or [4]
+    widths = [_row_width(st.partitions[n], st) for n in names] or [4]
     ncol = max(max(widths), 6)
     has_sink = bool(st.sink)
     row_h = 2.6

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 VIEWS = ("log", "lamport")
 #: Resolution of the pictures (dots per inch).
 DPI = 72
+#: A static Lamport view shows at most this many rows (distinct times), ending at the step.
+LAMPORT_ROWS = 36
 
 
 def resolve_step(result: Result, at: int | str) -> int:
@@ -82,7 +84,7 @@ class Moment:
             if v == "log":
                 fig = log_view(state, offsets_topic=offsets_topic)
             else:
-                fig = LamportView(result, upto=step).fig
+                fig = LamportView(result, upto=step, window=LAMPORT_ROWS).fig
             self.images.append((v, to_png(fig, dpi=dpi), alt_text(fig)))
 
     def text(self) -> str:
