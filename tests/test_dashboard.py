@@ -207,7 +207,7 @@ def test_timeline_player_steps_through_the_trace(dash):
     first = player.image.value
     player.slider.value = 7
     assert player.view.upto == 7
-    assert "event 7/" in player.caption.value
+    assert "step 8 of " in player.caption.value  # the slider is 0-based, steps count from 1
     assert dash.result.trace[7]["kind"] in player.caption.value
     assert player.image.value != first
     assert player.last_update_ms > 0

@@ -283,7 +283,8 @@ def test_timeline_upto_shows_only_events_up_to_i(dup):
     drawn = sum(len(c.get_offsets()) for c in view.collections.values())
     assert drawn == i + 1
     assert view.caption == event_caption(dup.trace[i], len(dup.trace))
-    assert view.caption.startswith(f"event {i}/{len(dup.trace) - 1} ")
+    # one count everywhere: steps from 1, "of" the number of events in the title
+    assert view.caption.startswith(f"step {i + 1} of {len(dup.trace)} ")
     assert view.caption_artist.get_text() == view.caption
     x, y = view.cursor.get_data()
     assert list(x) == [view.time(float(dup.trace[i]["t"]))]

@@ -330,11 +330,12 @@ class TimelinePlayer(_Shows):
         self.result = result
         self.dpi = dpi
         last = max(0, len(result.trace) - 1)
-        self.view = TimelineView(result, upto=start)
+        self.view = TimelineView(result, upto=start, caption_in_figure=False)  # caption: below
         self.view.freeze(dpi)  # static parts drawn once; each step redraws only the events
         self.play = widgets.Play(value=start, min=0, max=last, step=1, interval=interval_ms,
                                  description="play")
         self.slider = widgets.IntSlider(value=start, min=0, max=last, description="event",
+                                        readout=False,
                                         continuous_update=True,
                                         layout=widgets.Layout(width="60%"))
         self._link = widgets.jslink((self.play, "value"), (self.slider, "value"))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import textwrap
 import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -89,8 +90,9 @@ def lane_order(lanes: Iterable[str]) -> list[str]:
 
 
 def event_caption(ev: TraceEvent, total: int | None = None) -> str:
-    """One line naming an event: ``"event 12/448 · t=35 ms · producer-1 · retry: m7 seq=3"``."""
-    pos = f"event {ev['i']}" + (f"/{total - 1}" if total else "")
+    """One line naming an event: ``"step 13 of 448 · t=35 ms · producer-1 · retry: m7 seq=3"``
+    (steps count from 1, as the player's slider and title do)."""
+    pos = f"step {ev['i'] + 1}" + (f" of {total}" if total else "")
     text = f"{pos} · t={float(ev['t']):g} ms · {ev['lane']} · {ev['kind']}: {ev.get('label', '')}"
     if ev.get("flag"):
         text += f"  [flag: {ev['flag']}]"
@@ -115,7 +117,8 @@ def _pick_labels(
 
 
 def _short(text: str, n: int = 30) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
+    """``text`` wrapped at word boundaries into lines of about ``n`` characters: never cut."""
+    return "\n".join(textwrap.wrap(text, n, break_long_words=False)) or text
 
 
 class TimeAxis:
@@ -193,6 +196,7 @@ class TimelineView:
         *,
         upto: int | None = None,
         max_labels: int = MAX_LABELS,
+        caption_in_figure: bool = True,
     ) -> None:
         self.result = result
         trace: Sequence[TraceEvent] = result.trace
@@ -295,6 +299,7 @@ class TimelineView:
         self._flag_summary = Counter(ev["flag"] for ev in flagged)
         self.upto: int | None = None
         self._background: Any = None
+        self.caption_in_figure = caption_in_figure
         self.show(upto)
 
     def _legend(self, groups: Sequence[tuple[str, str | None]]) -> None:
@@ -335,7 +340,7 @@ class TimelineView:
             self.cursor.set_data([self.time(float(ev["t"]))], [self.lanes.index(ev["lane"])])
             caption = event_caption(ev, total)
         self.caption = caption
-        self.caption_artist.set_text(_short(caption, 130))
+        self.caption_artist.set_text(_short(caption, 130) if self.caption_in_figure else "")
         set_alt_text(
             self.fig,
             f"Timeline of scenario {self.result.scenario} (seed {self.result.seed}): lanes "
