@@ -127,3 +127,18 @@ def test_floor_parser() -> None:
     assert _floor("~=4.1") == Version("4.1")
     assert _floor("<=3,!=2.0") is None
     assert _floor("") is None
+
+
+def test_jupyterlab_news_popup_is_off_in_the_course_environment() -> None:
+    """scripts/setup writes JupyterLab settings overrides into the venv: no news pop-up over
+    the learner's first notebook, no update check."""
+    import sys
+    from pathlib import Path
+
+    path = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    if not path.exists():
+        pytest.skip(f"not running in the course's venv ({sys.prefix}); scripts/setup writes it")
+    import json
+
+    notif = json.loads(path.read_text())["@jupyterlab/apputils-extension:notification"]
+    assert notif == {"fetchNews": "false", "checkForUpdates": False}
