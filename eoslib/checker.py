@@ -52,6 +52,10 @@ anomaly                  definition (and what ``count`` counts)
                          offsets decrease. Count: such pairs.
 ``fenced``               A producer was fenced by a newer epoch of its ``transactional.id``.
                          Count: ``fenced`` ops.
+``torn_txn``             A ``read_committed`` poll returned a record of a transaction the
+                         application ended with ``abort`` (whatever the abort call returned):
+                         a stale EndTxn(commit) committed it behind the application's back
+                         (KAFKA-17754, transaction version 1). Count: distinct records.
 =======================  ====================================================================
 
 ``topics`` restricts every log analysis (all but ``processed_twice``, ``lost_input`` and
@@ -88,6 +92,7 @@ ANOMALIES: dict[str, str] = {
     "nonmonotonic_poll": "a process was handed an offset at or before one it had already received",
     "reordered": "a producer's sends landed in a partition in a different order than issued",
     "fenced": "a producer was fenced by a newer producer with the same transactional.id",
+    "torn_txn": "a read_committed poll returned a record of a transaction the app aborted",
 }
 
 
@@ -642,6 +647,33 @@ def _fenced(ix: _Index) -> Anomaly:
     return out.anomaly()
 
 
+def _torn_txn(ix: _Index, history: History) -> Anomaly:
+    """Records of transactions the application aborted, read by read_committed polls."""
+    torn = _Collector("torn_txn")
+    # a transaction is (producer incarnation, transactional.id, its n-th transaction)
+    aborted_by_app = {(op.process, op.value.get("txn"), op.value.get("txn_seq"))
+                      for op in history.ops
+                      if op.f == "txn_end" and op.value.get("result") == "abort"}
+    if not aborted_by_app:
+        return torn.anomaly()
+    done: set[tuple[Any, Any, int, Hashable]] = set()
+    for op, t, p, o, value in ix.reads:
+        if op.value.get("isolation") != "read_committed":
+            continue
+        w = ix.writer(t, p, o, value)
+        if w is None or (w.process, w.value.get("txn"),
+                         w.value.get("txn_seq")) not in aborted_by_app:
+            continue
+        key = (t, p, o, _vkey(value))
+        if key in done:
+            continue
+        done.add(key)
+        torn.add(1, {"value": value, "topic": t, "partition": p, "offset": o,
+                     "reader": op.process, "txn": w.value.get("txn"),
+                     "txn_seq": w.value.get("txn_seq")})
+    return torn.anomaly()
+
+
 def check(
     history: History,
     *,
@@ -683,6 +715,7 @@ def check(
         _nonmonotonic_poll(ix),
         _reordered(ix),
         _fenced(ix),
+        _torn_txn(ix, history),
     ]
     anomalies = {a.name: a for a in found}
     assert list(anomalies) == list(ANOMALIES)
@@ -738,4 +771,8 @@ _FORMATTERS: dict[str, Callable[[dict[str, Any]], str]] = {
         f"{e['second_offset']}"
     ),
     "fenced": lambda e: f"{e['process']} fenced ({e['error']})",
+    "torn_txn": lambda e: (
+        f"{e['reader']} (read_committed) read value {e['value']!r} at {_fmt_at(e)}, written in "
+        f"transaction {e['txn_seq']} of {e['txn']!r}, which the application aborted"
+    ),
 }
