@@ -231,6 +231,18 @@ def test_dashboard_in_jupyterlab(lab, record_property):
             page.evaluate(WAIT_IDLE)  # a calm screenshot: the kernel has finished the update
             dashboard.evaluate("el => el.scrollIntoView({block: 'center'})")
             page.screenshot(path=str(ARTIFACTS / "browser-dashboard.png"))
+
+            # the step player: one click on "next step" redraws the Lamport view and caption
+            lamport = page.locator(".eoslib-lamport-view img").first
+            lamport.scroll_into_view_if_needed()
+            caption = page.locator(".eoslib-caption").filter(has_text="step ").first
+            before_step = (lamport.get_attribute("src"), caption.inner_text())
+            page.locator("button[title='next step']").first.click()
+            page.wait_for_function(
+                "old => (document.querySelector('.eoslib-lamport-view img')?.src || old)"
+                " !== old", arg=before_step[0])
+            after_step = (lamport.get_attribute("src"), caption.inner_text())
+            page.screenshot(path=str(ARTIFACTS / "browser-step-player.png"))
         finally:
             browser.close()
     timings["total_s"] = time.perf_counter() - t0 + timings["server_start_s"]
@@ -245,3 +257,5 @@ def test_dashboard_in_jupyterlab(lab, record_property):
     else:
         assert before > 0 and after == 0, (before_text, after_text)
     assert after_src != before_src, "the chart did not change"
+    assert after_step[0] != before_step[0], "the Lamport view did not change"
+    assert after_step[1] != before_step[1] and "step " in after_step[1], after_step[1]

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import bisect
 import re
-import textwrap
 import statistics
+import textwrap
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
