@@ -1,0 +1,1 @@
+"""Course helpers for the notebooks (predict-then-reveal, ...)."""
