@@ -54,11 +54,9 @@ class Prediction:
         mark = "right" if _norm(self.guess) == _norm(actual) else "not what happened"
         return f"You predicted: {self.guess}. The run says: {actual}. Your prediction: {mark}."
 
-    def reveal(self, actual: Any) -> str:
-        """Print and return :meth:`verdict`."""
-        text = self.verdict(actual)
-        print(text)
-        return text
+    def reveal(self, actual: Any) -> None:
+        """Print :meth:`verdict` (returns nothing, so a cell ending with it prints once)."""
+        print(self.verdict(actual))
 
     def _ipython_display_(self) -> None:
         display(self.widget)
