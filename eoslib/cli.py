@@ -54,7 +54,7 @@ def _split_faults(settings: dict[str, str]) -> tuple[dict[str, Any], dict[str, A
 def _fault_value(key: str, v: str) -> Any:
     default = FaultPlan.__dataclass_fields__[key].default
     try:
-        if key in ("apis", "lose_responses"):
+        if key in ("apis", "lose_responses", "drop"):
             parts = [x for x in v.split(",") if x]
             return tuple(int(x) for x in parts) if key == "lose_responses" else tuple(parts)
         if key == "crash_step":
@@ -179,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="measure simulated messages per second")
     b.add_argument("--quick", action="store_true")
     b.set_defaults(func=cmd_bench)
-    for mod in ("eoslib.real.cli", "eoslib.grading.cli"):
+    for mod in ("eoslib.real.cli", "eoslib.grading.cli", "eoslib.explore.cli"):
         try:
             module = __import__(mod, fromlist=["register"])
         except ImportError:

@@ -16,6 +16,9 @@ from eoslib.errors import ConfigException, did_you_mean
 
 CRASH_STEPS = ("after_poll", "after_process", "after_produce", "before_commit", "after_commit")
 APIS = ("produce", "end_txn", "txn_offset_commit", "offset_commit", "fetch")
+#: The requests a placed ``drop`` can hit (every API that goes over the network).
+DROP_APIS = ("produce", "init_pid", "add_partitions", "add_offsets", "txn_offset_commit",
+             "end_txn", "offset_commit")
 
 
 @dataclass
@@ -37,6 +40,10 @@ class FaultPlan:
       ``max_crashes`` caps the crashes; ``restart`` restarts the app from its last
       committed offset.
     * ``apis``: which requests the loss faults hit (default: produce).
+    * ``drop``: placed losses of any API, each ``API.request.N`` or ``API.response.N``
+      (the N-th request of that API, 1-based, is lost on its way to the broker, or its
+      answer on the way back), e.g. ``("produce.response.2", "end_txn.response.1")``; APIs:
+      :data:`DROP_APIS`. This is how :mod:`eoslib.explore` places faults.
     """
 
     request_loss: float = 0.0
@@ -52,6 +59,7 @@ class FaultPlan:
     max_crashes: int = 1
     restart: bool = True
     apis: tuple[str, ...] = ("produce",)
+    drop: tuple[str, ...] = ()
     #: the fields given explicitly (by :meth:`from_dict`); e.g. ``crash_prob=0.0`` given
     #: means "crash by chance, never", not "crash at the default message"
     explicit: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
@@ -83,6 +91,15 @@ class FaultPlan:
                 raise ConfigException("apis", a, f"Expected any of {', '.join(APIS)}"
                                       + did_you_mean(a, APIS))
         self.lose_responses = tuple(int(n) for n in self.lose_responses)
+        self.drop = tuple(self.drop)
+        for item in self.drop:
+            api, _, rest = str(item).partition(".")
+            what, _, n = rest.partition(".")
+            if api not in DROP_APIS or what not in ("request", "response") \
+                    or not n.isdigit() or int(n) < 1:
+                raise ConfigException("drop", item, "Expected API.request.N or "
+                                      f"API.response.N with N >= 1 and API one of "
+                                      f"{', '.join(DROP_APIS)}" + did_you_mean(api, DROP_APIS))
         if not self.explicit:  # built directly: what differs from the defaults was given
             self.explicit = frozenset(
                 f.name for f in fields(self)
@@ -107,6 +124,7 @@ class FaultPlan:
         del out["explicit"]
         out["apis"] = list(self.apis)
         out["lose_responses"] = list(self.lose_responses)
+        out["drop"] = list(self.drop)
         return out
 
 
@@ -132,6 +150,13 @@ class FaultInjector:
         """For the next request of ``api``: (lose request?, lose response?, extra delay)."""
         n = self.counts[api] = self.counts.get(api, 0) + 1
         p = self.plan
+        if p.drop:
+            if f"{api}.request.{n}" in p.drop:
+                self.injected["request_lost"] += 1
+                return True, False, 0.0
+            if f"{api}.response.{n}" in p.drop:
+                self.injected["response_lost"] += 1
+                return False, True, 0.0
         if api not in p.apis:
             return False, False, 0.0
         # three draws per request, always, so decisions do not shift with the settings

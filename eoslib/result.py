@@ -89,6 +89,9 @@ class Result:
     history: History
     trace: list[TraceEvent] = field(default_factory=list)
     backend: str = "sim"
+    #: how many requests of each API the run sent (``{"produce": 4, ...}``): the explorer
+    #: places faults on them
+    requests: dict[str, int] = field(default_factory=dict)
 
     @property
     def trace_digest(self) -> str:

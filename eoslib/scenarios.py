@@ -203,7 +203,7 @@ def run_scenario(name: str, *, seed: int = 0, messages: int | None = None,
                  **{k: v for k, v in validate("consumer", cons).items()
                     if not k.startswith("_") and k not in PRODUCER}}
     return Result(name, seed, n, effective, plan.to_json(), counts, report, sim.history,
-                  sim.trace)
+                  sim.trace, requests=dict(sim.injector.counts))
 
 
 def lso_lag(sim: Simulation, topics: list[str]) -> float:

@@ -1,0 +1,8 @@
+"""Every schedule: run a scenario under every placement of up to K faults (lost requests and
+responses of every API, application crashes at every step) and report, per anomaly, how many
+schedules show it and the smallest one, with the ``eoslib run`` arguments that replay it."""
+
+from eoslib.explore.engine import Exploration, Run, explore
+from eoslib.explore.points import KINDS, Point
+
+__all__ = ["KINDS", "Exploration", "Point", "Run", "explore"]

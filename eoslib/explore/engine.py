@@ -1,0 +1,239 @@
+"""Run a scenario under every placement of up to K faults; keep the smallest failing ones.
+
+The search is breadth first. Level 0 is the clean run. Each run lists its own fault points
+(:func:`eoslib.explore.points.points_of`): a schedule of k faults is extended by every point
+of *its* run, so faults that only exist because of an earlier fault (the retry's own
+response, the restarted app's batch) are found too. Two kinds of placement are never run,
+and the report counts both:
+
+* a set of faults reached a second time in another order (``same_set``): the run depends on
+  the set, not on the order it was built in, so it is the same run;
+* a point that does not occur in a run is never added to it: that fault could not fire, so
+  the run would be the parent's (this is why the search needs no fixed list of points).
+
+Schedules place at most one application crash (the fault plan has one crash step); a second
+crash in one schedule is not explored (counted as ``second_crash``).
+
+Runs are deterministic (seed 0, no chance faults), so the answer is the same with any number
+of worker processes: results are sorted by schedule before they are used.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from eoslib.errors import ConfigException, KafkaException, did_you_mean
+from eoslib.explore.points import KINDS, Point, plan_of, points_of
+from eoslib.scenarios import SCENARIOS, run_scenario
+
+#: Chance faults off and nothing placed: the explorer's faults are the only ones. Only the
+#: fields a scenario sets by default are overridden (see :func:`quiet`).
+QUIET: dict[str, Any] = {"request_loss": 0.0, "response_loss": 0.0, "error_prob": 0.0,
+                         "slow_prob": 0.0, "crash_step": None, "crash_at": None,
+                         "lost_acks": 0, "lose_responses": ()}
+
+
+def quiet(scenario: str, schedule: tuple[Point, ...]) -> dict[str, Any]:
+    """The fault plan of ``schedule`` in ``scenario``: the scenario's own chance and placed
+    faults switched off (only those it sets), then the schedule's faults."""
+    own = SCENARIOS[scenario].faults
+    if "crash_prob" in own and own["crash_prob"]:
+        raise ConfigException("scenario", scenario, "Expected a scenario without chance "
+                              "crashes (crash_prob) to explore")
+    return {**{k: v for k, v in QUIET.items() if k in own}, **plan_of(schedule)}
+#: The largest K accepted (the number of schedules grows like points ** K).
+MAX_K = 3
+
+Schedule = tuple[Point, ...]
+
+
+@dataclass
+class Run:
+    """One explored schedule: its not-allowed anomalies (kind -> count) and its points."""
+
+    schedule: Schedule
+    anomalies: dict[str, int]
+    points: list[Point]
+    error: str | None = None  # the application stopped with this client error
+
+
+@dataclass
+class Exploration:
+    """What :func:`explore` found."""
+
+    scenario: str
+    messages: int
+    config: dict[str, Any]
+    kinds: tuple[str, ...]
+    max_faults: int
+    runs: list[Run] = field(default_factory=list)
+    pruned: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    jobs: int = 1
+
+    @property
+    def schedules(self) -> int:
+        """How many schedules were run (the clean run included)."""
+        return len(self.runs)
+
+    def anomalies(self) -> dict[str, int]:
+        """Anomaly kind -> how many schedules show it."""
+        out: dict[str, int] = {}
+        for r in self.runs:
+            for kind in r.anomalies:
+                out[kind] = out.get(kind, 0) + 1
+        return dict(sorted(out.items()))
+
+    def counterexamples(self) -> dict[str, Run]:
+        """Anomaly kind -> its minimal schedule: fewest faults, then first in
+        :attr:`Point.key` order (crashes in loop order, then losses by API and request)."""
+        best: dict[str, Run] = {}
+        for r in self.runs:  # runs are in (size, schedule) order
+            for kind in r.anomalies:
+                best.setdefault(kind, r)
+        return dict(sorted(best.items()))
+
+    def outcomes(self) -> int:
+        """How many distinct outcomes (sets of anomalies with their counts, or the client
+        error that stopped the application) were seen."""
+        return len({(tuple(sorted(r.anomalies.items())), r.error) for r in self.runs})
+
+    def replay(self, schedule: Schedule) -> list[str]:
+        """The ``eoslib run`` arguments that replay ``schedule`` (no seed needed)."""
+        args = ["eoslib", "run", self.scenario, "--messages", str(self.messages)]
+        for k, v in self.config.items():
+            args += ["--set", f"{k}={_text(v)}"]
+        for k, v in quiet(self.scenario, schedule).items():
+            if k == "drop" and not v:
+                continue
+            args += ["--set", f"{k}={_text(v)}"]
+        return args
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as one JSON object (see ``eoslib explore --json``)."""
+        return {
+            "scenario": self.scenario, "messages": self.messages, "config": self.config,
+            "faults": list(self.kinds), "max_faults": self.max_faults,
+            "schedules": self.schedules, "pruned": sum(self.pruned.values()),
+            "pruned_by_reason": dict(self.pruned), "distinct_outcomes": self.outcomes(),
+            "anomalies": self.anomalies(),
+            "client_errors": sum(1 for r in self.runs if r.error),
+            "client_error_example": next(({"faults": [p.words() for p in r.schedule],
+                                           "error": r.error} for r in self.runs if r.error),
+                                         None),
+            "counterexamples": {
+                kind: {"faults": [p.words() for p in r.schedule],
+                       "points": [p.token() for p in r.schedule],
+                       "count": r.anomalies[kind], "replay": self.replay(r.schedule)}
+                for kind, r in self.counterexamples().items()},
+            "seconds": round(self.seconds, 3), "jobs": self.jobs,
+        }
+
+
+def _text(v: Any) -> str:
+    if v is None:
+        return "none"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, tuple | list):
+        return ",".join(str(x) for x in v)
+    return str(v)
+
+
+def _run(job: tuple[str, int, dict[str, Any], frozenset[str], Schedule]) -> Run:
+    scenario, messages, config, kinds, schedule = job
+    try:
+        r = run_scenario(scenario, seed=0, messages=messages, config=config,
+                         faults=quiet(scenario, schedule), tracing=False)
+    except KafkaException as e:  # e.g. init_transactions() gave up after max.block.ms
+        return Run(schedule, {}, [], error=str(e))
+    bad = {k: r.report.count(k) for k in r.report.failures()}
+    return Run(schedule, bad, points_of(r, kinds))
+
+
+def _check(scenario: str, kinds: Iterable[str], max_faults: int, jobs: int,
+           messages: int) -> frozenset[str]:
+    if scenario not in SCENARIOS:
+        raise ConfigException("scenario", scenario, "Unknown scenario"
+                              + did_you_mean(scenario, SCENARIOS)
+                              + f"; scenarios: {', '.join(SCENARIOS)}")
+    ks = frozenset(kinds)
+    for k in ks:
+        if k not in KINDS:
+            raise ConfigException("--faults", k, f"Expected any of {', '.join(KINDS)}"
+                                  + did_you_mean(k, KINDS))
+    if not ks:
+        raise ConfigException("--faults", "", f"Expected any of {', '.join(KINDS)}")
+    if isinstance(max_faults, bool) or not isinstance(max_faults, int) \
+            or not 0 <= max_faults <= MAX_K:
+        raise ConfigException("--max-faults", max_faults,
+                              f"Expected a whole number from 0 to {MAX_K}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ConfigException("--jobs", jobs, "Expected a whole number >= 1")
+    if isinstance(messages, bool) or not isinstance(messages, int) or not 1 <= messages <= 20:
+        raise ConfigException("--messages", messages, "Expected a whole number from 1 to 20 "
+                              "(every schedule is run: keep the scenario small)")
+    return ks
+
+
+def explore(scenario: str, *, messages: int = 3, config: Mapping[str, Any] | None = None,
+            kinds: Iterable[str] = tuple(KINDS), max_faults: int = 2, jobs: int = 1,
+            progress: Callable[[int, int], None] | None = None) -> Exploration:
+    """Run ``scenario`` under every placement of up to ``max_faults`` faults of ``kinds``.
+
+    ``progress(done, total_known)`` is called after each level. Raises
+    :class:`~eoslib.errors.ConfigException` for bad input, naming it."""
+    ks = _check(scenario, kinds, max_faults, jobs, messages)
+    cfg = dict(config or {})
+    started = time.perf_counter()
+    ex = Exploration(scenario, messages, cfg, tuple(k for k in KINDS if k in ks), max_faults,
+                     jobs=jobs)
+    ex.pruned = {"same_set": 0, "second_crash": 0}
+    level: list[Schedule] = [()]
+    seen: set[frozenset[Point]] = {frozenset()}
+    pool = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
+    try:
+        for depth in range(max_faults + 1):
+            batch = [(scenario, messages, cfg, ks, s) for s in level]
+            runs = list(pool.map(_run, batch, chunksize=8)) if pool else [_run(b)
+                                                                          for b in batch]
+            runs.sort(key=lambda r: [p.key for p in r.schedule])
+            if depth == 0:
+                pts = runs[0].points
+                most = sum(p.kind != "crash" for p in pts) + any(p.kind == "crash"
+                                                                 for p in pts)
+                if max_faults > most:
+                    raise ConfigException(
+                        "--max-faults", max_faults,
+                        f"Expected at most {most}: the clean run of {scenario} has "
+                        f"{len(pts)} fault points of these kinds (one crash per schedule)")
+            ex.runs.extend(runs)
+            if progress is not None:
+                progress(len(ex.runs), len(ex.runs))
+            if depth == max_faults:
+                break
+            nxt: list[Schedule] = []
+            for r in runs:
+                crashes = any(p.kind == "crash" for p in r.schedule)
+                for p in r.points:
+                    if p in r.schedule:
+                        continue
+                    if p.kind == "crash" and crashes:
+                        ex.pruned["second_crash"] += 1
+                        continue
+                    key = frozenset((*r.schedule, p))
+                    if key in seen:
+                        ex.pruned["same_set"] += 1
+                        continue
+                    seen.add(key)
+                    nxt.append(tuple(sorted(key)))
+            level = sorted(nxt, key=lambda sch: [p.key for p in sch])
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    ex.seconds = time.perf_counter() - started
+    return ex
