@@ -287,6 +287,22 @@ def state_view_latency() -> dict[str, float]:
             "steps": float(len(times))}
 
 
+def explore_speed(jobs: int = 2) -> dict[str, float]:
+    """The explorer: schedules per second on one core (up to 1 fault, at-least-once
+    pipeline), and the wall time of the full up-to-2-fault exploration of the 3-message
+    exactly-once pipeline with ``jobs`` processes."""
+    from eoslib.explore import explore
+
+    one = explore("pipeline", messages=3, config={"delivery": "at-least-once"},
+                  max_faults=2, jobs=1)
+    full = explore("pipeline", messages=3, config={"transactions": True}, max_faults=2,
+                   jobs=jobs)
+    return {"explore_schedules_per_s": round(one.schedules / one.seconds, 1),
+            "explore_eos_2_faults_s": round(full.seconds, 3),
+            "explore_eos_2_faults_schedules": float(full.schedules),
+            "explore_jobs": float(jobs)}
+
+
 def _rate(n: int, seconds: float) -> float:
     return round(n / seconds, 1)
 
@@ -395,6 +411,11 @@ def main(quick: bool = False) -> int:
     print(f"  step player redraw (state + log view + Lamport + caption): p50 "
           f"{views['p50_ms']:.1f} ms, p95 {views['p95_ms']:.1f} ms over {views['steps']:.0f} "
           "steps of two 6-message runs")
+    exp = explore_speed()
+    print(f"  explorer: {exp['explore_schedules_per_s']:.0f} schedules/s on one core; every "
+          f"placement of up to 2 faults in the 3-message exactly-once pipeline "
+          f"({exp['explore_eos_2_faults_schedules']:.0f} schedules) in "
+          f"{exp['explore_eos_2_faults_s']:.2f} s with {exp['explore_jobs']:.0f} jobs")
     log_stats, log_note = widget_latency(10 if quick else 30, messages=20)
     if log_stats is not None:
         print(f"  widget update latency with the log view drawn (messages=20): p50 "
@@ -428,6 +449,7 @@ def main(quick: bool = False) -> int:
         "widget_update_p95_ms": None if stats is None else stats["p95_ms"],
         "widget_update_logview_p50_ms": None if log_stats is None else log_stats["p50_ms"],
         "widget_update_logview_p95_ms": None if log_stats is None else log_stats["p95_ms"],
+        **exp,
         "state_view_step_p50_ms": views["p50_ms"],
         "state_view_step_p95_ms": views["p95_ms"],
         "grading_seconds": None if graded is None else graded["seconds"],

@@ -14,7 +14,8 @@ RATES = ("eoslib_msgs_per_s", "simpy_msgs_per_s", "ratio", "txn_msgs_per_s",
          "alo_virtual_ms_per_msg", "txn_virtual_ms_per_msg")
 OPTIONAL = ("widget_update_p50_ms", "widget_update_p95_ms",  # None when skipped
             "widget_update_logview_p50_ms", "widget_update_logview_p95_ms")
-VIEWS = ("state_view_step_p50_ms", "state_view_step_p95_ms")
+VIEWS = ("state_view_step_p50_ms", "state_view_step_p95_ms", "explore_schedules_per_s",
+         "explore_eos_2_faults_s", "explore_eos_2_faults_schedules")
 
 
 def test_quick_bench_ends_with_a_json_summary(capsys: pytest.CaptureFixture[str]) -> None:
