@@ -74,6 +74,7 @@ class Consumer:
         self.generation = -1
         self._joined = False
         self._fatal: KafkaError | None = None
+        self._fetch_error: KafkaError | None = None  # raised by the next consume()
         self._positions: dict[TP, int | None] = {}
         self._buffers: dict[TP, deque[tuple[int, Any, Any]]] = {}
         self._next_fetch: dict[TP, int] = {}
@@ -245,6 +246,9 @@ class Consumer:
             raise KafkaException(KafkaError("_INVALID_ARG", f"num_messages={num_messages}: "
                                             "must be at least 1"))
         self._last_poll = self.kernel.now
+        if self._fetch_error is not None:
+            err, self._fetch_error = self._fetch_error, None
+            raise KafkaException(err)
         if self._subscription and not self._joined:
             self._join()
         if self.config["enable.auto.commit"] and self.group_id and self.client == "java" and \
@@ -346,6 +350,9 @@ class Consumer:
             if not self._alive() or tp not in self._assignment or \
                     self._positions.get(tp) != offset:
                 return
+            if resp.get("error") == "OFFSET_OUT_OF_RANGE":
+                self._reset_offset(tp, offset, resp)
+                return
             if resp.get("error"):
                 return
             batches = resp["batches"]
@@ -358,6 +365,27 @@ class Consumer:
                 self._positions[tp] = self._next_fetch[tp]
 
         self.kernel.schedule(latency, arrive)
+
+    def _reset_offset(self, tp: TP, offset: int, resp: dict[str, Any]) -> None:
+        """The fetch position is outside the log: apply ``auto.offset.reset`` (Java:
+        ``FetchCollector.handleInitializeErrors`` -> ``SubscriptionState.requestOffsetReset``,
+        or ``OffsetOutOfRangeException`` from ``poll()`` with ``none``; librdkafka:
+        ``rd_kafka_offset_reset``)."""
+        reset = self.config["auto.offset.reset"]
+        if reset == "none":
+            self._fetch_error = KafkaError("OFFSET_OUT_OF_RANGE", f"fetch offset {offset} is "
+                                           f"out of range for {tp[0]}-{tp[1]} and "
+                                           "auto.offset.reset=none")
+            return
+        new = 0 if reset == "earliest" else (
+            resp["lso"] if self.isolation == "read_committed" else resp["hw"])
+        self._positions[tp] = new
+        self._next_fetch[tp] = new
+        self._buffers[tp] = deque()
+        self.kernel.emit(self.lane, "seek", f"OFFSET_OUT_OF_RANGE at {offset}: "
+                         f"auto.offset.reset={reset} -> {new}",
+                         data={"group": self.group_id, "positions": {f"{tp[0]}-{tp[1]}": new}}
+                         if self.kernel.tracing else None)
 
     # ----------------------------------------------------------------- offsets
     def position(self, partitions: list[TopicPartition] | None = None) -> list[TopicPartition]:

@@ -156,6 +156,14 @@ class Partition:
                 return AppendResult(verdict.error, reason=verdict.reason)
         elif entry is not None and epoch < entry.epoch:
             return AppendResult("INVALID_PRODUCER_EPOCH", reason="stale epoch")
+        if entry is not None and not transactional and epoch >= entry.epoch \
+                and entry.current_txn_first_offset is not None:
+            # ProducerAppendInfo (ProducerStateManagerTest
+            # .testNonTransactionalAppendWithOngoingTransaction): InvalidTxnStateException
+            return AppendResult("INVALID_TXN_STATE",
+                                reason=f"expected a transactional write from producer "
+                                       f"{producer_id}: its transaction at offset "
+                                       f"{entry.current_txn_first_offset} is still open")
         base = self.leo
         batch = Batch(base, list(records), producer_id, epoch, base_seq, transactional, None,
                       self.kernel.now)

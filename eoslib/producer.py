@@ -467,10 +467,13 @@ class Producer:
                              f"epoch={self.epoch}", data={"pid": self.pid, "epoch": self.epoch})
             self._kick()
 
-        self.cluster.network.call(self.lane, "init_pid", 0, handler, on_resp,
+        # no transactional.id: any live broker answers (the least loaded; here the first)
+        broker = min(self.cluster.alive) if self.txn_id is None and self.cluster.alive else 0
+        self.cluster.network.call(self.lane, "init_pid", broker, handler, on_resp,
                                   timeout=self.config["request.timeout.ms"],
                                   on_timeout=self._request_pid, client_alive=self._alive,
-                                  label="InitProducerId")
+                                  label="InitProducerId",
+                                  to=None if self.txn_id else f"broker {broker}")
 
     # ------------------------------------------------------------ transactions
     def _coordinator_call(self, api: str, handler: Callable[..., None], label: str,

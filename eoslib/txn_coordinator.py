@@ -135,14 +135,21 @@ class TransactionCoordinator:
     # ---------------------------------------------------------------- requests
     def handle_init_producer_id(self, txn_id: str | None, timeout_ms: int,
                                 respond: Respond, version: int = 2) -> None:
-        """InitProducerId: a fresh id for idempotence, or the next epoch of ``txn_id``."""
-        if not self.alive:
-            respond({"error": "NOT_COORDINATOR"})  # the client rediscovers and retries
-            return
+        """InitProducerId: a fresh id for idempotence, or the next epoch of ``txn_id``.
+
+        Without a transactional id any broker answers, from the cluster's producer-id
+        manager: the transaction coordinator's state does not matter (Kafka:
+        ``TransactionCoordinator.handleInitProducerId``, ``transactionalId == null`` ->
+        ``producerIdManager.generateProducerId()``; the client sends it to the least loaded
+        broker, ``Sender``/``TransactionManager``)."""
         if txn_id is None:
             respond({"error": None, "pid": self.new_pid(), "epoch": 0})
             return
-        if timeout_ms > self.cluster.config["transaction.max.timeout.ms"]:
+        if not self.alive:
+            respond({"error": "NOT_COORDINATOR"})  # the client rediscovers and retries
+            return
+        if timeout_ms <= 0 or timeout_ms > self.cluster.config["transaction.max.timeout.ms"]:
+            # TransactionCoordinator.isValidTransactionTimeoutMs: 0 < timeout <= max
             respond({"error": "INVALID_TRANSACTION_TIMEOUT"})
             return
         meta = self.txns.get(txn_id)

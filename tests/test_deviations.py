@@ -1,0 +1,81 @@
+"""Behaviours fixed to match Kafka's source (issue: fidelity at breadth), one exact
+situation each, with the Kafka class the rule lives in."""
+
+from __future__ import annotations
+
+import pytest
+
+from eoslib import KafkaException, Simulation, TopicPartition
+from eoslib.partition import Partition
+
+
+def _filled(n: int = 5) -> Simulation:
+    sim = Simulation(seed=1)
+    sim.create_topic("t", partitions=1)
+    p = sim.Producer({"enable.idempotence": True})
+    for i in range(n):
+        p.produce("t", value=f"v{i}")
+    p.flush()
+    return sim
+
+
+@pytest.mark.parametrize("reset, got, position", [("earliest", ["v0"], 1), ("latest", [], 5)])
+def test_offset_out_of_range_applies_auto_offset_reset(reset: str, got: list[str],
+                                                        position: int) -> None:
+    """Java ``FetchCollector.handleInitializeErrors`` -> ``requestOffsetReset``; librdkafka
+    ``rd_kafka_offset_reset``: a position past the log end is reset, not stuck."""
+    sim = _filled()
+    c = sim.Consumer({"group.id": "g", "auto.offset.reset": reset,
+                      "enable.auto.commit": False})
+    c.assign([TopicPartition("t", 0, 0)])
+    c.seek(TopicPartition("t", 0, 100))  # beyond the log end (5)
+    # the fetch answers OFFSET_OUT_OF_RANGE, the reset applies, the consumer reads on
+    assert [m.value() for m in c.consume(1, timeout=1.0)] == got
+    assert c.position([TopicPartition("t", 0)])[0].offset == position
+
+
+def test_offset_out_of_range_with_reset_none_reaches_the_application() -> None:
+    """Java: ``OffsetOutOfRangeException`` from ``poll()`` when auto.offset.reset=none."""
+    sim = _filled()
+    c = sim.Consumer({"group.id": "g", "auto.offset.reset": "none",
+                      "enable.auto.commit": False})
+    c.assign([TopicPartition("t", 0, 0)])
+    c.seek(TopicPartition("t", 0, 100))
+    with pytest.raises(KafkaException, match="OFFSET_OUT_OF_RANGE"):
+        for _ in range(3):
+            c.consume(1, timeout=1.0)
+
+
+def test_an_idempotent_producer_gets_its_id_while_the_coordinator_is_down() -> None:
+    """``TransactionCoordinator.handleInitProducerId`` with ``transactionalId == null``:
+    any broker allocates the id; the transaction coordinator's state does not matter."""
+    sim = Simulation(seed=1)
+    sim.create_topic("t", partitions=1)
+    sim.crash_txn_coordinator(downtime_ms=60_000)
+    p = sim.Producer({"enable.idempotence": True})
+    p.produce("t", value="x")
+    p.flush(timeout=5.0)
+    assert sim.now < 1_000, "the producer waited for the transaction coordinator"
+    assert [v for _, _, v in sim.read_all("t")] == ["x"]
+
+
+def test_init_producer_id_with_a_timeout_of_zero_is_invalid() -> None:
+    """``TransactionCoordinator.isValidTransactionTimeoutMs``: 0 < timeout <= max."""
+    sim = Simulation(seed=1)
+    got: dict = {}
+    sim.cluster.txn_coordinator.handle_init_producer_id("t-id", 0, got.update)
+    assert got == {"error": "INVALID_TRANSACTION_TIMEOUT"}
+
+
+def test_a_non_transactional_append_during_an_open_transaction_is_invalid() -> None:
+    """``ProducerStateManagerTest.testNonTransactionalAppendWithOngoingTransaction``:
+    ``InvalidTxnStateException``."""
+    sim = Simulation(seed=1)
+    part: Partition = sim.create_topic("t", partitions=1)[0]
+    ok = part.append_data([(None, "a")], producer_id=7, epoch=0, base_seq=0,
+                          transactional=True)
+    assert ok.error is None
+    bad = part.append_data([(None, "b")], producer_id=7, epoch=0, base_seq=1,
+                           transactional=False)
+    assert bad.error == "INVALID_TXN_STATE" and "still open" in bad.reason
+    assert part.leo == 1
