@@ -1,0 +1,51 @@
+"""The grader's attack: the minimal schedule that breaks a learner's protocol piece."""
+
+from __future__ import annotations
+
+from eoslib.explore.attack import attack
+from eoslib.isolation import read_committed_filter, read_uncommitted_filter
+from eoslib.producer_state import APPEND, kafka_duplicate_check
+from eoslib.scenarios import run_scenario
+
+RC = {"isolation.level": "read_committed", "batch": 1}
+
+
+def always_append(entry, batch):
+    return APPEND
+
+
+def test_a_check_that_never_deduplicates_breaks_on_the_first_lost_response() -> None:
+    found = attack("producer-retry", {"duplicate_check": always_append}, kinds=("response",))
+    assert found is not None and found.kind == "duplicate"
+    assert found.faults == ["lose the response to the 1st Produce"]
+    assert found.words().startswith("duplicate (")
+    again = run_scenario(**found.run_kwargs, hooks={"duplicate_check": always_append})
+    assert again.report.count("duplicate") == found.counts["duplicate"] > 0
+    assert found.result is not None and found.result.trace  # traced for the timeline
+
+
+def test_kafkas_own_pieces_survive_the_attack() -> None:
+    assert attack("producer-retry", {"duplicate_check": kafka_duplicate_check}) is None
+    assert attack("read-committed", {"fetch_filter": read_committed_filter}, config=RC) is None
+
+
+def test_a_filter_that_keeps_aborted_records_is_caught_without_a_fault() -> None:
+    found = attack("read-committed", {"fetch_filter": read_uncommitted_filter}, config=RC)
+    assert found is not None and found.kind == "aborted_read" and found.schedule == ()
+
+
+def test_an_exception_in_the_learners_function_is_the_counterexample() -> None:
+    def boom(batches, aborted):
+        raise ValueError("nope")
+
+    found = attack("read-committed", {"fetch_filter": boom}, config=RC)
+    assert found is not None and found.kind == "exception"
+    assert found.error == "ValueError: nope" and found.result is None
+
+
+def test_the_attack_is_bounded_and_deterministic() -> None:
+    a = attack("producer-retry", {"duplicate_check": always_append}, kinds=("response",))
+    b = attack("producer-retry", {"duplicate_check": always_append}, kinds=("response",))
+    assert a is not None and b is not None and a.words() == b.words()
+    assert attack("producer-retry", {"duplicate_check": always_append}, kinds=("response",),
+                  max_schedules=1) is None  # the clean run alone does not show it
