@@ -296,11 +296,11 @@ class TransactionCoordinator:
         self.transition(meta, "PrepareEpochFence")
         self.kernel.emit(self.lane, "fence", f"{meta.txn_id}: epoch -> {meta.epoch} ({why})",
                          flag="fenced", data=self._meta_data(meta))
-        if meta.version == 2:
-            meta.epoch += 1  # TV2: ending the transaction bumps again (prepareAbortOrCommit)
-            self.kernel.emit(self.lane, "fence", f"{meta.txn_id}: epoch -> {meta.epoch} "
-                             "(TV2: every transaction ends with a new epoch)",
-                             data=self._meta_data(meta))
+        # No second bump for the abort, under TV1 or TV2: Kafka 4.0 bumped again when a TV2
+        # fence aborted the transaction (prepareAbortOrCommit), 4.1 does not
+        # (KAFKA-19367, apache/kafka PR #19910 and #19976, TransactionCoordinator.scala
+        # handleInitProducerId): the ABORT markers carry the fence epoch e+1 and the
+        # client's retried InitProducerId gets e+2.
         self.transition(meta, "PrepareAbort")
         self._write_markers(meta, commit=False)
 

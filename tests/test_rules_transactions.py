@@ -783,11 +783,12 @@ def test_misuse_commit_after_abortable_error_requires_abort():
     assert error_of(lambda: p.produce("t", value="c", partition=0)).txn_requires_abort()
 
 
-def test_rule5_init_during_ongoing_tv2_bumps_for_the_fence_and_the_abort():
-    # TV2: the fence bumps (e+1), ending the fenced transaction bumps again (e+2: the ABORT
-    # markers carry it), and the new instance's retried InitProducerId lands on e+3
+def test_rule5_init_during_ongoing_tv2_bumps_once_for_the_fence():
+    # Kafka 4.1 (KAFKA-19367, PR #19910/#19976; TransactionCoordinator.handleInitProducerId):
+    # the fence bumps once (e+1), the ABORT markers carry e+1 (4.0 bumped a second time
+    # here), and the new instance's retried InitProducerId lands on e+2
     sim, tc, old, new, e0, replies = _fence_by_new_instance("2")
     assert [r[1] for r in replies] == ["CONCURRENT_TRANSACTIONS", None]
-    assert replies[0][2] == e0 + 2
-    assert new.epoch == e0 + 3 == tc.txns[TXN].epoch
-    assert sim.cluster.partition("t", 0).producers[old.pid].epoch == e0 + 2
+    assert replies[0][2] == e0 + 1
+    assert new.epoch == e0 + 2 == tc.txns[TXN].epoch
+    assert sim.cluster.partition("t", 0).producers[old.pid].epoch == e0 + 1
