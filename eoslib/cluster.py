@@ -191,6 +191,13 @@ class Cluster:
                              + (f"..{res.base_offset + n - 1}" if n > 1 else "")
                              + (" (again: duplicate)" if again else ""),
                              flag="duplicate" if again else None, ref=req["ref"], data=data)
+        # -- explorer fault point (eoslib/explore, issue 9): a placed kill=leader.N kills the
+        # leader right after the N-th Produce append, before it answers; back 200 ms later
+        if not res.duplicate and self.network.fault_point("leader"):
+            self.crash_broker(broker)
+            self.kernel.schedule(200.0, self.restart_broker, broker)
+            return
+        # -- end of the explorer fault point
         resp = {"error": None, "base_offset": res.base_offset, "duplicate": res.duplicate}
         if req["acks"] == "all" and len(p.replicas) > 1:
             last = res.base_offset + n - 1

@@ -19,6 +19,10 @@ APIS = ("produce", "end_txn", "txn_offset_commit", "offset_commit", "fetch")
 #: The requests a placed ``drop`` can hit (every API that goes over the network).
 DROP_APIS = ("produce", "init_pid", "add_partitions", "add_offsets", "txn_offset_commit",
              "end_txn", "offset_commit")
+#: Where a placed ``kill`` can hit: the transaction coordinator right after its N-th write
+#: to ``__transaction_state`` (one per state transition), or the partition leader right
+#: after the N-th Produce append.
+KILL_POINTS = ("txn_coordinator", "leader")
 
 
 @dataclass
@@ -44,6 +48,11 @@ class FaultPlan:
       (the N-th request of that API, 1-based, is lost on its way to the broker, or its
       answer on the way back), e.g. ``("produce.response.2", "end_txn.response.1")``; APIs:
       :data:`DROP_APIS`. This is how :mod:`eoslib.explore` places faults.
+    * ``kill``: placed process deaths, each ``txn_coordinator.N`` (the transaction
+      coordinator dies right after its N-th ``__transaction_state`` write, before it
+      answers; a successor loads the log 100 ms later and finishes what was decided) or
+      ``leader.N`` (the leader broker of the partition dies right after the N-th Produce
+      append, before it answers, and comes back 200 ms later with its log).
     """
 
     request_loss: float = 0.0
@@ -60,6 +69,7 @@ class FaultPlan:
     restart: bool = True
     apis: tuple[str, ...] = ("produce",)
     drop: tuple[str, ...] = ()
+    kill: tuple[str, ...] = ()
     #: the fields given explicitly (by :meth:`from_dict`); e.g. ``crash_prob=0.0`` given
     #: means "crash by chance, never", not "crash at the default message"
     explicit: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
@@ -100,6 +110,12 @@ class FaultPlan:
                 raise ConfigException("drop", item, "Expected API.request.N or "
                                       f"API.response.N with N >= 1 and API one of "
                                       f"{', '.join(DROP_APIS)}" + did_you_mean(api, DROP_APIS))
+        self.kill = tuple(self.kill)
+        for item in self.kill:
+            where, _, n = str(item).partition(".")
+            if where not in KILL_POINTS or not n.isdigit() or int(n) < 1:
+                raise ConfigException("kill", item, "Expected txn_coordinator.N or leader.N "
+                                      "with N >= 1" + did_you_mean(where, KILL_POINTS))
         if not self.explicit:  # built directly: what differs from the defaults was given
             self.explicit = frozenset(
                 f.name for f in fields(self)
@@ -125,6 +141,10 @@ class FaultPlan:
         out["apis"] = list(self.apis)
         out["lose_responses"] = list(self.lose_responses)
         out["drop"] = list(self.drop)
+        if self.kill:  # only when placed: runs without it print as before
+            out["kill"] = list(self.kill)
+        else:
+            del out["kill"]
         return out
 
 
@@ -145,6 +165,12 @@ class FaultInjector:
         hit = self.rng.random() < self.plan.error_prob
         self.injected["refused"] += hit
         return hit
+
+    def at(self, where: str) -> bool:
+        """Count one occurrence of the fault point ``where`` (:data:`KILL_POINTS`); whether
+        the plan's ``kill`` places a death at it."""
+        n = self.counts[where] = self.counts.get(where, 0) + 1
+        return bool(self.plan.kill) and f"{where}.{n}" in self.plan.kill
 
     def decide(self, api: str) -> tuple[bool, bool, float]:
         """For the next request of ``api``: (lose request?, lose response?, extra delay)."""

@@ -60,7 +60,8 @@ class Call:
     """One request in flight."""
 
     __slots__ = ("api", "done", "timed_out", "label", "response", "on_response",
-                 "on_timeout", "handler", "lose_req", "lose_resp", "delay", "respond")
+                 "on_timeout", "handler", "lose_req", "lose_resp", "delay", "respond",
+                 "silenced")
 
     def __init__(self, api: str, label: str) -> None:
         self.api = api
@@ -75,6 +76,7 @@ class Call:
         self.lose_resp = False
         self.delay = 0.0
         self.respond: Callable[[Response], None] = lambda r: None
+        self.silenced = False  # its handler died before answering (a placed ``kill``)
 
 
 class Connection:
@@ -99,6 +101,25 @@ class Network:
         self.latency = latency
         self.broker_alive = broker_alive
         self._conns: dict[tuple[str, int], Connection] = {}
+        self._handling: Call | None = None  # the request whose handler is running
+
+    def fault_point(self, where: str) -> bool:
+        """A place where a placed ``kill`` can strike (:data:`eoslib.faults.KILL_POINTS`):
+        True when the plan kills the process here. The request being handled then gets no
+        answer: its handler died before sending one."""
+        if not self.injector.at(where):
+            return False
+        if self._handling is not None:
+            self._handling.silenced = True
+        return True
+
+    def _handle(self, call: Call, handler: Handler, respond: Callable[[Response], None]
+                ) -> None:
+        outer, self._handling = self._handling, call
+        try:
+            handler(respond)
+        finally:
+            self._handling = outer
 
     def call(
         self,
@@ -148,8 +169,8 @@ class Network:
             conn.inflight.append(call)
 
         def respond(resp: Response) -> None:
-            if not self.broker_alive(broker):
-                return  # a dead broker sends nothing
+            if not self.broker_alive(broker) or call.silenced:
+                return  # a dead broker (or a handler killed mid-request) sends nothing
             resp_sent[0] = k.now
             if call.lose_resp:
                 k.emit(lane, "lost", f"response to {label} lost", flag="lost", ref=ref,
@@ -194,7 +215,7 @@ class Network:
             nxt = conn.broker_queue.popleft()
             conn.broker_busy = True
             assert nxt.handler is not None
-            nxt.handler(nxt.respond)
+            self._handle(nxt, nxt.handler, nxt.respond)
 
         def arrive() -> None:
             if call.lose_req:
@@ -209,7 +230,7 @@ class Network:
                        ref=ref,
                        data=msg("request", sent))
             if conn is None:
-                handler(respond)
+                self._handle(call, handler, respond)
                 return
             if conn.closed:
                 return  # the client dropped this connection before the request arrived

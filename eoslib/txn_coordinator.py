@@ -105,6 +105,8 @@ class TransactionCoordinator:
 
     def transition(self, meta: TxnMetadata, new: str) -> None:
         """Move ``meta`` to ``new`` if Kafka allows it, and log the new state."""
+        if not self.alive:  # explorer hook (issue 9): a coordinator killed mid-handler
+            return  # writes nothing more
         if meta.state not in VALID_PREVIOUS[new]:
             raise IllegalTransition(f"{meta.txn_id}: {meta.state} -> {new} is not allowed")
         old = meta.state
@@ -117,6 +119,13 @@ class TransactionCoordinator:
                              data={"txn_id": meta.txn_id, "from": old, "to": new,
                                    "pid": meta.producer_id, "epoch": meta.epoch}
                              if self.kernel.tracing else None)
+        # -- explorer fault point (eoslib/explore, issue 9): a placed kill=txn_coordinator.N
+        # kills the coordinator right after this write; a successor loads the log 100 ms on
+        if self.cluster.network.fault_point("txn_coordinator"):
+            self.crash()
+            self.kernel.schedule(100.0, lambda: setattr(self.cluster, "txn_coordinator",
+                                                        self.successor()))
+        # -- end of the explorer fault point
 
     def _meta_data(self, meta: TxnMetadata) -> dict[str, Any] | None:
         """A transactional id's coordinator state, for a trace event's ``data``."""

@@ -2,7 +2,9 @@
 
 A point is found in a run: every request of every API is two points (lose the request on its
 way, or lose its answer on the way back), and every batch the application polls is one point
-per crash step. A placed set of points becomes a :class:`~eoslib.faults.FaultPlan` (``drop``,
+per crash step; every write of the transaction coordinator to ``__transaction_state`` is one
+point (it dies right after), and every Produce append one more (the leader dies right after).
+A placed set of points becomes a :class:`~eoslib.faults.FaultPlan` (``drop``, ``kill``,
 ``crash_step``, ``crash_at``) that ``eoslib run`` accepts too.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from eoslib.faults import CRASH_STEPS, DROP_APIS
+from eoslib.faults import CRASH_STEPS, DROP_APIS, KILL_POINTS
 from eoslib.network import API_NAMES
 
 if TYPE_CHECKING:
@@ -24,7 +26,13 @@ KINDS: dict[str, str] = {
     "response": "a lost response (any API)",
     "crash": "an application crash at one step of one loop iteration "
              f"({', '.join(CRASH_STEPS)})",
+    "coordinator": "a transaction-coordinator crash right after one of its state writes "
+                   "(each transition to __transaction_state); a successor takes over",
+    "leader": "a partition-leader crash right after one Produce append, before it answers "
+              "(the broker comes back with its log)",
 }
+#: ``kill`` point of each of those kinds.
+_KILL = {"coordinator": "txn_coordinator", "leader": "leader"}
 
 
 def _ordinal(n: int) -> str:
@@ -35,8 +43,9 @@ def _ordinal(n: int) -> str:
 @dataclass(frozen=True)
 class Point:
     """One fault: ``kind`` is ``request``/``response`` (``api`` and the 1-based request
-    number ``n``) or ``crash`` (``api`` holds the crash step and ``n`` the index of the
-    first input message of the batch)."""
+    number ``n``), ``crash`` (``api`` holds the crash step and ``n`` the index of the
+    first input message of the batch), or ``coordinator``/``leader`` (``api`` is the
+    :data:`~eoslib.faults.KILL_POINTS` name, ``n`` the 1-based state write or append)."""
 
     kind: str
     api: str
@@ -49,6 +58,8 @@ class Point:
         response."""
         if self.kind == "crash":
             return (0, self.n, CRASH_STEPS.index(self.api), 0)
+        if self.api in KILL_POINTS:
+            return (2, KILL_POINTS.index(self.api), self.n, 0)
         return (1, DROP_APIS.index(self.api), self.n, 0 if self.kind == "request" else 1)
 
     def __lt__(self, other: Point) -> bool:
@@ -58,6 +69,11 @@ class Point:
         """The fault in words: "lose the response to the 2nd Produce"."""
         if self.kind == "crash":
             return f"crash {self.api} in the iteration that processes m{self.n}"
+        if self.kind == "coordinator":
+            return (f"crash the transaction coordinator right after its {_ordinal(self.n)} "
+                    "state write")
+        if self.kind == "leader":
+            return f"crash the partition leader right after the {_ordinal(self.n)} append"
         what = "the response to" if self.kind == "response" else "the request of"
         return f"lose {what} the {_ordinal(self.n)} {API_NAMES.get(self.api, self.api)}"
 
@@ -65,12 +81,15 @@ class Point:
         """The point as ``drop``'s syntax (``produce.response.2``) or ``crash:STEP:N``."""
         if self.kind == "crash":
             return f"crash:{self.api}:{self.n}"
+        if self.api in KILL_POINTS:
+            return f"{self.api}.{self.n}"
         return f"{self.api}.{self.kind}.{self.n}"
 
 
 def points_of(result: Result, kinds: frozenset[str], app: str = "app-") -> list[Point]:
-    """Every point of ``kinds`` in ``result``: two per request sent, and one per crash step
-    and batch the application polled (its first message names the batch)."""
+    """Every point of ``kinds`` in ``result``: two per request sent, one per crash step
+    and batch the application polled (its first message names the batch), one per state
+    write of the transaction coordinator and one per Produce append."""
     out: list[Point] = []
     for api in DROP_APIS:
         for n in range(1, result.requests.get(api, 0) + 1):
@@ -87,6 +106,10 @@ def points_of(result: Result, kinds: frozenset[str], app: str = "app-") -> list[
         for first in firsts:
             for step in CRASH_STEPS:
                 out.append(Point("crash", step, first))
+    for kind, where in _KILL.items():
+        if kind in kinds:
+            out.extend(Point(kind, where, n) for n in range(1, result.requests.get(where, 0)
+                                                            + 1))
     return out
 
 
@@ -98,9 +121,12 @@ def _index(value: Any) -> int | None:
 
 def plan_of(schedule: tuple[Point, ...]) -> dict[str, Any]:
     """The fault-plan fields that place ``schedule`` (at most one crash)."""
-    drop = tuple(p.token() for p in schedule if p.kind != "crash")
+    drop = tuple(p.token() for p in schedule if p.kind in ("request", "response"))
+    kill = tuple(p.token() for p in schedule if p.kind in _KILL)
     crashes = [p for p in schedule if p.kind == "crash"]
     plan: dict[str, Any] = {"drop": drop}
+    if kill:
+        plan["kill"] = kill
     if crashes:
         plan.update(crash_step=crashes[0].api, crash_at=crashes[0].n, max_crashes=1)
     return plan
