@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from eoslib.apps import Pipeline
+from eoslib.apps import Pipeline, default_step
 from eoslib.checker import check
 from eoslib.config import CONSUMER, PRODUCER, Key, coerce, validate
 from eoslib.errors import ConfigException, KafkaException, did_you_mean
@@ -669,6 +669,42 @@ def _playground(s: Setup) -> Outcome:
     app.run()
     return Outcome(["out"], expected_ids=vals if sink else None,
                    extra={"crashes": app.crashes, "aborts": app.aborts})
+
+
+# -- explorer scenario (issue 9, eoslib/explore): a reader downstream of the EOS pipeline --
+@scenario("downstream-reader",
+          "An exactly-once pipeline (read_committed input, transactional output) and a "
+          "downstream consumer of its output with isolation.level (default "
+          "read_uncommitted): it returns the records of aborted transactions, read_committed "
+          "does not",
+          config={"transactions": True, "isolation.level": "read_uncommitted", "batch": 10},
+          faults={"crash_step": None})
+def _downstream_reader(s: Setup) -> Outcome:
+    sim = s.sim
+    _fill_input(s)
+    sim.create_topic("out", 1)
+    reader = sim.Consumer({"group.id": "downstream", "auto.offset.reset": "earliest",
+                           "enable.auto.commit": False, "client.id": "downstream",
+                           "isolation.level": s.consumer.get("isolation.level",
+                                                             "read_uncommitted")})
+    sim.set_process(reader, "downstream")
+    reader.subscribe(["out"])
+    hooks = s.course["_hooks"]
+    inner = hooks.get("step", default_step)
+
+    def step(m: Any) -> Any:  # the downstream polls while the pipeline works
+        reader.consume(100, timeout=0.005)
+        return inner(m)
+
+    app_setup = Setup(sim, s.messages, s.producer,
+                      {**s.consumer, "isolation.level": "read_committed"},
+                      {**s.course, "_hooks": {k: v for k, v in hooks.items() if k != "step"}})
+    app = _pipeline(app_setup, step=step)
+    app.run()
+    for _ in range(3):
+        reader.consume(100, timeout=0.1)
+    return Outcome(["out"], extra={"crashes": app.crashes, "aborts": app.aborts})
+# -- end of the explorer scenario
 
 
 @scenario("delayed-end-txn",

@@ -110,3 +110,37 @@ def test_bad_input_is_one_line_and_exit_2(argv, word, capsys) -> None:
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and word in err and "Traceback" not in err
+
+
+def test_read_uncommitted_downstream_of_the_exactly_once_pipeline_reads_aborted_records(
+) -> None:
+    ru = explore("downstream-reader", messages=3, config={"isolation.level": "read_uncommitted"},
+                 max_faults=1)
+    assert "aborted_read" in ru.anomalies()
+    c = ru.counterexamples()["aborted_read"]
+    assert [p.token() for p in c.schedule] == ["crash:after_process:0"]
+    rc = explore("downstream-reader", messages=3, config={"isolation.level": "read_committed"},
+                 max_faults=1)
+    assert rc.anomalies() == {}, f"{rc.schedules} schedules: {rc.anomalies()}"
+
+
+def test_downstream_counterexamples_replay_with_eoslib_run(capsys) -> None:
+    ex = explore("downstream-reader", messages=3, max_faults=1)
+    for kind, c in ex.counterexamples().items():
+        argv = ex.replay(c.schedule)
+        assert main([*argv[1:], "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out["report"]["anomalies"][kind]["count"] == c.anomalies[kind], shlex.join(argv)
+
+
+def test_coordinator_and_leader_kills_replay_with_eoslib_run(capsys) -> None:
+    ex = explore("pipeline", messages=3, config={"delivery": "at-least-once"},
+                 kinds=("coordinator", "leader", "crash"), max_faults=2)
+    kills = [r for r in ex.runs if any(p.kind == "leader" for p in r.schedule)
+             and "duplicate" in r.anomalies]
+    assert kills, "a leader kill combined with a crash shows up among the duplicates"
+    argv = ex.replay(kills[0].schedule)
+    assert any(a.startswith("kill=leader.") for a in argv)
+    assert main([*argv[1:], "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["report"]["anomalies"]["duplicate"]["count"] == kills[0].anomalies["duplicate"]
