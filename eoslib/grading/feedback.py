@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from . import registry, session
+from . import borrowed, registry, session
 from .questions import CheckResult, Question, Verdict, format_points
 
 NOT_ANSWERED = "not answered yet"
@@ -25,15 +25,37 @@ def evaluate(question: Question, answer: Any) -> Verdict:
     """
     if answer is None or answer is Ellipsis:
         return Verdict.fail(NOT_ANSWERED)
+    ref = borrowed.references(question.id) if question.kind == "implement" else None
+    tripwire = None
+    if ref is not None:
+        words, fns = ref
+        name = borrowed.is_reference(answer, fns)
+        if name is not None:
+            return Verdict.fail(f"uses eoslib's reference implementation of {words}: the "
+                                f"answer is {name} itself (write your own)")
+        tripwire = borrowed.Tripwire(fns)
+        answer = tripwire.guard(answer)
     try:
         result = question.grade(answer)
     except Exception as exc:  # noqa: BLE001 - any failure of the answer scores 0
-        return Verdict.fail(_reason_of(exc))
+        result = Verdict.fail(_reason_of(exc))
+    if tripwire is not None and tripwire.hits:
+        return Verdict.fail(f"uses eoslib's reference implementation of {ref[0]}: your "
+                            f"function called {tripwire.hits[0]} while it was graded "
+                            "(write your own)")
     if isinstance(result, bool):
         return Verdict.ok() if result else Verdict.fail("not the expected answer")
     if not isinstance(result, Verdict):
         return Verdict.fail(f"grading function returned {type(result).__name__}, not a Verdict")
-    return result.normalized()
+    result = result.normalized()
+    if ref is not None and result.passed:
+        copy = borrowed.same_as_reference(answer, ref[1])
+        if copy is not None:
+            result = Verdict(result.passed, result.score,
+                             (result.reason + "; " if result.reason else "")
+                             + f"flagged for the instructor: same as the reference "
+                               f"implementation ({copy}) but for names and formatting")
+    return result
 
 
 def format_line(question: Question, verdict: Verdict) -> str:
