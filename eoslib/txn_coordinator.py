@@ -279,6 +279,13 @@ class TransactionCoordinator:
             if not self.alive or generation != self.generation:
                 return  # this coordinator died; its successor re-sends
             p = self.cluster.partition(*tp)
+            # -- found by the explorer (issue 9): a partition without a live leader answers
+            # NOT_LEADER_OR_FOLLOWER and the marker is retried until it has one (Kafka:
+            # TransactionMarkerRequestCompletionHandler, retriable errors -> retryPartitions)
+            if p.leader is None or not self.cluster.is_alive(p.leader):
+                self.kernel.schedule(100.0, write, tp)
+                return
+            # -- end
             if tp[0] == OFFSETS_TOPIC:
                 self.cluster.group_coordinator.complete_txn_offsets(
                     meta.producer_id, commit, p.index)
