@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eoslib.explore.attack import attack
+from eoslib.explore.attack import attack, attack_with
 from eoslib.isolation import read_committed_filter, read_uncommitted_filter
 from eoslib.producer_state import APPEND, kafka_duplicate_check
 from eoslib.scenarios import run_scenario
@@ -49,3 +49,16 @@ def test_the_attack_is_bounded_and_deterministic() -> None:
     assert a is not None and b is not None and a.words() == b.words()
     assert attack("producer-retry", {"duplicate_check": always_append}, kinds=("response",),
                   max_schedules=1) is None  # the clean run alone does not show it
+
+
+def test_attack_with_a_run_the_caller_builds() -> None:
+    def run(faults):
+        return run_scenario("producer-retry", messages=3, config={"enable.idempotence": False},
+                            faults={**faults, "response_loss": 0.0})
+
+    found = attack_with(run, kinds=("response",))
+    assert found is not None and found.kind == "duplicate"
+    assert found.faults == ["lose the response to the 1st Produce"]
+    assert found.run_kwargs == {"faults": {"drop": ("produce.response.1",)}}
+    # the same run is Kafka's own behaviour: with it as the reference nothing is held against it
+    assert attack_with(run, reference=run, kinds=("response",)) is None
