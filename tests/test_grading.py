@@ -347,7 +347,7 @@ def test_folder_walk_skips_checkpoints(batch: dict[str, dict]) -> None:
 def test_full_marks_and_json_shape(batch: dict[str, dict]) -> None:
     result = batch["full"]
     assert set(result) == {"notebook", "exercise", "score", "max_score", "questions", "error",
-                           "seconds"}  # fmt: skip
+                           "seconds", "flags"}  # fmt: skip
     assert (result["score"], result["max_score"], result["error"]) == (6.0, 6.0, None)
     assert set(result["questions"][0]) == {"id", "score", "max_score", "reason"}
 

@@ -29,6 +29,7 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from . import fingerprint as _fingerprint_module
+from . import limits
 from .session import MIMETYPE
 
 OUTPUT_LIMIT = 100_000  # characters of output kept per student cell
@@ -45,6 +46,7 @@ publish_display_data({MIMETYPE: {"stage": "prologue", "fingerprint": fingerprint
 
 _COLLECTOR = """
 import sys as _sys
+_sys.last_type = _sys.last_value = _sys.last_traceback = None  # frees a failed cell's frames
 _fp = fingerprint()
 _session = _sys.modules.get("eoslib.grading.session")
 _store = getattr(_session, "__dict__", {}).get("_STORE")
@@ -75,6 +77,7 @@ class CellRun:
     records: list[dict[str, Any]] = field(default_factory=list)
     fingerprint: dict[str, str] | None = None
     collector_problem: str = ""
+    limit_problem: str = ""  # a limit the cell broke (memory, leftover process), in words
 
 
 @dataclass
@@ -84,6 +87,8 @@ class Execution:
     baseline: dict[str, str] | None = None
     setup_error: str = ""
     cells: list[CellRun] = field(default_factory=list)
+    after_shutdown: str = ""  # processes still running after the kernel was shut down
+    kernel_pid: int | None = None
 
 
 class _KernelStuck(Exception):
@@ -168,9 +173,15 @@ def _read_collector(run: CellRun, cell: NotebookNode, content: dict[str, Any], n
     run.records = [r for r in records if isinstance(r, dict)]
 
 
-def kernel_env(base: dict[str, str], workdir: Path) -> dict[str, str]:
-    """Environment of a grading kernel: grading mode on, eoslib importable, private TMPDIR."""
+def kernel_env(base: dict[str, str], workdir: Path, marker: str = "") -> dict[str, str]:
+    """Environment of a grading kernel: grading mode on, eoslib importable, private TMPDIR.
+
+    ``marker`` (not the nonce: the kernel can read it) tags the kernel's processes for
+    :func:`eoslib.grading.limits.leftovers`.
+    """
     env = dict(base)
+    if marker:
+        env[limits.MARKER_VARIABLE] = marker
     root = str(Path(__file__).resolve().parents[2])
     extra = [str(Path(p).resolve()) for p in env.get("PYTHONPATH", "").split(":") if p]
     paths = [root] + [p for p in extra if p != root]  # absolute: the kernel runs elsewhere
@@ -192,20 +203,22 @@ async def _run(
     timeout: float,
     nonce: str,
     kernel_name: str,
+    memory_limit: int,
 ) -> Execution:
     execution = Execution(cells=[CellRun(index) for index, _ in sources])
-    cells = [new_code_cell(_hidden_source(_PROLOGUE, nonce))]
+    prologue = limits.prologue_source(memory_limit) + _PROLOGUE
+    cells = [new_code_cell(_hidden_source(prologue, nonce))]
     for _, source in sources:
         cells += [new_code_cell(source), new_code_cell(_hidden_source(_COLLECTOR, nonce))]
     nb = new_notebook(cells=cells)
     student = set(range(1, len(cells), 2))
-    limits = {id(cell): (timeout if i in student else max(timeout, HIDDEN_CELL_TIMEOUT))
+    budgets = {id(cell): (timeout if i in student else max(timeout, HIDDEN_CELL_TIMEOUT))
               for i, cell in enumerate(cells)}  # fmt: skip
     client = _Client(
         nb,
         capped=student,
         kernel_name=kernel_name,
-        timeout_func=lambda cell: limits.get(id(cell), timeout),
+        timeout_func=lambda cell: budgets.get(id(cell), timeout),
         allow_errors=True,
         interrupt_on_timeout=True,
         shutdown_kernel="immediate",
@@ -217,17 +230,46 @@ async def _run(
               "stderr": subprocess.DEVNULL, "stdin": subprocess.DEVNULL}  # fmt: skip
     try:
         async with client.async_setup_kernel(**launch):
-            await _execute_all(client, cells, execution, nonce)
+            execution.kernel_pid = _kernel_pid(client)
+            await _execute_all(client, cells, execution, nonce, env, memory_limit)
     except NoSuchKernel as exc:
         execution.setup_error = f"no Jupyter kernel named {exc.args[0] if exc.args else '?'}"
     except (DeadKernelError, _KernelStuck, RuntimeError, TimeoutError) as exc:
         if not execution.setup_error and execution.baseline is None:
             execution.setup_error = f"kernel failed to start: {type(exc).__name__}: {exc}"
+    marker = env.get(limits.MARKER_VARIABLE, "")
+    survivors = [p for p in limits.leftovers(None, marker) if p.pid != execution.kernel_pid]
+    survivors = survivors if marker else []
+    if survivors:
+        limits.kill_all(survivors)
+        execution.after_shutdown = limits.leftover_reason(survivors)
     return execution
 
 
+def _kernel_pid(client: _Client) -> int | None:
+    process = getattr(getattr(client.km, "provisioner", None), "process", None)
+    pid = getattr(process, "pid", None)
+    return pid if isinstance(pid, int) else None
+
+
+def _check_limits(run: CellRun, client: _Client, env: dict[str, str], memory_limit: int) -> None:
+    """Kill what the cell left running and name the limit it broke, if any."""
+    marker = env.get(limits.MARKER_VARIABLE, "")
+    survivors = limits.leftovers(_kernel_pid(client), marker)
+    if survivors:
+        limits.kill_all(survivors)
+        run.limit_problem = limits.leftover_reason(survivors)
+    elif run.status == "error" and run.error.split(":", 1)[0] == "MemoryError":
+        run.limit_problem = limits.memory_reason(memory_limit)
+
+
 async def _execute_all(
-    client: _Client, cells: list[NotebookNode], execution: Execution, nonce: str
+    client: _Client,
+    cells: list[NotebookNode],
+    execution: Execution,
+    nonce: str,
+    env: dict[str, str],
+    memory_limit: int,
 ) -> None:
     client.current = 0
     await client.async_execute_cell(cells[0], 0, store_history=False)
@@ -244,9 +286,11 @@ async def _execute_all(
             await client.async_execute_cell(cells[index], index)
         except DeadKernelError:
             run.status = "died"
+            _check_limits(run, client, env, memory_limit)
             return
         except _KernelStuck:
             run.status = "stuck"
+            _check_limits(run, client, env, memory_limit)
             return
         content = client.replies.get(index, {})
         if index in client.timed_out:
@@ -255,6 +299,7 @@ async def _execute_all(
             run.status, run.error = "error", _reply_error(content)
         else:
             run.status = "ok"
+        _check_limits(run, client, env, memory_limit)
         cells[index].outputs = []  # free memory early
         client.current = index + 1
         try:
@@ -273,8 +318,13 @@ def run_submission(
     timeout: float,
     nonce: str,
     kernel_name: str = "python3",
+    memory_limit: int = limits.MEMORY_LIMIT,
 ) -> Execution:
-    """Execute ``(notebook_index, source)`` code cells in a fresh kernel rooted at ``workdir``."""
+    """Execute ``(notebook_index, source)`` code cells in a fresh kernel rooted at ``workdir``.
+
+    The kernel's address space is limited to ``memory_limit`` bytes; processes a cell leaves
+    running are killed and reported on that cell (:mod:`eoslib.grading.limits`).
+    """
     return asyncio.run(
         _run(
             sources,
@@ -283,5 +333,6 @@ def run_submission(
             timeout=timeout,
             nonce=nonce,
             kernel_name=kernel_name,
+            memory_limit=memory_limit,
         )
     )

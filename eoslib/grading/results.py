@@ -31,6 +31,9 @@ class NotebookGrade:
 
     ``error`` is a one-line explanation when the notebook could not be graded at all
     (unreadable file, unknown exercise, grader setup failure); its questions then score 0.
+    ``flags`` are notes for the instructor that do not change the score (the original file
+    changed during grading, a process survived the kernel, an answer the same as the
+    reference implementation).
     """
 
     notebook: str
@@ -38,6 +41,7 @@ class NotebookGrade:
     questions: list[QuestionGrade] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+    flags: list[str] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -50,7 +54,7 @@ class NotebookGrade:
         return round(sum(q.max_score for q in self.questions), 4)
 
     def to_json(self) -> dict[str, Any]:
-        """``{"notebook", "exercise", "score", "max_score", "questions", "error", "seconds"}``."""
+        """JSON object: notebook, exercise, score, max_score, questions, error, seconds, flags."""
         return {
             "notebook": self.notebook,
             "exercise": self.exercise,
@@ -59,6 +63,7 @@ class NotebookGrade:
             "questions": [q.to_json() for q in self.questions],
             "error": self.error,
             "seconds": round(self.seconds, 2),
+            "flags": list(self.flags),
         }
 
     @classmethod
@@ -78,6 +83,7 @@ class NotebookGrade:
                 questions=questions,
                 error=None if error is None else str(error),
                 seconds=float(data["seconds"]),
+                flags=[str(f) for f in data.get("flags", [])],
             )
         except (KeyError, TypeError, ValueError):
             return None

@@ -46,8 +46,9 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
-from . import registry
+from . import limits, registry
 from .execute import kernel_env, run_submission
 from .results import NotebookGrade
 from .scoring import score_questions, zero_grades
@@ -80,10 +81,10 @@ def find_notebooks(paths: Iterable[Path | str]) -> list[Path]:
     return unique
 
 
-def _prepare_workdir(workdir: Path, notebook: Path, resources: Path | None) -> None:
+def _prepare_workdir(workdir: Path, notebook: Path, name: str, resources: Path | None) -> None:
     if resources is not None:
         shutil.copytree(resources, workdir, dirs_exist_ok=True)
-    shutil.copy2(notebook, workdir / notebook.name)
+    shutil.copy2(notebook, workdir / name)
 
 
 def _failed(
@@ -102,13 +103,20 @@ def grade_notebook(
     timeout_per_question: float = 60,
     resources: Path | str | None = None,
     kernel_name: str = "python3",
+    copy: Path | str | None = None,
+    memory_limit: int = limits.MEMORY_LIMIT,
 ) -> NotebookGrade:
-    """Grade one submission in a fresh kernel (see the module docstring)."""
+    """Grade one submission in a fresh kernel (see the module docstring).
+
+    ``copy``, if given, is the file actually read (the grader's private copy of ``path``);
+    ``path`` names the submission in the result. ``memory_limit``: bytes per kernel.
+    """
     path = Path(path)
+    source_file = Path(copy) if copy else path
     started = time.monotonic()
     result = NotebookGrade(notebook=str(path), exercise=None)
     try:
-        submission = read_submission(path)
+        submission = read_submission(source_file)
         exercise = detect_exercise(submission)
     except SubmissionError as exc:
         exercise = exercise_from_name(path, registry.exercises())
@@ -131,15 +139,18 @@ def grade_notebook(
     sources = {index: source for index, source in submission.code_cells if source.strip()}
     with tempfile.TemporaryDirectory(prefix="eoslib-grade-") as tmp:
         workdir = Path(tmp)
-        _prepare_workdir(workdir, path, Path(resources) if resources else None)
+        _prepare_workdir(workdir, source_file, path.name, Path(resources) if resources else None)
         execution = run_submission(
             sorted(sources.items()),
             workdir=workdir,
-            env=kernel_env(dict(os.environ), workdir),
+            env=kernel_env(dict(os.environ), workdir, marker=secrets.token_hex(16)),
             timeout=timeout_per_question,
             nonce=secrets.token_hex(16),
             kernel_name=kernel_name,
+            memory_limit=memory_limit,
         )
+    if execution.after_shutdown:
+        result.flags.append("after its kernel was shut down, " + execution.after_shutdown)
     if execution.setup_error:
         result.error = execution.setup_error
         result.questions = zero_grades(questions, "not graded: " + execution.setup_error)
@@ -167,6 +178,7 @@ def grade(
     resources: Path | None = None,
     kernel_name: str = "python3",
     progress: Callable[[NotebookGrade], None] | None = None,
+    memory_limit: int = limits.MEMORY_LIMIT,
 ) -> list[NotebookGrade]:
     """Grade every notebook under ``paths``; results in the order of :func:`find_notebooks`.
 
@@ -180,27 +192,73 @@ def grade(
             directory (data files the exercise reads).
         kernel_name: the Jupyter kernel to use (its notebook metadata is ignored).
         progress: called with each result as soon as it is ready.
+        memory_limit: bytes of address space per kernel (``RLIMIT_AS``).
+
+    Every file is copied and hashed before grading starts and graded from its copy; an
+    original that changed by the end is flagged (:mod:`eoslib.grading.limits`).
     """
     notebooks = find_notebooks(paths)
-    options = {
+    options: dict[str, Any] = {
         "timeout_per_question": timeout_per_question,
         "resources": resources,
         "kernel_name": kernel_name,
+        "memory_limit": int(memory_limit),
     }
     results: dict[int, NotebookGrade] = {}
+    windows: dict[int, tuple[float, float]] = {}
+
+    def begin(index: int) -> None:
+        windows[index] = (time.time(), float("inf"))
 
     def done(index: int, result: NotebookGrade) -> None:
+        windows[index] = (windows.get(index, (time.time(), 0.0))[0], time.time())
         results[index] = result
         if progress is not None:
             progress(result)
 
-    if jobs <= 0:
-        for index, path in enumerate(notebooks):
-            try:
-                done(index, grade_notebook(path, **options))
-            except Exception as exc:  # noqa: BLE001 - one bad notebook must not stop the class
-                done(index, crashed(path, f"grader error: {type(exc).__name__}: {exc}"))
-    else:
-        options["resources"] = str(Path(resources).resolve()) if resources else None
-        run_parallel(notebooks, options, jobs, done, crashed)
-    return [results[i] for i in range(len(notebooks))]
+    with limits.Originals(notebooks) as originals:
+        copies = [originals.copy_of(path) for path in notebooks]
+        if jobs <= 0:
+            for index, path in enumerate(notebooks):
+                begin(index)
+                try:
+                    done(index, grade_notebook(path, copy=copies[index], **options))
+                except Exception as exc:  # noqa: BLE001 - one bad notebook must not stop the class
+                    done(index, crashed(path, f"grader error: {type(exc).__name__}: {exc}"))
+        else:
+            options["resources"] = str(Path(resources).resolve()) if resources else None
+            run_parallel(notebooks, copies, options, jobs, done, crashed, begin)
+        graded = [results[i] for i in range(len(notebooks))]
+        _flag_changed_originals(notebooks, graded, originals.changed(), windows)
+    return graded
+
+
+def _flag_changed_originals(
+    notebooks: list[Path],
+    graded: list[NotebookGrade],
+    changed: list[Path],
+    windows: dict[int, tuple[float, float]],
+) -> None:
+    """Flag each original modified during grading, and the submissions graded at that time."""
+    position = {path: index for index, path in enumerate(notebooks)}
+    for path in changed:
+        index = position[path]
+        try:
+            when = path.stat().st_mtime
+        except OSError:
+            when = None
+        suspects = [
+            i
+            for i, (start, end) in sorted(windows.items())
+            if i != index and when is not None and start - 1 <= when <= end + 1
+        ]
+        named = ", ".join(graded[i].notebook for i in suspects) or "unknown"
+        graded[index].flags.append(
+            "the original file was modified while the class was graded (submissions being "
+            f"graded then: {named}); it was graded from the copy taken before grading"
+        )
+        for i in suspects:
+            graded[i].flags.append(
+                "while this submission was graded, another submission's file changed "
+                f"(this one or another graded at the same time wrote it): {path}"
+            )

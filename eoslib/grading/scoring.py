@@ -53,6 +53,8 @@ def _vet_records(execution: Execution) -> dict[int, list[tuple[dict, str]]]:
 
 
 def _cell_failure(run: CellRun, timeout: float, died_before: bool) -> str:
+    if run.limit_problem:  # memory limit, leftover process (eoslib.grading.limits)
+        return run.limit_problem
     if run.status == "timeout":
         return f"time limit of {format_points(timeout)} s exceeded"
     if run.status == "error":

@@ -12,6 +12,7 @@ from typing import Any
 from . import registry
 
 MAX_BYTES = 50_000_000
+MAX_CODE_CELLS = 500  # non-empty code cells; more is not a submission a person wrote
 _CHECK_CALL = re.compile(r"""\bcheck\s*\(\s*(?:question_id\s*=\s*)?["']([^"'\\\s]+)["']""")
 _NAME_EXERCISE = re.compile(r"(?:^|[^a-z0-9])(ex\d+)(?![0-9])", re.IGNORECASE)
 
@@ -63,6 +64,11 @@ def read_submission(path: Path) -> Submission:
         for position, cell in enumerate(data["cells"])
         if isinstance(cell, dict) and cell.get("cell_type") == "code"
     ]
+    filled = sum(1 for _, source in code_cells if source.strip())
+    if filled > MAX_CODE_CELLS:
+        raise SubmissionError(
+            f"the notebook has {filled} code cells; the grader runs at most {MAX_CODE_CELLS}"
+        )
     metadata = data.get("metadata")
     eoslib_meta = metadata.get("eoslib") if isinstance(metadata, dict) else None
     exercise = eoslib_meta.get("exercise") if isinstance(eoslib_meta, dict) else None

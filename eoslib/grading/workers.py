@@ -38,7 +38,7 @@ def serve(requests: IO[str], replies: IO[str]) -> None:
         request = json.loads(line)
         path = Path(request["path"])
         try:
-            result = grade_notebook(path, **request["options"])
+            result = grade_notebook(path, copy=request.get("copy"), **request["options"])
         except Exception as exc:  # noqa: BLE001 - report, keep serving
             result = crashed(path, f"grader error: {type(exc).__name__}: {exc}")
         replies.write(MARK + json.dumps(result.to_json()) + "\n")
@@ -60,11 +60,12 @@ class _Worker:
             bufsize=1,
         )
 
-    def ask(self, path: Path, options: dict[str, Any]) -> dict[str, Any] | None:
+    def ask(self, path: Path, copy: Path, options: dict[str, Any]) -> dict[str, Any] | None:
         """The JSON reply for one notebook, or None if the worker died or answered garbage."""
         assert self.proc.stdin is not None and self.proc.stdout is not None
+        request = {"path": str(path), "copy": str(copy), "options": options}
         try:
-            self.proc.stdin.write(json.dumps({"path": str(path), "options": options}) + "\n")
+            self.proc.stdin.write(json.dumps(request) + "\n")
             self.proc.stdin.flush()
             for line in self.proc.stdout:
                 if line.startswith(MARK):
@@ -86,12 +87,18 @@ class _Worker:
 
 def run_parallel(
     notebooks: list[Path],
+    copies: list[Path],
     options: dict[str, Any],
     jobs: int,
     done: Callable[[int, NotebookGrade], None],
     crashed: Callable[[Path, str], NotebookGrade],
+    begin: Callable[[int], None] | None = None,
 ) -> None:
-    """Grade ``notebooks`` on ``jobs`` workers, calling ``done(index, grade)`` for each."""
+    """Grade ``notebooks`` (read from ``copies``) on ``jobs`` workers.
+
+    Calls ``begin(index)`` when a notebook is handed to a worker and ``done(index, grade)``
+    when its grade is known.
+    """
     todo: queue.Queue[int] = queue.Queue()
     for index in range(len(notebooks)):
         todo.put(index)
@@ -105,9 +112,12 @@ def run_parallel(
                     index = todo.get_nowait()
                 except queue.Empty:
                     return
+                if begin is not None:
+                    with lock:
+                        begin(index)
                 try:
                     worker = worker or _Worker()
-                    reply = worker.ask(notebooks[index], options)
+                    reply = worker.ask(notebooks[index], copies[index], options)
                     result = NotebookGrade.from_json(reply) if reply is not None else None
                     if result is None:
                         worker.proc.kill()
