@@ -150,9 +150,28 @@ class Consumer:
         self.member_id = self.cluster.group_coordinator.join(
             self.group_id, self._subscription, self.config["session.timeout.ms"],
             self._on_assignment, self.config["partition.assignment.strategy"],
-            self.config["group.instance.id"])
+            self.config["group.instance.id"], on_prepare=self._on_join_prepare)
         self.kernel.schedule(self.config["heartbeat.interval.ms"], self._heartbeat,
                              self.member_id)
+
+    def _on_join_prepare(self) -> None:
+        """A rebalance is about to take the partitions away: an auto-committing consumer
+        commits its consumed positions first, with the current generation (Java:
+        ``ConsumerCoordinator.onJoinPrepare`` -> ``maybeAutoCommitOffsetsSync``;
+        librdkafka commits its stored offsets on revocation too)."""
+        if not (self.config["enable.auto.commit"] and self.group_id and self.alive
+                and not self.closed and self._joined):
+            return
+        offs = {tp: o for tp, o in self._positions.items() if o is not None}
+        if not offs:
+            return
+        err = self.cluster.group_coordinator.commit(self.group_id, self.generation,
+                                                    self.member_id, offs)
+        self.stats["commits" if err is None else "failed_commits"] += 1
+        self.sim.history.record(self.kernel.now, self.sim.process_name(self), "commit",
+                                "ok" if err is None else "fail", group=self.group_id,
+                                offsets=[[t, p, o] for (t, p), o in offs.items()], txn=None,
+                                auto=True)
 
     def _on_assignment(self, generation: int, parts: list[TP]) -> None:
         if self._alive():

@@ -40,6 +40,9 @@ class Member:
     last_heartbeat: float
     on_assignment: Callable[[int, list[TP]], None]
     instance_id: str | None = None  # group.instance.id: a static member (KIP-345)
+    #: called before a rebalance takes the member's partitions away (its last chance to
+    #: commit with the current generation: Java's ConsumerCoordinator.onJoinPrepare)
+    on_prepare: Callable[[], None] | None = None
 
 
 @dataclass
@@ -77,7 +80,8 @@ class GroupCoordinator:
     # --------------------------------------------------------------- membership
     def join(self, group_id: str, topics: list[str], session_timeout: float,
              on_assignment: Callable[[int, list[TP]], None], strategy: str = "range",
-             instance_id: str | None = None) -> str:
+             instance_id: str | None = None,
+             on_prepare: Callable[[], None] | None = None) -> str:
         """Add a member; returns its member id. Triggers a rebalance, except when a static
         member (``group.instance.id``) comes back: it replaces its old member id, keeps its
         partitions and the generation (KIP-345), and the old id is fenced."""
@@ -85,7 +89,7 @@ class GroupCoordinator:
         self._member_seq += 1
         mid = f"{group_id}-member-{self._member_seq}"
         member = Member(mid, list(topics), session_timeout, self.kernel.now, on_assignment,
-                        instance_id)
+                        instance_id, on_prepare)
         old = next((m for m in g.members.values()
                     if instance_id is not None and m.instance_id == instance_id), None)
         if old is not None and old.topics == member.topics:
@@ -141,6 +145,9 @@ class GroupCoordinator:
         self.kernel.at(m.last_heartbeat + m.session_timeout, check)
 
     def _rebalance(self, g: Group, why: str) -> None:
+        for m in list(g.members.values()):  # onJoinPrepare: commit before revocation
+            if m.on_prepare is not None:
+                m.on_prepare()
         g.generation += 1
         g.rebalances += 1
         members = sorted(g.members)

@@ -79,3 +79,21 @@ def test_a_non_transactional_append_during_an_open_transaction_is_invalid() -> N
                            transactional=False)
     assert bad.error == "INVALID_TXN_STATE" and "still open" in bad.reason
     assert part.leo == 1
+
+
+def test_an_auto_committing_consumer_commits_before_its_partitions_are_revoked() -> None:
+    """Java ``ConsumerCoordinator.onJoinPrepare`` -> ``maybeAutoCommitOffsetsSync``: before
+    a rebalance revokes its partitions, the consumer commits what it consumed, so the new
+    owner does not re-read it."""
+    sim = _filled(8)
+    conf = {"group.id": "g", "enable.auto.commit": True, "auto.commit.interval.ms": 60_000,
+            "auto.offset.reset": "earliest"}
+    a = sim.Consumer(conf)
+    a.subscribe(["t"])
+    assert [m.value() for m in a.consume(3, timeout=1.0)] == ["v0", "v1", "v2"]
+    b = sim.Consumer(conf)
+    b.subscribe(["t"])  # joins: a rebalance; the one partition goes to one of them
+    got = b.consume(8, timeout=5.0) + a.consume(8, timeout=5.0)
+    assert [m.value() for m in got][:1] == ["v3"]  # nobody re-reads v0..v2
+    probe = sim.Consumer({"group.id": "g", "enable.auto.commit": False})
+    assert probe.committed([TopicPartition("t", 0)])[0].offset >= 3
