@@ -97,6 +97,7 @@ class Pipeline:
         self.commit_failures = 0
         self.processed = 0
         self.crash_at = sim.faults.crash_at
+        self._fired: set[str] = set()  # explorer (issue 9): crash_points already fired
         self.consumer: Consumer | None = None
         self.producer: Producer | None = None
 
@@ -143,6 +144,16 @@ class Pipeline:
 
     def _maybe_crash(self, step: str, msgs: list[Message]) -> None:
         plan = self.sim.faults
+        # -- explorer (issue 9): placed crash_points "STEP:N", each fires once
+        if plan.crash_points:
+            for tok in plan.crash_points:
+                st, _, n = tok.partition(":")
+                if st == step and tok not in self._fired \
+                        and any(_index(m.value()) == int(n) for m in msgs):
+                    self._fired.add(tok)
+                    raise Crash(step)
+            return
+        # -- end
         if plan.crash_step != step or self.crashes >= plan.max_crashes:
             return
         if plan.crash_prob or "crash_prob" in plan.explicit:

@@ -54,7 +54,7 @@ def _split_faults(settings: dict[str, str]) -> tuple[dict[str, Any], dict[str, A
 def _fault_value(key: str, v: str) -> Any:
     default = FaultPlan.__dataclass_fields__[key].default
     try:
-        if key in ("apis", "lose_responses", "drop", "kill"):
+        if key in ("apis", "lose_responses", "drop", "kill", "crash_points"):
             parts = [x for x in v.split(",") if x]
             return tuple(int(x) for x in parts) if key == "lose_responses" else tuple(parts)
         if key == "crash_step":

@@ -53,6 +53,9 @@ class FaultPlan:
       answers; a successor loads the log 100 ms later and finishes what was decided) or
       ``leader.N`` (the leader broker of the partition dies right after the N-th Produce
       append, before it answers, and comes back 200 ms later with its log).
+    * ``crash_points``: several placed application crashes, each ``STEP:N`` (crash at
+      ``STEP`` in the iteration whose batch holds input message N), each firing once, in
+      any incarnation; when given, ``crash_step``/``crash_at`` are not used.
     """
 
     request_loss: float = 0.0
@@ -70,6 +73,7 @@ class FaultPlan:
     apis: tuple[str, ...] = ("produce",)
     drop: tuple[str, ...] = ()
     kill: tuple[str, ...] = ()
+    crash_points: tuple[str, ...] = ()
     #: the fields given explicitly (by :meth:`from_dict`); e.g. ``crash_prob=0.0`` given
     #: means "crash by chance, never", not "crash at the default message"
     explicit: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
@@ -116,6 +120,13 @@ class FaultPlan:
             if where not in KILL_POINTS or not n.isdigit() or int(n) < 1:
                 raise ConfigException("kill", item, "Expected txn_coordinator.N or leader.N "
                                       "with N >= 1" + did_you_mean(where, KILL_POINTS))
+        self.crash_points = tuple(self.crash_points)
+        for item in self.crash_points:
+            step, _, n = str(item).partition(":")
+            if step not in CRASH_STEPS or not n.isdigit():
+                raise ConfigException("crash_points", item, "Expected STEP:N with N >= 0 and "
+                                      f"STEP one of {', '.join(CRASH_STEPS)}"
+                                      + did_you_mean(step, CRASH_STEPS))
         if not self.explicit:  # built directly: what differs from the defaults was given
             self.explicit = frozenset(
                 f.name for f in fields(self)
@@ -141,10 +152,11 @@ class FaultPlan:
         out["apis"] = list(self.apis)
         out["lose_responses"] = list(self.lose_responses)
         out["drop"] = list(self.drop)
-        if self.kill:  # only when placed: runs without it print as before
-            out["kill"] = list(self.kill)
-        else:
-            del out["kill"]
+        for name in ("kill", "crash_points"):  # only when placed: others print as before
+            if getattr(self, name):
+                out[name] = list(getattr(self, name))
+            else:
+                del out[name]
         return out
 
 

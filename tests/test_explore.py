@@ -108,8 +108,8 @@ def test_the_answer_does_not_depend_on_jobs(capsys) -> None:
     (["explore", "nope"], "scenario"),
     (["explore", "pipeline", "--faults", "crash,bogus"], "--faults"),
     (["explore", "pipeline", "--max-faults", "-1"], "--max-faults"),
-    (["explore", "pipeline", "--max-faults", "3", "--messages", "1",
-      "--set", "transactions=true", "--faults", "crash"], "--max-faults"),
+    (["explore", "pipeline", "--max-faults", "1", "--faults", "coordinator"],
+     "--max-faults"),  # no transactions: no coordinator writes to kill
     (["explore", "pipeline", "--set", "acks=2"], "acks"),
     (["explore", "pipeline", "--set", "response_loss=0.1"], "response_loss"),
     (["explore", "pipeline", "--jobs", "0"], "--jobs"),
@@ -152,3 +152,16 @@ def test_coordinator_and_leader_kills_replay_with_eoslib_run(capsys) -> None:
     assert main([*argv[1:], "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["report"]["anomalies"]["duplicate"]["count"] == kills[0].anomalies["duplicate"]
+
+
+def test_two_application_crashes_in_one_schedule_replay_with_eoslib_run(capsys) -> None:
+    ex = explore("pipeline", messages=3, config={"delivery": "at-least-once"},
+                 kinds=("crash",), max_faults=2)
+    assert "second_crash" not in ex.pruned  # a second crash is explored, not skipped
+    two = [r for r in ex.runs if len(r.schedule) == 2 and r.anomalies]
+    assert two, "a crash, then another in the restarted instance"
+    argv = ex.replay(two[0].schedule)
+    assert any(a.startswith("crash_points=") for a in argv), argv
+    assert main([*argv[1:], "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["report"]["anomalies"]["duplicate"]["count"] == two[0].anomalies["duplicate"]

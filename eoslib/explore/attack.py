@@ -98,10 +98,9 @@ def _search(once: Once, reference: Once | None, ks: frozenset[str], max_faults: 
                 return sch, "exception" if error else sorted(bad)[0], bad, error, done, skipped
             if r is None or depth == max_faults:
                 continue
-            crashes = any(p.kind == "crash" for p in sch)
             for p in points_of(r, ks):
                 key = frozenset((*sch, p))
-                if p in sch or (p.kind == "crash" and crashes) or key in seen:
+                if p in sch or key in seen:
                     continue
                 seen.add(key)
                 nxt.append(tuple(sorted(key)))

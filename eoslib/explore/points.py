@@ -120,13 +120,16 @@ def _index(value: Any) -> int | None:
 
 
 def plan_of(schedule: tuple[Point, ...]) -> dict[str, Any]:
-    """The fault-plan fields that place ``schedule`` (at most one crash)."""
+    """The fault-plan fields that place ``schedule`` (one crash as ``crash_step`` and
+    ``crash_at``, several as ``crash_points``)."""
     drop = tuple(p.token() for p in schedule if p.kind in ("request", "response"))
     kill = tuple(p.token() for p in schedule if p.kind in _KILL)
     crashes = [p for p in schedule if p.kind == "crash"]
     plan: dict[str, Any] = {"drop": drop}
     if kill:
         plan["kill"] = kill
-    if crashes:
+    if len(crashes) == 1:
         plan.update(crash_step=crashes[0].api, crash_at=crashes[0].n, max_crashes=1)
+    elif crashes:
+        plan["crash_points"] = tuple(f"{p.api}:{p.n}" for p in crashes)
     return plan
