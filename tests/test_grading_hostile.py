@@ -206,3 +206,23 @@ def _marked(pid: int) -> bool:
     except OSError:
         return False
     return any(v.startswith(limits.MARKER_VARIABLE.encode() + b"=") for v in environ.split(b"\0"))
+
+
+@pytest.mark.slow
+def test_class_report_of_the_hostile_run(hostile: dict[str, dict], tmp_path: Path) -> None:
+    from eoslib.grading.html_report import flagged, write_report
+    from eoslib.grading.results import NotebookGrade
+
+    grades = [NotebookGrade.from_json(r) for r in hostile.values()]
+    assert all(g is not None for g in grades)
+    whats = {(Path(n).stem, w) for n, w, _ in flagged(grades)}  # type: ignore[arg-type]
+    for expected in [
+        ("memory", "exfix.q1: hit the memory limit"),
+        ("child", "exfix.q1: left a process running"),
+        ("thread", "exfix.q2: modified eoslib while graded"),
+        ("victim", "flag"),
+        ("exfix-script", "not graded"),
+    ]:
+        assert expected in whats, expected
+    write_report(grades, tmp_path / "report.html")  # type: ignore[arg-type]
+    assert "used more than 2 GB of memory" in (tmp_path / "report.html").read_text()

@@ -27,12 +27,17 @@ def _grade(args: argparse.Namespace) -> int:
             )
             print(f"graded {result.notebook}: {status}", file=sys.stderr)
 
+    if not args.memory_gb > 0:
+        print(f"grade: --memory-gb must be a positive number, got {args.memory_gb:g}",
+              file=sys.stderr)  # fmt: skip
+        return 2
     grades = grade(
         [Path(p) for p in args.paths],
         timeout_per_question=args.timeout,
         jobs=args.jobs,
         resources=Path(args.resources) if args.resources else None,
         progress=progress,
+        memory_limit=int(args.memory_gb * 1024**3),
     )
     if not grades:
         print("no notebooks found", file=sys.stderr)
@@ -40,6 +45,12 @@ def _grade(args: argparse.Namespace) -> int:
     print(report.to_json(grades) if args.json else report.table(grades))
     if args.csv:
         report.write_csv(grades, Path(args.csv))
+    if args.report:
+        from .html_report import write_report
+
+        write_report(grades, Path(args.report))
+        if not args.quiet:
+            print(f"class report written to {args.report}", file=sys.stderr)
     return 0
 
 
@@ -80,6 +91,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # noqa: SLF001
     p.add_argument("paths", nargs="+", metavar="PATH", help="notebooks or folders")
     p.add_argument("--json", action="store_true", help="print the JSON list instead of a table")
     p.add_argument("--csv", metavar="FILE", help="also write a gradebook CSV")
+    p.add_argument(
+        "--report", metavar="FILE", help="also write the class report (self-contained HTML)"
+    )
+    p.add_argument(
+        "--memory-gb", type=float, default=2.0, metavar="GB", help="memory limit per submission"
+    )
     p.add_argument("--timeout", type=float, default=60, metavar="S", help="per-cell limit")
     p.add_argument("--jobs", type=int, default=2, metavar="N", help="notebooks in parallel")
     p.add_argument("--resources", metavar="DIR", help="copied into each working directory")
