@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from eoslib.errors import ConfigException, did_you_mean
@@ -147,8 +147,8 @@ class FaultPlan:
 
     def to_json(self) -> dict[str, Any]:
         """The plan as a JSON-ready dict."""
-        out = asdict(self)
-        del out["explicit"]
+        # field by field (dataclasses.asdict deep-copies: it was 9% of an explored run)
+        out = {name: getattr(self, name) for name in _FIELDS}
         out["apis"] = list(self.apis)
         out["lose_responses"] = list(self.lose_responses)
         out["drop"] = list(self.drop)
@@ -158,6 +158,10 @@ class FaultPlan:
             else:
                 del out[name]
         return out
+
+
+#: the plan's fields in order, for :meth:`FaultPlan.to_json`
+_FIELDS = tuple(f.name for f in fields(FaultPlan) if f.name != "explicit")
 
 
 class FaultInjector:
