@@ -49,10 +49,17 @@ def _wait_dead(pid: int, timeout: float) -> bool:
     return False
 
 
-def _java_cmd(java: str, libs: Path, state_dir: Path, main: str, *args: str) -> list[str]:
+def _java_cmd(
+    java: str,
+    libs: Path,
+    state_dir: Path,
+    main: str,
+    *args: str,
+    jvm_opts: tuple[str, ...] = JVM_OPTS,
+) -> list[str]:
     return [
         java,
-        *JVM_OPTS,
+        *jvm_opts,
         "-Djava.awt.headless=true",
         f"-Dlog4j2.configurationFile={state_dir / 'log4j2.properties'}",
         "-cp",
