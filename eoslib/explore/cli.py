@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from typing import Any
 
 from eoslib.explore.engine import MAX_K, Exploration, explore
@@ -69,7 +70,12 @@ def cmd_explore(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Add ``explore`` to the ``eoslib`` command."""
     e = sub.add_parser("explore", help="run every placement of up to K faults; report the "
-                                       "smallest schedule for each anomaly")
+                                       "smallest schedule for each anomaly",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="fault kinds:\n" + "\n".join(
+                           textwrap.fill(f"{k}: {v}", 78, initial_indent="  ",
+                                         subsequent_indent="      ")
+                           for k, v in KINDS.items()))
     e.add_argument("scenario")
     e.add_argument("--messages", type=int, default=3)
     e.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
