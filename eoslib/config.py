@@ -57,7 +57,9 @@ PRODUCER = _keys(
     Key("transactional.id", "str", None),
     Key("transaction.timeout.ms", "int", 60000, minimum=1),
     Key("max.block.ms", "int", 60000, minimum=0),
-    Key("transaction.version", "choice", "2", ("1", "2"), doc="KIP-890 TV2 bumps the epoch per txn"),  # noqa: E501
+    Key("transaction.version", "choice", "2", ("1", "2"),
+        doc="not a Kafka producer key: the highest transaction version this client speaks "
+            "(Java 4.x: 2; librdkafka has no KIP-890: 1); the cluster's feature caps it"),
 )
 
 CONSUMER = _keys(
@@ -96,6 +98,10 @@ CLUSTER = _keys(
     Key("transaction.state.log.num.partitions", "int", 50, minimum=1),
     Key("replica.fetch.wait.ms", "int", 2, minimum=0, doc="how soon followers copy new data"),
     Key("network.latency.ms", "int", 1, minimum=0, doc="one-way latency client<->broker"),
+    Key("transaction.version", "choice", "2", ("1", "2"),
+        doc="the cluster's finalized transaction.version feature (Kafka 4.x: "
+            "kafka-features.sh upgrade --feature transaction.version=2); KIP-890 TV2 bumps "
+            "the epoch at the end of every transaction"),
 )
 
 KINDS = {"producer": PRODUCER, "consumer": CONSUMER, "topic": TOPIC, "cluster": CLUSTER}

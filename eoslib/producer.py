@@ -124,6 +124,14 @@ class Producer:
             self._request_pid()
 
     # ------------------------------------------------------------------ basics
+    @property
+    def transaction_version(self) -> int:
+        """The transaction version this producer's transactions use: the cluster's finalized
+        ``transaction.version`` feature, capped by what the client speaks (the producer key
+        ``transaction.version``)."""
+        return min(int(self.config["transaction.version"]),
+                   int(self.cluster.config["transaction.version"]))
+
     def __repr__(self) -> str:
         return f"<Producer {self.name} pid={self.pid} epoch={self.epoch}>"
 
@@ -455,7 +463,7 @@ class Producer:
         def handler(respond: Callable[[dict[str, Any]], None]) -> None:
             self.cluster.txn_coordinator.handle_init_producer_id(
                 self.txn_id, self.config["transaction.timeout.ms"], respond,
-                int(self.config["transaction.version"]))
+                self.transaction_version)
 
         def on_resp(resp: dict[str, Any]) -> None:
             if resp["error"]:
@@ -539,7 +547,7 @@ class Producer:
         def handler(respond: Callable[[dict[str, Any]], None]) -> None:
             self.cluster.txn_coordinator.handle_init_producer_id(
                 self.txn_id, self.config["transaction.timeout.ms"], respond,
-                int(self.config["transaction.version"]))
+                self.transaction_version)
 
         try:
             resp = self._coordinator_call("init_pid", handler, "InitProducerId", timeout)
@@ -747,7 +755,7 @@ class Producer:
             init = self._coordinator_call(
                 "init_pid", lambda respond: self.cluster.txn_coordinator.handle_init_producer_id(
                     self.txn_id, self.config["transaction.timeout.ms"], respond,
-                    int(self.config["transaction.version"])), "InitProducerId (epoch bump)",
+                    self.transaction_version), "InitProducerId (epoch bump)",
                 None)
             if init["error"]:
                 raise self._fenced(init["error"])

@@ -97,3 +97,17 @@ def test_an_auto_committing_consumer_commits_before_its_partitions_are_revoked()
     assert [m.value() for m in got][:1] == ["v3"]  # nobody re-reads v0..v2
     probe = sim.Consumer({"group.id": "g", "enable.auto.commit": False})
     assert probe.committed([TopicPartition("t", 0)])[0].offset >= 3
+
+
+def test_transaction_version_is_a_cluster_feature() -> None:
+    """Kafka 4.x: ``transaction.version`` is finalized on the cluster (kafka-features.sh);
+    a client uses TV2 only where the cluster has it. The course key sets the cluster's."""
+    from eoslib.scenarios import run_scenario
+
+    sim = Simulation(seed=1, cluster={"transaction.version": "1"})
+    assert sim.Producer({"transactional.id": "x"}).transaction_version == 1
+    assert Simulation(seed=1).Producer({"transactional.id": "x"}).transaction_version == 2
+    for tv, torn in (("1", 5), ("2", 0)):
+        r = run_scenario("delayed-end-txn", seed=0, config={"transaction.version": tv})
+        assert r.config["transaction.version"] == tv
+        assert r.counts["torn_txn_records"] == torn
