@@ -7,7 +7,9 @@
     eoslib broker start            start the local broker; prints its bootstrap address
     eoslib broker status | stop    is it running? / stop it and delete its data
     eoslib broker log [-n 40]      the end of the broker's log
+    eoslib broker start --brokers 3  a three-broker KRaft cluster (also stop/status/log)
     eoslib compare [--json] [--bootstrap HOST:PORT] [-X key=value ...] [--record]
+                   [--experiment NAME ...] [--seeds S]
 """
 
 from __future__ import annotations
@@ -39,13 +41,28 @@ def register(subparsers: Any) -> None:
     f.add_argument("--kafka-version", default=broker.KAFKA_VERSION)
     f.add_argument("--force", action="store_true", help="download again even if cached")
     f.set_defaults(func=_fetch)
-    s = sub.add_parser("start", help="start the broker and print its bootstrap address")
+    # --brokers 3: the three-broker cluster of eoslib.real.cluster3 (its own state dir)
+    nb = argparse.ArgumentParser(add_help=False)
+    nb.add_argument(
+        "--brokers",
+        type=int,
+        choices=(1, 3),
+        default=1,
+        help="1: the single broker (default); 3: the three-broker KRaft cluster",
+    )
+    s = sub.add_parser(
+        "start", parents=[nb], help="start the broker and print its bootstrap address"
+    )
     s.add_argument("--kafka-version", default=broker.KAFKA_VERSION)
-    s.add_argument("--timeout", type=float, default=120.0, help="seconds to wait (120)")
+    s.add_argument("--timeout", type=float, default=None, help="seconds to wait (120; 150)")
     s.set_defaults(func=_start)
-    sub.add_parser("stop", help="stop the broker and delete its data").set_defaults(func=_stop)
-    sub.add_parser("status", help="is the broker running?").set_defaults(func=_status)
-    lg = sub.add_parser("log", help="print the end of the broker's log")
+    sub.add_parser(
+        "stop", parents=[nb], help="stop the broker and delete its data"
+    ).set_defaults(func=_stop)
+    sub.add_parser("status", parents=[nb], help="is the broker running?").set_defaults(
+        func=_status
+    )
+    lg = sub.add_parser("log", parents=[nb], help="print the end of the broker's log")
     lg.add_argument("-n", type=int, default=40, help="lines (40)")
     lg.set_defaults(func=_log)
 
@@ -82,6 +99,14 @@ def register(subparsers: Any) -> None:
         metavar="NAME",
         help="run only this experiment (repeatable)",
     )
+    c.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        metavar="S",
+        help="random differential: S seeded fault schedules per experiment, the same on "
+        "both sides (producer-retry, consumer-crash)",
+    )
     c.add_argument("--state-dir", default=None, help=argparse.SUPPRESS)
     c.set_defaults(func=_compare)
 
@@ -113,8 +138,10 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _start(args: argparse.Namespace) -> int:
+    if args.brokers == 3:
+        return _start3(args)
     try:
-        st = broker.start(args.state_dir, version=args.kafka_version, timeout=args.timeout)
+        st = broker.start(args.state_dir, version=args.kafka_version, timeout=args.timeout or 120)
     except broker.BrokerError as e:
         return _err(str(e))
     print(st.bootstrap)
@@ -126,13 +153,50 @@ def _start(args: argparse.Namespace) -> int:
     return 0
 
 
+def _start3(args: argparse.Namespace) -> int:
+    from eoslib.real import cluster3
+
+    try:
+        st = cluster3.start(args.state_dir, version=args.kafka_version, timeout=args.timeout or 150)
+    except broker.BrokerError as e:
+        return _err(str(e))
+    print(st.bootstrap)
+    pids = ", ".join(f"node {n.node_id} pid {n.pid}" for n in st.nodes)
+    print(
+        f"Kafka {st.kafka_version}: 3 brokers ready in {st.format_seconds + st.ready_seconds:.1f} s"
+        f" ({pids}; logs in {st.state_dir}/node*/server.log); stop with "
+        "`eoslib broker stop --brokers 3`",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _stop(args: argparse.Namespace) -> int:
+    if args.brokers == 3:
+        from eoslib.real import cluster3
+
+        how = cluster3.stop(args.state_dir)
+        print(f"cluster {how}" if how != "not running" else "no 3-broker cluster was running")
+        return 0
     how = broker.stop(args.state_dir)
     print(f"broker {how}" if how != "not running" else "no broker was running")
     return 0
 
 
 def _status(args: argparse.Namespace) -> int:
+    if args.brokers == 3:
+        from eoslib.real import cluster3
+
+        st3 = cluster3.status(args.state_dir)
+        if st3 is None:
+            print("not running")
+            return 1
+        up = cluster3.alive_nodes(st3)
+        print(
+            f"running: {st3.bootstrap} (Kafka {st3.kafka_version}, nodes up {up} of [1, 2, 3], "
+            f"since {st3.started_at}; logs in {st3.state_dir}/node*/server.log)"
+        )
+        return 0
     st = broker.status(args.state_dir)
     if st is None:
         print("not running")
@@ -145,6 +209,11 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _log(args: argparse.Namespace) -> int:
+    if args.brokers == 3:
+        from eoslib.real import cluster3
+
+        print(cluster3.log_tail(args.n, args.state_dir))
+        return 0
     print(broker.log_tail(args.n, args.state_dir))
     return 0
 
@@ -167,6 +236,23 @@ def _compare(args: argparse.Namespace) -> int:
         extra = _parse_extra(args.extra)
     except ValueError as e:
         return _err(str(e))
+    known = list(cmp.SIM_CALLS)
+    for name in args.experiment or []:
+        if name not in known:
+            return _err(f"--experiment: unknown experiment {name!r}; known: {', '.join(known)}")
+    if args.seeds is not None:
+        from eoslib.real.differential import SEEDED
+
+        if args.seeds < 1:
+            return _err(f"--seeds: expected a whole number >= 1, got {args.seeds}")
+        bad = [n for n in (args.experiment or known) if n not in SEEDED]
+        if not args.experiment or bad:
+            return _err(
+                "--seeds needs --experiment with a seeded experiment ("
+                + ", ".join(SEEDED) + ")" + (f"; not seeded: {', '.join(bad)}" if bad else "")
+            )
+        if args.record:
+            return _err("--seeds: the seeded rows are not the recorded results; drop --record")
     started = None
     try:
         if args.bootstrap:
@@ -183,6 +269,7 @@ def _compare(args: argparse.Namespace) -> int:
             cluster,
             experiments=args.experiment,
             progress=lambda s: print(f"  running {s}", file=sys.stderr),
+            seeds=args.seeds,
         )
     except broker.BrokerError as e:
         return _err(str(e))

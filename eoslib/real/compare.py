@@ -35,6 +35,17 @@ class SimCall:
     config: Mapping[str, Any] = field(default_factory=dict)
     faults: Mapping[str, Any] = field(default_factory=dict)
     real_kwargs: Mapping[str, Any] = field(default_factory=dict)  # for the real experiment
+    #: a script of :mod:`eoslib.real.experiments.scripted` run on the simulator itself
+    #: (the experiments no scenario covers); ``scenario`` is then only a label
+    script: Callable[..., dict[str, Any]] | None = None
+    #: what the row compares, in words (shown in notebook 12)
+    compares: str = ""
+
+
+def _script(module: str, name: str) -> Callable[..., dict[str, Any]]:
+    import importlib
+
+    return getattr(importlib.import_module(f"eoslib.real.experiments.{module}"), name)
 
 
 # The real experiment and its simulated twin use the same messages and the same fault.
@@ -77,6 +88,45 @@ SIM_CALLS: dict[str, SimCall] = {
         messages=30,
         real_kwargs={"messages": 10},  # the simulated zombie holds one batch of 10
     ),
+    # Twins by scenario: the real side runs the script of exp_transactions.
+    "producer-restart": SimCall(
+        "producer-restart", "transactions", False, True, messages=10,
+        compares="duplicates in the output after a producer died before its callbacks and "
+        "its replacement re-sent all 10 messages",
+    ),
+    "transaction-timeout": SimCall(
+        "transaction-timeout", "isolation.level", "read_uncommitted", "read_committed",
+        messages=10,
+        compares="the late commit of the stalled producer is fenced (fenced=1); records of "
+        "the timed-out transaction a concurrent reader returned (aborted_reads)",
+    ),
+    # Twins by script: the same function runs on the simulator and on Kafka.
+    "lso-blocking": SimCall(
+        "lso-blocking", "isolation.level", "read_uncommitted", "read_committed", messages=10,
+        script=_script("exp_transactions", "lso_blocking"),
+        compares="records a reader returns while a transaction of 5 is open with 5 later "
+        "non-transactional records behind it, and after the commit",
+    ),
+    "pending-offsets": SimCall(
+        "pending-offsets", "txn.end", "abort", "commit", messages=5,
+        script=_script("exp_transactions", "pending_offsets"),
+        compares="the group's committed offset (None = none) while the transaction holding "
+        "the offsets is open, and after it ends",
+    ),
+    "abort-no-rewind": SimCall(
+        "abort-no-rewind", "seek.after.abort", False, True, messages=10,
+        script=_script("exp_transactions", "abort_no_rewind"),
+        compares="the consumer position right after aborting the first batch of 5, and "
+        "inputs missing from the committed output at the end",
+    ),
+    "auto-commit": SimCall(
+        "auto-commit", "shutdown", "crash", "close", messages=10,
+        config={"client": "librdkafka"},
+        script=_script("exp_auto_commit", "auto_commit"),
+        compares="librdkafka semantics on both sides (client=librdkafka in the simulator): "
+        "the committed offset after 6 records were handed out, and how many a successor "
+        "re-reads",
+    ),
 }
 
 # What must agree, per experiment: (count, "exact" | "nonzero").
@@ -85,6 +135,12 @@ METRICS: dict[str, tuple[tuple[str, str], ...]] = {
     "consumer-crash": (("duplicates", "nonzero"), ("lost", "exact")),
     "read-committed": (("aborted_reads", "exact"),),
     "zombie-fencing": (("fenced", "exact"), ("duplicates", "nonzero")),
+    "producer-restart": (("duplicates", "exact"),),
+    "transaction-timeout": (("fenced", "exact"), ("aborted_reads", "exact")),
+    "lso-blocking": (("read_while_open", "exact"), ("read_after_commit", "exact")),
+    "pending-offsets": (("committed_while_open", "exact"), ("committed_after", "exact")),
+    "abort-no-rewind": (("position_after_abort", "exact"), ("lost", "exact")),
+    "auto-commit": (("committed", "exact"), ("replayed", "exact")),
 }
 
 
@@ -103,11 +159,16 @@ COUNT_KEYS = ("duplicates", "lost", "aborted_reads", "uncommitted_reads", "proce
               "reordered", "fenced", "txn_committed", "txn_aborted")
 
 
-def run_sim(experiment: str, on: bool) -> dict[str, Any]:
-    """The simulation's counts for one experiment and setting."""
+def run_sim(experiment: str, on: bool, call: SimCall | None = None) -> dict[str, Any]:
+    """The simulation's counts for one experiment and setting (``call``: another twin,
+    e.g. with a seeded fault schedule)."""
     from eoslib.scenarios import run_scenario  # lazily: the real mode does not need it
 
-    call = SIM_CALLS[experiment]
+    call = call or SIM_CALLS[experiment]
+    if call.script is not None:
+        from eoslib.real.experiments.scripted import SimEnv, run
+
+        return run(call.script, SimEnv(faults=dict(call.faults) or None), on)
     config = {**call.config, call.setting: call.on if on else call.off}
     res = run_scenario(
         call.scenario, seed=0, messages=call.messages, config=config, faults=dict(call.faults)
@@ -118,7 +179,7 @@ def run_sim(experiment: str, on: bool) -> dict[str, Any]:
 def agrees(experiment: str, sim: Mapping[str, Any], real: Mapping[str, Any]) -> bool:
     """Whether the two sides agree on every metric of :data:`METRICS`."""
     for name, how in METRICS[experiment]:
-        a, b = sim.get(name) or 0, real.get(name) or 0
+        a, b = sim.get(name), real.get(name)
         if (a != b) if how == "exact" else (bool(a) != bool(b)):
             return False
     return True
@@ -130,6 +191,7 @@ def compare(
     *,
     experiments: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    seeds: int | None = None,
 ) -> list[dict[str, Any]]:
     """Run every experiment (off and on) on the cluster and in the simulation.
 
@@ -139,39 +201,60 @@ def compare(
     ``{"experiment", "setting", "sim", "real", "agree"}`` where ``sim`` and ``real`` hold
     the compared counts first, then the other :data:`COUNT_KEYS` (plus ``seconds`` for the
     real run), or ``"error"`` on failure. ``agree`` compares the experiment's metrics only.
+    With ``seeds`` = S, each experiment runs S seeded fault schedules
+    (:mod:`eoslib.real.differential`) off and on; those rows also carry ``seed``,
+    ``schedule`` and ``envelope`` (what the row checks).
     """
-    import time
-
-    from eoslib.real.experiments import run_experiment
-
     cluster = bootstrap if isinstance(bootstrap, Cluster) else Cluster(bootstrap)
     if extra_conf:
         cluster.extra_conf.update(extra_conf)
     rows: list[dict[str, Any]] = []
     for name in experiments or list(SIM_CALLS):
+        if seeds:
+            from eoslib.real import differential as diff
+
+            for seed in range(seeds):
+                sched = diff.schedule(name, seed)
+                for on in (False, True):
+                    if progress:
+                        progress(f"{name} {setting_label(name, on)} seed {seed} {sched}")
+                    row = _row(name, on, cluster, diff.sim_call(name, sched),
+                               diff.real_kwargs(name, sched))
+                    row.update(seed=seed, schedule=sched, envelope=diff.ENVELOPE[name])
+                    rows.append(row)
+            continue
         for on in (False, True):
-            label = setting_label(name, on)
             if progress:
-                progress(f"{name} {label}")
-            keys = [m for m, _ in METRICS[name]]
-            keys += [k for k in COUNT_KEYS if k not in keys]
-            row: dict[str, Any] = {"experiment": name, "setting": label}
-            try:
-                counts = run_sim(name, on)
-                row["sim"] = {k: counts.get(k) for k in keys}
-            except Exception as e:  # noqa: BLE001 - reported in the row
-                row["sim"] = {"error": f"{type(e).__name__}: {e}"}
-            t = time.monotonic()
-            try:
-                res = run_experiment(name, cluster, on=on, **SIM_CALLS[name].real_kwargs)
-                row["real"] = {k: res.counts.get(k) for k in keys}
-                row["real"]["seconds"] = round(time.monotonic() - t, 1)
-            except Exception as e:  # noqa: BLE001
-                row["real"] = {"error": f"{type(e).__name__}: {e}"}
-            ok = "error" not in row["sim"] and "error" not in row["real"]
-            row["agree"] = agrees(name, row["sim"], row["real"]) if ok else None
-            rows.append(row)
+                progress(f"{name} {setting_label(name, on)}")
+            rows.append(_row(name, on, cluster, SIM_CALLS[name], SIM_CALLS[name].real_kwargs))
     return rows
+
+
+def _row(name: str, on: bool, cluster: Cluster, call: SimCall,
+         real_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """One row: the simulation's and Kafka's counts for one experiment and setting."""
+    import time
+
+    from eoslib.real.experiments import run_experiment
+
+    metric = [m for m, _ in METRICS[name]]
+    keys = metric + [k for k in COUNT_KEYS if k not in metric]
+    row: dict[str, Any] = {"experiment": name, "setting": setting_label(name, on)}
+    try:
+        counts = run_sim(name, on, call)
+        row["sim"] = {k: counts.get(k) for k in keys if k in counts or k in metric}
+    except Exception as e:  # noqa: BLE001 - reported in the row
+        row["sim"] = {"error": f"{type(e).__name__}: {e}"}
+    t = time.monotonic()
+    try:
+        res = run_experiment(name, cluster, on=on, **real_kwargs)
+        row["real"] = {k: res.counts.get(k) for k in keys if k in res.counts or k in metric}
+        row["real"]["seconds"] = round(time.monotonic() - t, 1)
+    except Exception as e:  # noqa: BLE001
+        row["real"] = {"error": f"{type(e).__name__}: {e}"}
+    ok = "error" not in row["sim"] and "error" not in row["real"]
+    row["agree"] = agrees(name, row["sim"], row["real"]) if ok else None
+    return row
 
 
 def record(rows: list[dict[str, Any]], kafka_version: str, path: Path = RECORDED) -> Path:
@@ -202,7 +285,7 @@ def table_rows(rows: list[dict[str, Any]]) -> list[tuple[str, str, str, str, str
     return [
         (
             r["experiment"],
-            r["setting"],
+            r["setting"] + (f" seed {r['seed']}" if "seed" in r else ""),
             format_counts(r["experiment"], r["sim"]),
             format_counts(r["experiment"], r["real"]),
             {True: "yes", False: "NO", None: "-"}[r["agree"]],

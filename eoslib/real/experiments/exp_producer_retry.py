@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from eoslib.real.clients import (
     Cluster,
     Recorder,
@@ -17,8 +19,13 @@ from eoslib.real.proxy import FaultProxy
 from eoslib.result import Result
 
 
-def producer_retry(cluster: Cluster, *, on: bool, messages: int = 10, lost_at: int = 3) -> Result:
+def producer_retry(
+    cluster: Cluster, *, on: bool, messages: int = 10, lost_at: int | Sequence[int] = 3
+) -> Result:
     """Lose the acknowledgement of the ``lost_at``-th produce request; the client retries.
+
+    ``lost_at`` may also be a list of request numbers (1-based, retries counted): the
+    seeded schedules of ``eoslib compare --seeds``.
 
     One producer ("producer-1") writes m0..m{messages-1} through the fault proxy, one
     message per request (produce + flush). The proxy swallows the broker's response to
@@ -44,7 +51,9 @@ def producer_retry(cluster: Cluster, *, on: bool, messages: int = 10, lost_at: i
     try:
         with FaultProxy(*ports) as proxy:
             p = Producer(producer_conf(cluster, idempotence=on, via_proxy=True))
-            proxy.drop_produce_response(lost_at)
+            lost = [lost_at] if isinstance(lost_at, int) else sorted(lost_at)
+            for n in lost:
+                proxy.drop_produce_response(n)
             noted = False
             for i in range(messages):
                 p.produce(topic, value=f"m{i}".encode(), on_delivery=_recording(rec, "producer-1"))
@@ -55,7 +64,7 @@ def producer_retry(cluster: Cluster, *, on: bool, messages: int = 10, lost_at: i
                     rec.event(
                         "proxy",
                         "lost",
-                        f"response to produce request {lost_at} lost, connection cut",
+                        f"response to produce request {lost[0]} lost, connection cut",
                         flag="lost",
                     )
             del p
@@ -63,7 +72,7 @@ def producer_retry(cluster: Cluster, *, on: bool, messages: int = 10, lost_at: i
         read = read_all(cluster, rec, topic, isolation="read_committed")
     finally:
         delete_topics(cluster, [topic])
-    value = f"m{lost_at - 1}"
+    value = f"m{lost[0] - 1}"
     acked = [s.value["offset"] for s in rec.history().of("send") if s.value["value"] == value]
     read_offsets = [o for o, _k, v in read if v == value]
     extra = {

@@ -1,4 +1,4 @@
-"""The four experiments by name, and :func:`run_experiment`."""
+"""The experiments by name, and :func:`run_experiment`."""
 
 from __future__ import annotations
 
@@ -6,9 +6,19 @@ from typing import Any
 
 from eoslib.real.clients import Cluster
 from eoslib.real.experiments.common import Experiment
+from eoslib.real.experiments.exp_acks_leader_failover import ACKS_LEADER_FAILOVER
+from eoslib.real.experiments.exp_auto_commit import AUTO_COMMIT
 from eoslib.real.experiments.exp_consumer_crash import CONSUMER_CRASH
+from eoslib.real.experiments.exp_min_insync import MIN_INSYNC
 from eoslib.real.experiments.exp_producer_retry import PRODUCER_RETRY
 from eoslib.real.experiments.exp_read_committed import READ_COMMITTED
+from eoslib.real.experiments.exp_transactions import (
+    ABORT_NO_REWIND,
+    LSO_BLOCKING,
+    PENDING_OFFSETS,
+    PRODUCER_RESTART,
+    TRANSACTION_TIMEOUT,
+)
 from eoslib.real.experiments.exp_zombie_fencing import ZOMBIE_FENCING
 from eoslib.result import Result
 
@@ -17,6 +27,16 @@ EXPERIMENTS: dict[str, Experiment] = {
     "consumer-crash": CONSUMER_CRASH,
     "read-committed": READ_COMMITTED,
     "zombie-fencing": ZOMBIE_FENCING,
+    # REAL-EXPERIMENTS
+    "producer-restart": PRODUCER_RESTART,
+    "transaction-timeout": TRANSACTION_TIMEOUT,
+    "lso-blocking": LSO_BLOCKING,
+    "pending-offsets": PENDING_OFFSETS,
+    "abort-no-rewind": ABORT_NO_REWIND,
+    "auto-commit": AUTO_COMMIT,
+    # REAL-CLUSTER (three brokers, eoslib.real.cluster3)
+    "acks-leader-failover": ACKS_LEADER_FAILOVER,
+    "min-insync": MIN_INSYNC,
 }
 
 
