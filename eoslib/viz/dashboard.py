@@ -170,6 +170,8 @@ class _Shows:
 
 #: The dashboard draws the log view when no partition holds more records than this.
 LOG_VIEW_MAX_CELLS = 40
+#: Resolution of the dashboard's log view (it is wide; fewer dots keep the update fast).
+LOG_VIEW_DPI = 72
 
 
 class Dashboard(_Shows):
@@ -282,7 +284,7 @@ class Dashboard(_Shows):
                     f"runs of at most {LOG_VIEW_MAX_CELLS} records a partition (this one has "
                     f"{longest}): lower <code>messages</code> to see each cell.</div>")
         fig = log_view(state)
-        self.log_png = to_png(fig, dpi=self.dpi)
+        self.log_png = to_png(fig, dpi=LOG_VIEW_DPI)  # a wide picture: 72 dpi stays sharp
         return img_html(self.log_png, alt_text(fig), "eoslib-logview-img")
 
     def _layout_if_needed(self) -> None:
