@@ -127,6 +127,24 @@ SIM_CALLS: dict[str, SimCall] = {
         "the committed offset after 6 records were handed out, and how many a successor "
         "re-reads",
     ),
+    # REAL-CLUSTER: on the three-broker cluster (eoslib.real.cluster3); real side in
+    # exp_acks_leader_failover / exp_min_insync, the leader (node 1) SIGKILLed in both.
+    "acks-leader-failover": SimCall(
+        "leader-failover", "acks", "1", "all", messages=10,
+        config={"min.insync.replicas": 2, "enable.idempotence": False},
+        real_kwargs={"messages": 10, "lost_at": 5},
+        compares="acknowledged writes missing after the leader dies before its followers "
+        "fetched the last write (real: followers frozen by SIGSTOP, still in the ISR, so the "
+        "election is clean; the old leader truncates when it returns)",
+    ),
+    "min-insync": SimCall(
+        "leader-failover", "min.insync.replicas", 2, 3, messages=10,
+        config={"acks": "all", "enable.idempotence": False},
+        real_kwargs={"messages": 10},
+        compares="with acks=all, after the leader of 3 replicas dies half-way: writes never "
+        "stored (refused with NOT_ENOUGH_REPLICAS, retried until message.timeout.ms) and "
+        "acknowledged writes lost",
+    ),
 }
 
 # What must agree, per experiment: (count, "exact" | "nonzero").
@@ -141,6 +159,8 @@ METRICS: dict[str, tuple[tuple[str, str], ...]] = {
     "pending-offsets": (("committed_while_open", "exact"), ("committed_after", "exact")),
     "abort-no-rewind": (("position_after_abort", "exact"), ("lost", "exact")),
     "auto-commit": (("committed", "exact"), ("replayed", "exact")),
+    "acks-leader-failover": (("lost", "exact"),),  # REAL-CLUSTER
+    "min-insync": (("lost", "exact"), ("missing", "nonzero")),  # REAL-CLUSTER
 }
 
 
