@@ -9,7 +9,11 @@ retried. (This is why ``max.in.flight.requests.per.connection <= 5`` matches the
 broker's cache of 5 batches: a retry never falls out of the cache.)
 
 Lost requests never reach the broker; lost responses leave the broker's work done and the
-client in the dark — exactly how retries create duplicates.
+client in the dark — exactly how retries create duplicates. A request lost on an ordered
+connection means the TCP connection died: the requests sent after it on that connection are
+lost too, until the client's timeout drops the connection and it retries them in order on a
+new one (without this, a later batch could reach the broker before a lost earlier one, which
+TCP never does).
 """
 
 from __future__ import annotations
@@ -82,13 +86,16 @@ class Call:
 class Connection:
     """An ordered client-broker connection (see module docstring)."""
 
-    __slots__ = ("inflight", "broker_queue", "broker_busy", "closed")
+    __slots__ = ("inflight", "broker_queue", "broker_busy", "closed", "broken")
 
     def __init__(self) -> None:
         self.inflight: deque[Call] = deque()  # client side, in send order
         self.broker_queue: deque[Call] = deque()  # arrived, waiting to be handled
         self.broker_busy = False
         self.closed = False
+        # a request on it was lost: over TCP that means the connection died, so nothing sent
+        # after it arrives either, until the client times out and reconnects
+        self.broken = False
 
 
 class Network:
@@ -218,8 +225,15 @@ class Network:
             self._handle(nxt, nxt.handler, nxt.respond)
 
         def arrive() -> None:
+            if conn is not None and conn.broken and not call.lose_req:
+                call.lose_req = True  # behind a lost request on a dead connection
+                label_lost = f"request {label} lost (its connection died)"
+            else:
+                label_lost = f"request {label} lost"
             if call.lose_req:
-                k.emit(lane, "lost", f"request {label} lost", flag="lost", ref=ref,
+                if conn is not None:
+                    conn.broken = True
+                k.emit(lane, "lost", label_lost, flag="lost", ref=ref,
                        data=msg("request", sent, True, at=round(sent + self.latency / 2, 3))
                        if k.tracing else None)
                 return
