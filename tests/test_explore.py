@@ -165,3 +165,11 @@ def test_two_application_crashes_in_one_schedule_replay_with_eoslib_run(capsys) 
     assert main([*argv[1:], "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["report"]["anomalies"]["duplicate"]["count"] == two[0].anomalies["duplicate"]
+
+
+def test_an_idempotent_producer_survives_every_loss_of_up_to_two_requests_or_responses(
+) -> None:
+    # a lost Produce request kills its connection: a later batch never overtakes it
+    ex = explore("producer-retry", messages=3, kinds=("request", "response"), max_faults=2)
+    assert ex.anomalies() == {}, f"{ex.schedules} schedules: {ex.anomalies()}"
+    assert ex.schedules >= 80, ex.schedules  # 107 when written (all kinds)
