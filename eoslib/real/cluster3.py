@@ -47,6 +47,7 @@ from eoslib.real.jars import KAFKA_VERSION, cache_dir, require_jars, require_jav
 BROKERS = 3
 #: small heaps: three JVMs share two cores and a few GB with the rest of the course
 JVM_OPTS_3 = ("-Xms128m", "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
+FORMAT_TIMEOUT_S = 90.0  # the three StorageTool runs (about 3 s together on 2 cores)
 
 
 @dataclass
@@ -206,7 +207,8 @@ def start(
 
     Raises :class:`BrokerError` if a cluster from this state directory is already running, or
     (after stopping it, with every node's last log lines) if it is not ready within
-    ``timeout`` seconds.
+    ``timeout`` seconds of being launched. Formatting is bounded separately
+    (:data:`FORMAT_TIMEOUT_S`).
     """
     java = require_java()
     libs = require_jars(version)
@@ -225,7 +227,7 @@ def start(
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     t0 = time.monotonic()
-    deadline = t0 + timeout
+    format_deadline = t0 + FORMAT_TIMEOUT_S
     formats = []
     for i in range(BROKERS):
         ndir = sdir / f"node{i + 1}"
@@ -253,7 +255,7 @@ def start(
         out.close()
     for i, proc in enumerate(formats):
         try:
-            rc = proc.wait(max(1.0, deadline - time.monotonic()))
+            rc = proc.wait(max(1.0, format_deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             for p in formats:
                 p.kill()
@@ -269,11 +271,12 @@ def start(
         _launch_node(java, libs, node)
     _write_state(st)
     t1 = time.monotonic()
+    deadline = t1 + timeout
     try:
         wait_ready(st, deadline)
     except BaseException as e:
         tail = log_tail(15, sdir)
-        stop(sdir, keep_data=True)
+        stop(sdir, timeout=5, keep_data=True)
         if isinstance(e, BrokerError):
             raise BrokerError(f"{e}\n{tail}") from None
         raise
