@@ -172,4 +172,4 @@ def test_an_idempotent_producer_survives_every_loss_of_up_to_two_requests_or_res
     # a lost Produce request kills its connection: a later batch never overtakes it
     ex = explore("producer-retry", messages=3, kinds=("request", "response"), max_faults=2)
     assert ex.anomalies() == {}, f"{ex.schedules} schedules: {ex.anomalies()}"
-    assert ex.schedules >= 80, ex.schedules  # 107 when written (all kinds)
+    assert ex.schedules >= 50, ex.schedules  # 65 when written
