@@ -5,7 +5,7 @@ States and their valid previous states are Kafka's (``TransactionMetadata.scala`
     Empty             <- Empty, CompleteCommit, CompleteAbort
     Ongoing           <- Ongoing, Empty, CompleteCommit, CompleteAbort
     PrepareCommit     <- Ongoing
-    PrepareAbort      <- Ongoing, PrepareEpochFence
+    PrepareAbort      <- Ongoing, PrepareEpochFence, Empty, CompleteCommit, CompleteAbort
     CompleteCommit    <- PrepareCommit
     CompleteAbort     <- PrepareAbort
     Dead              <- Empty, CompleteAbort, CompleteCommit
@@ -38,7 +38,8 @@ VALID_PREVIOUS: dict[str, tuple[str, ...]] = {
     "Empty": ("Empty", "CompleteCommit", "CompleteAbort"),
     "Ongoing": ("Ongoing", "Empty", "CompleteCommit", "CompleteAbort"),
     "PrepareCommit": ("Ongoing",),
-    "PrepareAbort": ("Ongoing", "PrepareEpochFence"),
+    # Kafka 4.x (TransactionState.PREPARE_ABORT): TV2 may abort with nothing added
+    "PrepareAbort": ("Ongoing", "PrepareEpochFence", "Empty", "CompleteCommit", "CompleteAbort"),
     "CompleteCommit": ("PrepareCommit",),
     "CompleteAbort": ("PrepareAbort",),
     "Dead": ("Empty", "CompleteAbort", "CompleteCommit"),
@@ -69,13 +70,16 @@ class TxnMetadata:
     pending_markers: int = 0
     version: int = 2
     end_epoch: int | None = None  # TV2: the client epoch of the EndTxn that bumped epoch
+    previous_producer_id: int = -1  # TV2: the id before an epoch-exhaustion rotation
+    next_producer_id: int = -1  # TV2: the id the coordinator rotates to at Complete*
 
     def snapshot(self) -> dict[str, Any]:
         """The record written to ``__transaction_state`` for this state."""
         return {"txn_id": self.txn_id, "pid": self.producer_id, "epoch": self.epoch,
                 "state": self.state, "partitions": [list(p) for p in self.partitions],
                 "groups": list(self.groups), "timeout_ms": self.timeout_ms,
-                "start": self.start, "version": self.version, "end_epoch": self.end_epoch}
+                "start": self.start, "version": self.version, "end_epoch": self.end_epoch,
+                "previous_pid": self.previous_producer_id, "next_pid": self.next_producer_id}
 
 
 class TransactionCoordinator:
@@ -111,7 +115,12 @@ class TransactionCoordinator:
             raise IllegalTransition(f"{meta.txn_id}: {meta.state} -> {new} is not allowed")
         old = meta.state
         meta.state = new
-        self.log.append(meta.snapshot())
+        # PrepareEpochFence is an in-memory pending state, never a record in
+        # __transaction_state (TransactionMetadata.prepareFenceProducerEpoch; only the
+        # PrepareAbort that follows is written, with the bumped epoch)
+        written = new != "PrepareEpochFence"
+        if written:
+            self.log.append(meta.snapshot())
         self.state_history.append((self.kernel.now, meta.txn_id, old, new))
         if old != new:
             self.kernel.emit(self.lane, "state", f"{meta.txn_id}: {old} -> {new}",
@@ -121,7 +130,7 @@ class TransactionCoordinator:
                              if self.kernel.tracing else None)
         # -- explorer fault point (eoslib/explore, issue 9): a placed kill=txn_coordinator.N
         # kills the coordinator right after this write; a successor loads the log 100 ms on
-        if self.cluster.network.fault_point("txn_coordinator"):
+        if written and self.cluster.network.fault_point("txn_coordinator"):
             self.crash()
             self.kernel.schedule(100.0, lambda: setattr(self.cluster, "txn_coordinator",
                                                         self.successor()))
@@ -233,17 +242,11 @@ class TransactionCoordinator:
             respond({"error": "NOT_COORDINATOR"})  # the client rediscovers and retries
             return
         meta = self.txns.get(txn_id)
+        if meta is not None and meta.version == 2:
+            self._end_txn_v2(meta, pid, epoch, commit, respond)
+            return
         err = self._check_epoch(meta, pid, epoch)
         want = "Commit" if commit else "Abort"
-        if meta is not None and err == "PRODUCER_FENCED" and meta.version == 2 \
-                and epoch == meta.end_epoch and meta.state in (f"Prepare{want}",
-                                                               f"Complete{want}"):
-            # TV2: a retry of the EndTxn that bumped the epoch; answer as Kafka would
-            if meta.state == f"Prepare{want}":
-                respond({"error": "CONCURRENT_TRANSACTIONS"})
-            else:
-                respond({"error": None, "epoch": meta.epoch})
-            return
         if err:
             respond({"error": err})
             return
@@ -257,14 +260,70 @@ class TransactionCoordinator:
         if meta.state != "Ongoing":
             respond({"error": "INVALID_TXN_STATE"})
             return
+        self._prepare_end(meta, commit, respond)
+
+    def _end_txn_v2(self, meta: TxnMetadata, pid: int, epoch: int, commit: bool,
+                    respond: Respond) -> None:
+        """EndTxn under KIP-890 (TV2), as ``TransactionCoordinator.endTransaction`` decides it:
+        a retry is recognised by its epoch (the stored epoch is the request's + 1, or the id
+        was rotated on epoch exhaustion), not by the state alone; an EndTxn at the current
+        epoch in a Complete state is the NEXT transaction's, never a retry."""
+        want = "Commit" if commit else "Abort"
+        retry_on_overflow = (meta.previous_producer_id == pid and epoch == EPOCH_EXHAUSTED
+                             and meta.epoch == 0)
+        retry_on_bump = meta.producer_id == pid and meta.epoch == epoch + 1
+        if meta.producer_id != pid and not retry_on_overflow:
+            respond({"error": "INVALID_PRODUCER_ID_MAPPING"})
+            return
+        if meta.state in ("PrepareCommit", "PrepareAbort"):
+            valid = retry_on_bump
+        elif meta.state in ("CompleteCommit", "CompleteAbort"):
+            valid = retry_on_bump or retry_on_overflow or epoch == meta.epoch
+        else:
+            valid = epoch == meta.epoch
+        if not valid:
+            respond({"error": "PRODUCER_FENCED"})
+            return
+        is_retry = retry_on_bump or retry_on_overflow
+        ok = {"error": None, "pid": meta.producer_id, "epoch": meta.epoch}
+        state = meta.state
+        if state == "Ongoing":
+            self._prepare_end(meta, commit, respond)
+        elif state in ("PrepareCommit", "PrepareAbort"):
+            respond({"error": "CONCURRENT_TRANSACTIONS" if state == f"Prepare{want}"
+                     else "INVALID_TXN_STATE"})
+        elif state == "CompleteCommit" and commit:
+            respond(ok if is_retry else {"error": "INVALID_TXN_STATE"})
+        elif state == "CompleteAbort" and not commit and is_retry:
+            respond(ok)
+        elif not commit and not is_retry and state in ("CompleteCommit", "CompleteAbort",
+                                                       "Empty"):
+            self._prepare_end(meta, False, respond)  # an abort with nothing added
+        else:
+            respond({"error": "INVALID_TXN_STATE"})
+
+    def _prepare_end(self, meta: TxnMetadata, commit: bool, respond: Respond) -> None:
+        """Ongoing (or, under TV2, an empty abort) -> Prepare{Commit,Abort}; answer at once."""
+        want = "Commit" if commit else "Abort"
+        if meta.state != "Ongoing":  # TV2 empty abort: no partitions, no markers
+            meta.partitions, meta.groups = [], []
+            meta.start = self.kernel.now
         if meta.version == 2:
             meta.end_epoch = meta.epoch
             meta.epoch += 1  # KIP-890: every transaction ends with an epoch bump
+            if meta.epoch > EPOCH_EXHAUSTED:
+                # TransactionMetadata.isProducerEpochExhausted: the coordinator allocates the
+                # next producer id now; the markers still carry (old id, 32767) and the
+                # rotation to (new id, epoch 0) happens at Complete*
+                meta.next_producer_id = self.new_pid()
         self.transition(meta, f"Prepare{want}")
         # the decision is durable: answer now, markers follow asynchronously
         decided_at = self.kernel.now
         self._write_markers(meta, commit)
-        respond({"error": None, "epoch": meta.epoch, "decided_at": decided_at})
+        resp = {"error": None, "epoch": meta.epoch, "decided_at": decided_at}
+        if meta.state.startswith("Complete"):  # completed at once (no partitions)
+            resp["pid"], resp["epoch"] = meta.producer_id, meta.epoch
+        respond(resp)
 
     # ----------------------------------------------------------------- markers
     def _write_markers(self, meta: TxnMetadata, commit: bool) -> None:
@@ -300,6 +359,11 @@ class TransactionCoordinator:
             self.kernel.schedule(latency, write, tp)
 
     def _complete(self, meta: TxnMetadata, commit: bool) -> None:
+        if meta.next_producer_id >= 0:
+            # TV2 epoch exhaustion (TransactionMetadata.prepareComplete): a new producer id
+            # with epoch 0; a retry at (old id, 32766) is answered with it
+            meta.previous_producer_id, meta.producer_id = meta.producer_id, meta.next_producer_id
+            meta.next_producer_id, meta.epoch = -1, 0
         self.transition(meta, "CompleteCommit" if commit else "CompleteAbort")
         if commit:
             self.committed += 1
@@ -379,6 +443,8 @@ class TransactionCoordinator:
             m.groups, m.timeout_ms = list(rec["groups"]), rec["timeout_ms"]
             m.start, m.version = rec["start"], rec["version"]
             m.end_epoch = rec.get("end_epoch")
+            m.previous_producer_id = rec.get("previous_pid", -1)
+            m.next_producer_id = rec.get("next_pid", -1)
         new.log = list(self.log)
         new.state_history = list(self.state_history)
         self.kernel.emit(new.lane, "restart", f"coordinator epoch {new.generation} loaded "

@@ -58,11 +58,13 @@ def markers(part):
 
 
 # ------------------------------------------------------------ rule 5: state machine
-KAFKA_VALID_PREVIOUS = {  # TransactionMetadata.scala, fact sheet 2.3
+KAFKA_VALID_PREVIOUS = {  # Kafka 4.x transaction-coordinator/.../TransactionState.java
     "Empty": {"Empty", "CompleteCommit", "CompleteAbort"},
     "Ongoing": {"Ongoing", "Empty", "CompleteCommit", "CompleteAbort"},
     "PrepareCommit": {"Ongoing"},
-    "PrepareAbort": {"Ongoing", "PrepareEpochFence"},
+    # "In transaction v2, we allow Empty, CompleteCommit, CompleteAbort to transition to
+    # PrepareAbort" (TransactionState.PREPARE_ABORT, Kafka 4.x)
+    "PrepareAbort": {"Ongoing", "PrepareEpochFence", "Empty", "CompleteCommit", "CompleteAbort"},
     "CompleteCommit": {"PrepareCommit"},
     "CompleteAbort": {"PrepareAbort"},
     "Dead": {"Empty", "CompleteAbort", "CompleteCommit"},
@@ -474,6 +476,23 @@ def test_rule10_timeout_aborts_bumps_epoch_and_fences_the_producer(tv):
                           "CompleteAbort"]
     assert tc.txns[TXN].epoch > e0
     assert markers(sim.cluster.partition("t", 0)) == [(1, "ABORT")]
+    if tv == "2":
+        # TV2 (Kafka 4.1, TransactionCoordinator.endTransaction): the timeout fence bumped the
+        # epoch once (e+1), so the client's abort at e is a retry of that abort
+        # (retryOnEpochBump) and is answered OK with e+1 (TransactionCoordinatorTest
+        # .shouldHandleTimeoutAtEpochOverflowBoundaryCorrectlyAndLateClientAbortRequestTV2):
+        # the producer is not fenced, it aborts and goes on; a commit at e is
+        # INVALID_TXN_STATE (PrepareAbort/CompleteAbort with a COMMIT result)
+        p.produce("t", value="b", partition=0)
+        err = error_of(p.commit_transaction)
+        assert err.name() == "INVALID_PRODUCER_EPOCH" and err.txn_requires_abort()
+        p.abort_transaction()
+        assert p.epoch == tc.txns[TXN].epoch
+        p.begin_transaction()
+        p.produce("t", value="c", partition=0)
+        p.commit_transaction()
+        assert [v for _, _, v in sim.read_all("t")] == ["c"]
+        return
     assert_fenced_zombie(p, "b")
     # every later call is fatal too
     for call in (p.begin_transaction, p.init_transactions, p.commit_transaction,

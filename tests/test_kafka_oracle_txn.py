@@ -1,0 +1,151 @@
+"""Oracle: the transaction coordinator against Kafka 4.1's own code and unit tests.
+
+Each case builds the coordinator state Kafka's test builds and checks the answer
+``TransactionCoordinator.endTransaction`` (core/src/main/scala/kafka/coordinator/
+transaction/TransactionCoordinator.scala, the TV2 branch: ``retryOnEpochBump``,
+``retryOnOverflow``, ``isValidEpoch``) or ``TransactionMetadata`` gives.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from eoslib import Simulation
+from eoslib.txn_coordinator import EPOCH_EXHAUSTED, TransactionCoordinator, TxnMetadata
+
+TXN = "txn-oracle"
+
+
+def coordinator() -> tuple[Simulation, TransactionCoordinator]:
+    sim = Simulation(seed=0)
+    sim.create_topic("t", 1)
+    return sim, sim.cluster.txn_coordinator
+
+
+def call(fn: Any, *args: Any) -> dict[str, Any]:
+    out: list[dict[str, Any]] = []
+    fn(*args, out.append)
+    assert len(out) == 1
+    return out[0]
+
+
+def at_state(tc: TransactionCoordinator, state: str, epoch: int = 5, version: int = 2,
+             partitions: bool = True) -> TxnMetadata:
+    """A transactional id in ``state`` at ``epoch`` (as Kafka's tests build TransactionMetadata)."""
+    tc.next_pid = max(tc.next_pid, 2000)  # ids the coordinator hands out differ from 1000
+    meta = TxnMetadata(TXN, 1000, epoch=epoch, state=state, version=version,
+                       partitions=[("t", 0)] if partitions else [])
+    tc.txns[TXN] = meta
+    return meta
+
+
+def end(tc: TransactionCoordinator, epoch: int, commit: bool, pid: int = 1000) -> dict[str, Any]:
+    return call(tc.handle_end_txn, TXN, pid, epoch, commit)
+
+
+def test_tv2_end_txn_at_the_current_epoch_in_complete_commit_is_not_a_retry() -> None:
+    """TV2: epoch == stored epoch in CompleteCommit is the NEXT transaction's EndTxn: a commit
+    with nothing added is INVALID_TXN_STATE (``case CompleteCommit`` -> ``isRetry`` false ->
+    logInvalidStateTransitionAndReturnError); an abort is a new, empty abort."""
+    _, tc = coordinator()
+    at_state(tc, "CompleteCommit", epoch=5)
+    assert end(tc, 5, commit=True)["error"] == "INVALID_TXN_STATE"
+    resp = end(tc, 5, commit=False)
+    assert resp["error"] is None and resp["epoch"] == 6
+    assert tc.txns[TXN].state == "CompleteAbort"
+
+
+def test_tv2_retry_with_the_pre_bump_epoch_is_answered_as_a_retry() -> None:
+    """TV2: stored epoch == request epoch + 1 is a retry (``retryOnEpochBump``): the same
+    result gets OK with the bumped epoch; the other result gets INVALID_TXN_STATE, not
+    PRODUCER_FENCED."""
+    _, tc = coordinator()
+    at_state(tc, "CompleteCommit", epoch=6)
+    resp = end(tc, 5, commit=True)
+    assert resp["error"] is None and resp["epoch"] == 6
+    assert end(tc, 5, commit=False)["error"] == "INVALID_TXN_STATE"
+    at_state(tc, "CompleteAbort", epoch=6)
+    assert end(tc, 5, commit=True)["error"] == "INVALID_TXN_STATE"
+    assert end(tc, 5, commit=False)["error"] is None
+
+
+@pytest.mark.parametrize(("state", "commit", "error"), [
+    ("PrepareCommit", True, "CONCURRENT_TRANSACTIONS"),
+    ("PrepareCommit", False, "INVALID_TXN_STATE"),
+    ("PrepareAbort", False, "CONCURRENT_TRANSACTIONS"),
+    ("PrepareAbort", True, "INVALID_TXN_STATE"),
+])
+def test_tv2_retry_while_the_markers_are_written(state: str, commit: bool, error: str) -> None:
+    """TV2 ``case PrepareCommit | PrepareAbort => retryOnEpochBump``: a retry of the same
+    result waits (CONCURRENT_TRANSACTIONS), the other result is INVALID_TXN_STATE."""
+    _, tc = coordinator()
+    at_state(tc, state, epoch=6)
+    assert end(tc, 5, commit)["error"] == error
+
+
+@pytest.mark.parametrize("state", ["PrepareCommit", "PrepareAbort"])
+def test_tv2_current_epoch_in_a_prepare_state_is_fenced(state: str) -> None:
+    """TV2: in a Prepare state only a retry (epoch + 1 stored) is valid; the stored epoch
+    itself is PRODUCER_FENCED (``isValidEpoch`` false)."""
+    _, tc = coordinator()
+    at_state(tc, state, epoch=6)
+    assert end(tc, 6, commit=True)["error"] == "PRODUCER_FENCED"
+    assert end(tc, 4, commit=True)["error"] == "PRODUCER_FENCED"
+
+
+def test_tv2_empty_abort_from_empty_bumps_and_commit_is_invalid() -> None:
+    """TV2 ``case Empty``: ABORT -> PrepareAbort with no partitions (TransactionState
+    PREPARE_ABORT accepts Empty under TV2); COMMIT -> INVALID_TXN_STATE."""
+    _, tc = coordinator()
+    at_state(tc, "Empty", epoch=3, partitions=False)
+    assert end(tc, 3, commit=True)["error"] == "INVALID_TXN_STATE"
+    resp = end(tc, 3, commit=False)
+    assert resp["error"] is None and resp["epoch"] == 4
+
+
+def test_tv2_epoch_exhaustion_rotates_the_producer_id() -> None:
+    """TV2 at epoch 32766 (``isProducerEpochExhausted``): EndTxn allocates a new producer id;
+    the markers carry (old id, 32767), Complete* moves to (new id, 0), and a retry at
+    (old id, 32766) is recognised (``retryOnOverflow``) and answered with the new id."""
+    sim, tc = coordinator()
+    meta = at_state(tc, "Ongoing", epoch=EPOCH_EXHAUSTED)
+    resp = end(tc, EPOCH_EXHAUSTED, commit=True)
+    assert resp["error"] is None
+    sim.sleep(50)
+    markers = [b for b in sim.cluster.partition("t", 0).log if b.control]
+    assert [(b.producer_id, b.epoch) for b in markers] == [(1000, 32767)]
+    assert meta.state == "CompleteCommit" and meta.producer_id != 1000 and meta.epoch == 0
+    assert meta.previous_producer_id == 1000
+    retry = end(tc, EPOCH_EXHAUSTED, commit=True, pid=1000)
+    assert retry == {"error": None, "pid": meta.producer_id, "epoch": 0}
+    assert end(tc, 7, commit=True, pid=1000)["error"] == "INVALID_PRODUCER_ID_MAPPING"
+
+
+def test_tv1_end_txn_keeps_strict_epoch_equality() -> None:
+    """TV1 (endTransactionWithTV1): the epoch must equal the stored one; Complete{same}
+    at that epoch is an idempotent retry (OK)."""
+    _, tc = coordinator()
+    at_state(tc, "CompleteCommit", epoch=5, version=1)
+    assert end(tc, 5, commit=True)["error"] is None
+    assert end(tc, 4, commit=True)["error"] == "PRODUCER_FENCED"
+    assert end(tc, 5, commit=False)["error"] == "INVALID_TXN_STATE"
+
+
+def test_prepare_epoch_fence_is_not_written_to_the_transaction_log() -> None:
+    """``TransactionMetadata.prepareFenceProducerEpoch`` only sets a pending in-memory state;
+    the record written is the PrepareAbort with the bumped epoch."""
+    sim, tc = coordinator()
+    p = sim.Producer({"transactional.id": TXN, "transaction.timeout.ms": 1000})
+    p.init_transactions()
+    p.begin_transaction()
+    p.produce("t", value="a", partition=0)
+    p.flush()
+    sim.sleep(12_000)  # past the timeout and one periodic check
+    logged = [r["state"] for r in tc.log]
+    assert "PrepareEpochFence" not in logged
+    assert logged[-2:] == ["PrepareAbort", "CompleteAbort"]
+    assert [s for _, _, _, s in tc.state_history].count("PrepareEpochFence") == 1
+    # a successor loading the log never sees the in-memory state
+    assert tc.successor().txns[TXN].state == "CompleteAbort"
