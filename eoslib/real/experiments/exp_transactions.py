@@ -73,11 +73,12 @@ def transaction_timeout(env: Env, on: bool, messages: int = 10) -> dict[str, Any
     p.flush(30)
     seen = [env.text(m.value()) for m in drain(env, reader, 4)]
     env.sleep(3.0 + 10.0 + 1.0 if env.backend == "sim" else 3.0 + 1.0 + 2.0)
-    fenced = 0
+    fenced, late_error = 0, None
     try:
         p.commit_transaction(10)
     except Exception as e:  # noqa: BLE001 - KafkaException on both sides
         err = e.args[0]
+        late_error = err.name()
         fenced = int(bool(err.fatal()) or err.name() in ("_FENCED", "PRODUCER_FENCED",
                                                          "INVALID_PRODUCER_EPOCH"))
     env.crash(p)
@@ -90,7 +91,8 @@ def transaction_timeout(env: Env, on: bool, messages: int = 10) -> dict[str, Any
     seen += [env.text(m.value()) for m in drain(env, reader, 6)]
     reader.close()
     read = read_values(env, out)
-    return {"fenced": fenced, "aborted_reads": sum(v.endswith("-stalled") for v in seen),
+    return {"fenced": fenced, "late_commit_error": late_error,
+            "aborted_reads": sum(v.endswith("-stalled") for v in seen),
             "committed_read": len(read), "lost": len(set(vals) - set(read))}
 
 

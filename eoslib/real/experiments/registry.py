@@ -9,6 +9,7 @@ from eoslib.real.experiments.common import Experiment
 from eoslib.real.experiments.exp_acks_leader_failover import ACKS_LEADER_FAILOVER
 from eoslib.real.experiments.exp_auto_commit import AUTO_COMMIT
 from eoslib.real.experiments.exp_consumer_crash import CONSUMER_CRASH
+from eoslib.real.experiments.exp_consumer_loops import AT_MOST_ONCE, REBALANCE
 from eoslib.real.experiments.exp_min_insync import MIN_INSYNC
 from eoslib.real.experiments.exp_producer_retry import PRODUCER_RETRY
 from eoslib.real.experiments.exp_read_committed import READ_COMMITTED
@@ -34,6 +35,8 @@ EXPERIMENTS: dict[str, Experiment] = {
     "pending-offsets": PENDING_OFFSETS,
     "abort-no-rewind": ABORT_NO_REWIND,
     "auto-commit": AUTO_COMMIT,
+    "at-most-once": AT_MOST_ONCE,
+    "rebalance": REBALANCE,
     # REAL-CLUSTER (three brokers, eoslib.real.cluster3)
     "acks-leader-failover": ACKS_LEADER_FAILOVER,
     "min-insync": MIN_INSYNC,

@@ -6,7 +6,9 @@ simulator and confluent-kafka share (``Producer``, ``Consumer``, ``produce``, ``
 :class:`SimEnv` (a fresh :class:`eoslib.simulation.Simulation`, seed 0, virtual time) or a
 :class:`RealEnv` (a live cluster, fresh topic/group/transactional-id names). Client configs
 are written in librdkafka's keys, every one set explicitly; the simulator keeps the keys it
-models and runs its consumers with ``client=librdkafka`` (the real side's client). The
+models and runs its consumers with ``client=librdkafka`` and its producers with
+``transaction.version=1`` (librdkafka sends EndTxn v0-1 only, so Kafka treats its
+transactions as version 1): the real side's client. The
 script returns its own counts, which both sides compare.
 """
 
@@ -45,7 +47,8 @@ class SimEnv:
         return {k: v for k, v in conf.items() if k in KINDS[kind]}
 
     def producer(self, conf: dict[str, Any]) -> Any:
-        return self.sim.Producer(self._keep("producer", conf))
+        # librdkafka speaks EndTxn v0-1 only (src/rdkafka_request.c): transaction.version 1
+        return self.sim.Producer({**self._keep("producer", conf), "transaction.version": "1"})
 
     def consumer(self, conf: dict[str, Any]) -> Any:
         return self.sim.Consumer({**self._keep("consumer", conf), "client": "librdkafka"})
