@@ -251,8 +251,6 @@ def _compare(args: argparse.Namespace) -> int:
                 "--seeds needs --experiment with a seeded experiment ("
                 + ", ".join(SEEDED) + ")" + (f"; not seeded: {', '.join(bad)}" if bad else "")
             )
-        if args.record:
-            return _err("--seeds: the seeded rows are not the recorded results; drop --record")
     started = None
     try:
         if args.bootstrap:
@@ -276,7 +274,10 @@ def _compare(args: argparse.Namespace) -> int:
     finally:
         if started is not None:
             broker.stop(args.state_dir)
-    if args.record:
+    if args.record and args.seeds:
+        path = cmp.record_differential(rows, version)
+        print(f"recorded {len(rows)} seeded rows to {path}", file=sys.stderr)
+    elif args.record:
         path = cmp.record(rows, version)
         print(f"recorded {len(rows)} rows to {path}", file=sys.stderr)
     if args.json:

@@ -320,6 +320,18 @@ def record(rows: list[dict[str, Any]], kafka_version: str, path: Path = RECORDED
     return path
 
 
+def record_differential(rows: list[dict[str, Any]], kafka_version: str,
+                        path: Path = RECORDED) -> Path:
+    """Save seeded rows (``eoslib compare --seeds``) under ``"differential"``; the other
+    recorded rows stay."""
+    data = recorded(path) if path.exists() else {"results": []}
+    today = datetime.now(UTC).date().isoformat()
+    data["differential"] = [{**r, "kafka_version": kafka_version, "recorded_at": today}
+                            for r in rows]
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    return path
+
+
 def recorded(path: Path = RECORDED) -> dict[str, Any]:
     """The recorded results: ``{"kafka_version", "recorded_at", "results"}``."""
     return json.loads(path.read_text())
