@@ -23,7 +23,7 @@ def test_exactly_once_survives_every_schedule_of_up_to_two_faults() -> None:
     ex = explore("pipeline", messages=3, config=EOS, max_faults=2)
     assert ex.kinds == ("request", "response", "crash", "coordinator", "leader")
     assert ex.anomalies() == {}, f"{ex.schedules} schedules: {ex.anomalies()}"
-    assert ex.schedules >= 300, ex.schedules  # 384 when written
+    assert ex.schedules >= 300, ex.schedules  # 381 when written
     placed = {p.kind for r in ex.runs for p in r.schedule}
     assert placed == set(ex.kinds), placed  # every kind was placed somewhere
     # the only way the app stops: init_transactions gives up (max.block.ms) after two of its
@@ -40,7 +40,7 @@ def test_exactly_once_survives_every_schedule_of_up_to_three_faults() -> None:
     # the transaction while the partition was offline (markers now wait for a leader)
     ex = explore("pipeline", messages=3, config=EOS, max_faults=3, jobs=2)
     assert ex.anomalies() == {}, f"{ex.schedules} schedules: {ex.anomalies()}"
-    assert ex.schedules >= 4000, ex.schedules  # 5355 when written
+    assert ex.schedules >= 4000, ex.schedules  # 5234 when written
 
 
 def test_at_least_once_duplicates_with_one_crash_between_produce_and_commit() -> None:
