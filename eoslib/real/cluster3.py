@@ -150,9 +150,9 @@ def server_properties_3(
         "auto.create.topics.enable": "false",
         # Leadership moves only on failure: no preferred-leader rebalancing mid-experiment.
         "auto.leader.rebalance.enable": "false",
-        # A dead or frozen broker is fenced (and leaves every ISR) 3 s after its last
+        # A dead or frozen broker is fenced (and leaves every ISR) 4 s after its last
         # heartbeat; a restarted one re-registers quickly.
-        "broker.session.timeout.ms": "3000",
+        "broker.session.timeout.ms": "4000",
         "broker.heartbeat.interval.ms": "500",
         # Followers fetch promptly (default 500 ms long-poll); replica.lag.time.max.ms stays
         # at its default 30000: a follower stays in the ISR for 30 s without catching up.

@@ -47,7 +47,10 @@ from eoslib.real.experiments.three_brokers import (
 )
 from eoslib.result import Result
 
-PAUSE_S = 1.0  # how long acks=all waits (unanswered) before the leader is killed
+# How long acks=all waits (unanswered) before the leader is killed. The followers stay frozen
+# for DRAIN_S + PAUSE_S (+ the kill): well under broker.session.timeout.ms (4 s), so a live
+# controller does not fence them (which would shrink the ISR to the leader alone).
+PAUSE_S = 0.5
 # A follower's fetch can be pending at the leader when the follower is frozen; the leader
 # would answer it with the next write, into the frozen follower's socket, which it reads on
 # SIGCONT. Waiting longer than replica.fetch.wait.max.ms (100 ms) lets the leader answer it
