@@ -182,18 +182,26 @@ class Partition:
         self._append(batch)
         return AppendResult(None, base)
 
-    def append_marker(self, producer_id: int, epoch: int, kind: str) -> AppendResult:
+    def append_marker(self, producer_id: int, epoch: int, kind: str,
+                      coordinator_epoch: int = 0) -> AppendResult:
         """Write a COMMIT or ABORT control record for ``producer_id``'s transaction.
 
         The marker takes one offset. An ABORT of a non-empty transaction adds an entry to
         the aborted-transaction index. A marker with a newer epoch bumps the producer's
-        epoch here, which fences batches carrying the old one.
+        epoch here, which fences batches carrying the old one. A marker from a coordinator
+        older than the last one seen for this producer is refused
+        TRANSACTION_COORDINATOR_FENCED (ProducerAppendInfo.checkCoordinatorEpoch).
         """
         entry = self.producers.get(producer_id)
         if entry is not None and epoch < entry.epoch:
             return AppendResult("INVALID_PRODUCER_EPOCH", reason="marker epoch is stale")
+        if entry is not None and entry.coordinator_epoch > coordinator_epoch:
+            return AppendResult("TRANSACTION_COORDINATOR_FENCED",
+                                reason=f"marker from coordinator epoch {coordinator_epoch}, "
+                                       f"{entry.coordinator_epoch} seen (a zombie coordinator)")
         if entry is None:
             entry = self.producers[producer_id] = ProducerStateEntry(producer_id, epoch)
+        entry.coordinator_epoch = coordinator_epoch
         if epoch > entry.epoch:
             entry.epoch = epoch
             entry.batches.clear()
@@ -202,10 +210,15 @@ class Partition:
         self._append(batch)
         first = entry.current_txn_first_offset
         if first is not None:
-            if kind == "ABORT":
-                self.aborted.append(AbortedTxn(producer_id, first, offset, self.lso))
-            self._decided.append((first, offset))
             entry.current_txn_first_offset = None
+            if kind == "ABORT":
+                # ProducerStateManager.lastStableOffset(completedTxn): the first offset of
+                # another producer's open transaction, else the marker offset + 1
+                others = [e.current_txn_first_offset for e in self.producers.values()
+                          if e.current_txn_first_offset is not None]
+                lso = min(others) if others else offset + 1
+                self.aborted.append(AbortedTxn(producer_id, first, offset, lso))
+            self._decided.append((first, offset))
         self._update_hw()
         self.kernel.emit(self.lane, "marker", f"{kind} pid={producer_id} @{offset}",
                          flag="aborted" if kind == "ABORT" else None,

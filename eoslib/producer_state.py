@@ -47,6 +47,7 @@ class ProducerStateEntry:
         default_factory=lambda: deque(maxlen=BATCHES_TO_RETAIN)
     )
     current_txn_first_offset: int | None = None
+    coordinator_epoch: int = -1  # of the last marker written (ProducerStateEntry.coordinatorEpoch)
 
     @property
     def last_seq(self) -> int:

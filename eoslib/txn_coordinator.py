@@ -345,10 +345,14 @@ class TransactionCoordinator:
                 self.kernel.schedule(100.0, write, tp)
                 return
             # -- end
+            res = p.append_marker(meta.producer_id, marker_epoch, kind, generation)
+            if res.error == "TRANSACTION_COORDINATOR_FENCED":
+                return  # a newer coordinator wrote for this producer: this one is a zombie
             if tp[0] == OFFSETS_TOPIC:
+                # pending offsets are materialised as the marker is written to
+                # __consumer_offsets (GroupMetadata.completePendingTxnOffsetCommit), not before
                 self.cluster.group_coordinator.complete_txn_offsets(
                     meta.producer_id, commit, p.index)
-            p.append_marker(meta.producer_id, marker_epoch, kind)
             meta.pending_markers -= 1
             if meta.pending_markers == 0:
                 self._complete(meta, commit)
