@@ -26,7 +26,8 @@ re-exports the rest, which lives in :mod:`~eoslib.real.jars` (Java, Maven, the j
 :mod:`~eoslib.real.broker_config` (``server.properties``, log4j2),
 :mod:`~eoslib.real.broker_state` (``state.json``), :mod:`~eoslib.real.broker_process`
 (the JVM's command line, liveness, termination), :mod:`~eoslib.real.broker_ready`
-(waiting until it answers) and :mod:`~eoslib.real.errors`.
+(waiting until it answers) and :mod:`~eoslib.real.errors`. The three-broker cluster of the
+replication experiments (``eoslib broker start --brokers 3``) is :mod:`~eoslib.real.cluster3`.
 """
 
 from __future__ import annotations
