@@ -433,20 +433,29 @@ class Consumer:
 
     def committed(self, partitions: list[TopicPartition],
                   timeout: float | None = None) -> list[TopicPartition]:
-        """The group's committed offsets. read_committed consumers wait while a
-        transaction's offsets for these partitions are pending (UNSTABLE_OFFSET_COMMIT)."""
+        """The group's committed offsets, waiting while a transaction's offsets for these
+        partitions are pending (UNSTABLE_OFFSET_COMMIT) when the client asks for stable
+        offsets: the Java client always does (ConsumerCoordinator.sendOffsetFetchRequest,
+        requireStable=true), librdkafka only under ``isolation.level=read_committed``
+        (rd_kafka_committed in rdkafka.c, rdkafka_assignment.c)."""
         self._check_open()
         keys = [(tp.topic, tp.partition) for tp in partitions]
         got = self._fetch_committed(keys, timeout)
         return [TopicPartition(t, p, -1001 if got.get((t, p)) is None else got[(t, p)])
                 for t, p in keys]
 
+    @property
+    def require_stable(self) -> bool:
+        """Whether this client's OffsetFetch asks for stable offsets (KIP-447): Java always,
+        librdkafka only with ``isolation.level=read_committed``."""
+        return self.client == "java" or self.isolation == "read_committed"
+
     def _fetch_committed(self, keys: list[TP], timeout: float | None) -> dict[TP, int | None]:
         assert self.group_id is not None
         deadline = self.kernel.now + (60_000 if timeout is None else timeout * 1000)
         while True:
             err, offs = self.cluster.group_coordinator.fetch(
-                self.group_id, keys, self.isolation == "read_committed")
+                self.group_id, keys, self.require_stable)
             if err is None:
                 return offs
             self.kernel.emit(self.lane, "error", f"OffsetFetch: {err}, retrying")

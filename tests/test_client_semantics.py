@@ -76,3 +76,37 @@ def test_client_is_validated() -> None:
     sim = _sim(1)
     with pytest.raises(ConfigException, match="client"):
         sim.Consumer({"group.id": "g", "client": "kafkajs"})
+
+
+@pytest.mark.parametrize(("client", "isolation", "waits"), [
+    ("java", "read_uncommitted", True),  # Java always asks for stable offsets
+    ("java", "read_committed", True),
+    ("librdkafka", "read_uncommitted", False),  # librdkafka only under read_committed
+    ("librdkafka", "read_committed", True),
+])
+def test_committed_and_pending_transactional_offsets(client: str, isolation: str,
+                                                     waits: bool) -> None:
+    """KIP-447: while a transaction holds pending offsets for a partition, an OffsetFetch
+    that requires stable offsets gets UNSTABLE_OFFSET_COMMIT and the client retries.
+    Java: ConsumerCoordinator.sendOffsetFetchRequest builds OffsetFetchRequest with
+    requireStable=true always; librdkafka: rd_kafka_committed (rdkafka.c) and the assignment
+    fetch (rdkafka_assignment.c) set require_stable_offsets only for read_committed."""
+    sim = _sim(1)
+    sim.create_topic("in", partitions=1)
+    c = sim.Consumer({"group.id": "g", "client": client, "isolation.level": isolation,
+                      "enable.auto.commit": False})
+    prod = sim.Producer({"transactional.id": "tx"})
+    prod.init_transactions()
+    prod.begin_transaction()
+    prod.produce("orders", value="x", partition=0)
+    prod.send_offsets_to_transaction([TopicPartition("in", 0, 5)], c.consumer_group_metadata())
+    tp = [TopicPartition("in", 0)]
+    assert c.require_stable is waits
+    if waits:
+        with pytest.raises(Exception, match="UNSTABLE_OFFSET_COMMIT"):
+            c.committed(tp, timeout=0.5)
+    else:
+        assert c.committed(tp, timeout=0.5)[0].offset == -1001  # the last stable: none
+    prod.commit_transaction()
+    sim.sleep(50)
+    assert c.committed(tp, timeout=0.5)[0].offset == 5
