@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jupyter_client.kernelspec import NoSuchKernel
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
@@ -89,6 +92,76 @@ class Execution:
     cells: list[CellRun] = field(default_factory=list)
     after_shutdown: str = ""  # processes still running after the kernel was shut down
     kernel_pid: int | None = None
+
+
+@dataclass
+class PreparedKernel:
+    """A kernel started ahead of need, in its own fresh working directory.
+
+    It has run nothing: the submission that gets it is the first and only one to use it
+    (the prologue, the memory limit and the baseline fingerprint come when it is graded).
+    """
+
+    km: AsyncKernelManager
+    workdir: Path
+    env: dict[str, str]
+    folder: tempfile.TemporaryDirectory[str]
+
+
+_LOOP: asyncio.AbstractEventLoop | None = None
+
+
+def _loop() -> asyncio.AbstractEventLoop:
+    """One event loop per process, so a kernel started ahead of need is used in its loop."""
+    global _LOOP
+    if _LOOP is None or _LOOP.is_closed():
+        _LOOP = asyncio.new_event_loop()
+    return _LOOP
+
+
+def prepare_kernel(
+    base_env: dict[str, str],
+    *,
+    kernel_name: str = "python3",
+    resources: Path | None = None,
+    marker: str = "",
+) -> PreparedKernel:
+    """Start a kernel now (it boots in the background) for a submission graded later.
+
+    Raises ``NoSuchKernel`` for an unknown kernel name.
+    """
+    folder = tempfile.TemporaryDirectory(prefix="eoslib-grade-")
+    workdir = Path(folder.name)
+    if resources is not None:
+        shutil.copytree(resources, workdir, dirs_exist_ok=True)
+    env = kernel_env(base_env, workdir, marker=marker)
+    km = AsyncKernelManager(kernel_name=kernel_name)
+    launch = {"env": env, "cwd": str(workdir), "stdout": subprocess.DEVNULL,
+              "stderr": subprocess.DEVNULL, "stdin": subprocess.DEVNULL}  # fmt: skip
+    try:
+        _loop().run_until_complete(km.start_kernel(**launch))
+    except BaseException:
+        folder.cleanup()
+        raise
+    return PreparedKernel(km, workdir, env, folder)
+
+
+def discard(prepared: PreparedKernel) -> None:
+    """Shut the kernel down (if it still runs) and delete its working directory."""
+
+    async def stop() -> None:
+        try:
+            if await prepared.km.is_alive():
+                await prepared.km.shutdown_kernel(now=True)
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+        try:
+            await prepared.km.cleanup_resources()
+        except Exception:  # noqa: BLE001
+            pass
+
+    _loop().run_until_complete(stop())
+    prepared.folder.cleanup()
 
 
 class _KernelStuck(Exception):
@@ -204,6 +277,7 @@ async def _run(
     nonce: str,
     kernel_name: str,
     memory_limit: int,
+    prepared: PreparedKernel | None = None,
 ) -> Execution:
     execution = Execution(cells=[CellRun(index) for index, _ in sources])
     prologue = limits.prologue_source(memory_limit) + _PROLOGUE
@@ -216,6 +290,7 @@ async def _run(
               for i, cell in enumerate(cells)}  # fmt: skip
     client = _Client(
         nb,
+        km=prepared.km if prepared is not None else None,
         capped=student,
         kernel_name=kernel_name,
         timeout_func=lambda cell: budgets.get(id(cell), timeout),
@@ -228,6 +303,8 @@ async def _run(
     )
     launch = {"env": env, "cwd": str(workdir), "stdout": subprocess.DEVNULL,
               "stderr": subprocess.DEVNULL, "stdin": subprocess.DEVNULL}  # fmt: skip
+    if prepared is not None:
+        launch = {"cleanup_kc": True}  # started already; still shut down at the end
     try:
         async with client.async_setup_kernel(**launch):
             execution.kernel_pid = _kernel_pid(client)
@@ -319,13 +396,17 @@ def run_submission(
     nonce: str,
     kernel_name: str = "python3",
     memory_limit: int = limits.MEMORY_LIMIT,
+    prepared: PreparedKernel | None = None,
 ) -> Execution:
     """Execute ``(notebook_index, source)`` code cells in a fresh kernel rooted at ``workdir``.
+
+    ``prepared``: a kernel started ahead of need by :func:`prepare_kernel` (then ``workdir``
+    and ``env`` must be its own); it is shut down at the end like any other.
 
     The kernel's address space is limited to ``memory_limit`` bytes; processes a cell leaves
     running are killed and reported on that cell (:mod:`eoslib.grading.limits`).
     """
-    return asyncio.run(
+    return _loop().run_until_complete(
         _run(
             sources,
             workdir=workdir,
@@ -334,5 +415,6 @@ def run_submission(
             nonce=nonce,
             kernel_name=kernel_name,
             memory_limit=memory_limit,
+            prepared=prepared,
         )
     )

@@ -28,6 +28,7 @@ from pathlib import Path
 
 MEMORY_LIMIT = 2 * 1024**3  #: bytes of address space per grading kernel
 MARKER_VARIABLE = "EOSLIB_GRADING_MARK"
+WORKER_VARIABLE = "EOSLIB_GRADING_WORKER"  #: a worker's token, prefix of its kernels' markers
 
 
 def memory_words(limit: int = MEMORY_LIMIT) -> str:
@@ -125,6 +126,27 @@ def _descends(pid: int, ancestor: int, table: dict[int, tuple[str, int, int, int
         if pid == ancestor:
             return True
     return False
+
+
+def marked(prefix: str) -> list[Leftover]:
+    """Running processes whose marker starts with ``prefix`` (a grading worker's kernels)."""
+    if not prefix or not Path("/proc/self").exists():
+        return []
+    needle = f"{MARKER_VARIABLE}={prefix}".encode()
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        stat = _stat(int(entry.name))
+        if stat is None or stat[0] in ("Z", "X"):
+            continue
+        try:
+            environ = Path(f"/proc/{entry.name}/environ").read_bytes()
+        except OSError:
+            continue
+        if any(v.startswith(needle) for v in environ.split(b"\0")):
+            found.append(Leftover(int(entry.name), _command(int(entry.name))))
+    return found
 
 
 def kill_all(processes: list[Leftover]) -> None:

@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from . import limits, registry
-from .execute import kernel_env, run_submission
+from .execute import PreparedKernel, kernel_env, run_submission
 from .results import NotebookGrade
 from .scoring import score_questions, zero_grades
 from .submission import SubmissionError, detect_exercise, exercise_from_name, read_submission
@@ -105,11 +105,14 @@ def grade_notebook(
     kernel_name: str = "python3",
     copy: Path | str | None = None,
     memory_limit: int = limits.MEMORY_LIMIT,
+    prepared: PreparedKernel | None = None,
 ) -> NotebookGrade:
     """Grade one submission in a fresh kernel (see the module docstring).
 
     ``copy``, if given, is the file actually read (the grader's private copy of ``path``);
     ``path`` names the submission in the result. ``memory_limit``: bytes per kernel.
+    ``prepared``: a fresh kernel started ahead of need (:func:`~.execute.prepare_kernel`)
+    with ``resources`` already in its working directory; the caller discards it after.
     """
     path = Path(path)
     source_file = Path(copy) if copy else path
@@ -137,18 +140,25 @@ def grade_notebook(
     result.exercise = exercise
 
     sources = {index: source for index, source in submission.code_cells if source.strip()}
-    with tempfile.TemporaryDirectory(prefix="eoslib-grade-") as tmp:
-        workdir = Path(tmp)
-        _prepare_workdir(workdir, source_file, path.name, Path(resources) if resources else None)
+    run = {"timeout": timeout_per_question, "nonce": secrets.token_hex(16),
+           "kernel_name": kernel_name, "memory_limit": memory_limit}  # fmt: skip
+    if prepared is not None:
+        shutil.copy2(source_file, prepared.workdir / path.name)
         execution = run_submission(
             sorted(sources.items()),
-            workdir=workdir,
-            env=kernel_env(dict(os.environ), workdir, marker=secrets.token_hex(16)),
-            timeout=timeout_per_question,
-            nonce=secrets.token_hex(16),
-            kernel_name=kernel_name,
-            memory_limit=memory_limit,
+            workdir=prepared.workdir,
+            env=prepared.env,
+            prepared=prepared,
+            **run,
         )
+    else:
+        with tempfile.TemporaryDirectory(prefix="eoslib-grade-") as tmp:
+            workdir = Path(tmp)
+            resource_dir = Path(resources) if resources else None
+            _prepare_workdir(workdir, source_file, path.name, resource_dir)
+            marker = os.environ.get(limits.WORKER_VARIABLE, "") + secrets.token_hex(16)
+            env = kernel_env(dict(os.environ), workdir, marker=marker)
+            execution = run_submission(sorted(sources.items()), workdir=workdir, env=env, **run)
     if execution.after_shutdown:
         result.flags.append("after its kernel was shut down, " + execution.after_shutdown)
     if execution.setup_error:

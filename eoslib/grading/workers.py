@@ -11,7 +11,9 @@ Workers are reused because starting one costs about a second of imports.
 from __future__ import annotations
 
 import json
+import os
 import queue
+import secrets
 import subprocess
 import sys
 import threading
@@ -19,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from . import limits
 from .results import NotebookGrade
 
 MARK = "EOSLIB-GRADE "
@@ -30,27 +33,64 @@ _BOOT = (
 )
 
 
+def _prepare(options: dict[str, Any]) -> Any:
+    """A kernel started ahead of need for a submission graded with ``options``, or None."""
+    from .execute import prepare_kernel
+
+    resources = options.get("resources")
+    try:
+        return prepare_kernel(
+            dict(os.environ),
+            kernel_name=options.get("kernel_name", "python3"),
+            resources=Path(resources) if resources else None,
+            marker=os.environ.get(limits.WORKER_VARIABLE, "") + secrets.token_hex(16),
+        )
+    except Exception:  # noqa: BLE001 - the normal path will report the problem
+        return None
+
+
 def serve(requests: IO[str], replies: IO[str]) -> None:
-    """Worker side: answer each request line with one ``MARK``-prefixed JSON line."""
+    """Worker side: answer each request line with one ``MARK``-prefixed JSON line.
+
+    Kernels are started one submission ahead: while a submission is graded, the kernel for
+    the next one boots. Each kernel still serves exactly one submission.
+    """
+    from .execute import discard
     from .runner import crashed, grade_notebook
 
-    for line in requests:
-        request = json.loads(line)
-        path = Path(request["path"])
-        try:
-            result = grade_notebook(path, copy=request.get("copy"), **request["options"])
-        except Exception as exc:  # noqa: BLE001 - report, keep serving
-            result = crashed(path, f"grader error: {type(exc).__name__}: {exc}")
-        replies.write(MARK + json.dumps(result.to_json()) + "\n")
-        replies.flush()
+    spare, spare_options = None, None
+    try:
+        for line in requests:
+            request = json.loads(line)
+            path, options = Path(request["path"]), request["options"]
+            current = spare if spare_options == options else None
+            if current is None and spare is not None:
+                discard(spare)
+            current = current or _prepare(options)
+            spare, spare_options = _prepare(options), options  # boots during this grading
+            try:
+                result = grade_notebook(path, copy=request.get("copy"), prepared=current,
+                                        **options)  # fmt: skip
+            except Exception as exc:  # noqa: BLE001 - report, keep serving
+                result = crashed(path, f"grader error: {type(exc).__name__}: {exc}")
+            finally:
+                if current is not None:
+                    discard(current)
+            replies.write(MARK + json.dumps(result.to_json()) + "\n")
+            replies.flush()
+    finally:
+        if spare is not None:
+            discard(spare)
 
 
 class _Worker:
     def __init__(self) -> None:
         root = str(Path(__file__).resolve().parents[2])
         paths = [root] + [p for p in sys.path if p]
+        self.token = "w" + secrets.token_hex(8) + "-"
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _BOOT, json.dumps(paths)],
+            env={**os.environ, limits.WORKER_VARIABLE: self.token},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -75,6 +115,12 @@ class _Worker:
             pass
         return None
 
+    def kill(self) -> None:
+        """Kill the worker and every kernel (and marked process) it started."""
+        self.proc.kill()
+        self.proc.wait()
+        limits.kill_all(limits.marked(self.token))
+
     def close(self) -> None:
         try:
             if self.proc.stdin is not None:
@@ -83,6 +129,7 @@ class _Worker:
         except (OSError, subprocess.TimeoutExpired):
             self.proc.kill()
             self.proc.wait()
+        limits.kill_all(limits.marked(self.token))
 
 
 def run_parallel(
@@ -120,8 +167,7 @@ def run_parallel(
                     reply = worker.ask(notebooks[index], copies[index], options)
                     result = NotebookGrade.from_json(reply) if reply is not None else None
                     if result is None:
-                        worker.proc.kill()
-                        worker.proc.wait()
+                        worker.kill()
                         worker = None
                         message = "grader worker died (did the submission kill its parent?)"
                         result = crashed(notebooks[index], message)
