@@ -331,9 +331,14 @@ def grading_time(submissions: int, jobs: int = 2,
         started = time.perf_counter()
         results = grade([folder], jobs=jobs)
         seconds = time.perf_counter() - started
-    full = sum(1 for r in results if r.error is None and r.score == r.max_score)
-    if full != submissions:
-        raise AssertionError(f"grading bench: {full} of {submissions} got full marks")
+    lost = [r for r in results if r.error is not None or r.score != r.max_score]
+    if lost:
+        why = lost[0].error or "; ".join(
+            f"{q.id}: {q.reason}" for q in lost[0].questions if q.score < q.max_score
+        )
+        raise AssertionError(
+            f"grading bench: {submissions - len(lost)} of {submissions} got full marks ({why})"
+        )
     return {"exercise": exercise, "submissions": submissions, "jobs": jobs,
             "seconds": round(seconds, 1)}
 
