@@ -18,6 +18,12 @@ On the three-broker cluster (:mod:`eoslib.real.cluster3`). The mechanism, step b
 
 ``acks=1``: the acknowledged ``m{lost_at}`` is gone: ``lost=1``. ``acks=all``: it was never
 acknowledged by the old leader; the producer retries it on the new leader: ``lost=0``.
+
+Kafka's source (4.1): the ISR lag rule is ``Partition.getOutOfSyncReplicas`` with
+``replica.lag.time.max.ms`` (``ReplicationConfigs``, default 30000); a fenced broker leaves
+the ISR and a new leader is chosen from it in the controller's
+``ReplicationControlManager.handleBrokerFenced``; a returning replica truncates through
+``OffsetsForLeaderEpoch`` in ``AbstractFetcherThread`` (KIP-101, KIP-279).
 """
 
 from __future__ import annotations

@@ -8,6 +8,11 @@ shrinks the ISR to the two survivors, one of which leads. The second half is wri
 every write with ``NOT_ENOUGH_REPLICAS`` (retriable: librdkafka retries it until
 ``message.timeout.ms``, then fails the message with ``_MSG_TIMED_OUT``). A one-record probe
 producer with ``retries=0`` shows the broker's own error. Nothing acknowledged is lost.
+
+Kafka's source (4.1): ``Partition.appendRecordsToLeader``
+(``core/src/main/scala/kafka/cluster/Partition.scala``) throws ``NotEnoughReplicasException``
+when ``inSyncSize < minIsr && requiredAcks == -1``; librdkafka treats the error as retriable
+(``rd_kafka_handle_Produce_error`` in ``rdkafka_request.c``).
 """
 
 from __future__ import annotations
