@@ -4,7 +4,9 @@ Defaults are the Java client's (Kafka 4.x): ``enable.idempotence=true``, ``acks=
 ``retries=2147483647``, ``delivery.timeout.ms=120000``, ``linger.ms=5``,
 ``isolation.level=read_uncommitted``, ``enable.auto.commit=true``. confluent-kafka
 (librdkafka) differs: idempotence off and ``read_committed`` by default — the course
-sets every key it relies on explicitly, and so should you.
+sets every key it relies on explicitly, and so should you. The course key ``client``
+(``java`` | ``librdkafka``) selects which client's defaults (``LIBRDKAFKA_DEFAULTS``),
+idempotence rules, partitioner and auto-commit the simulated clients follow.
 
 Values may be given as Python values or as Kafka-style strings (``"true"``, ``"all"``).
 Unknown keys and bad values raise :class:`~eoslib.errors.ConfigException` naming the key,
@@ -41,6 +43,10 @@ def _keys(*keys: Key) -> dict[str, Key]:
 COMMON = (
     Key("bootstrap.servers", "str", "sim", doc="ignored by the simulation"),
     Key("client.id", "str", "", doc="name shown in traces and histories"),
+    Key("client", "choice", "java", ("java", "librdkafka"),
+        doc="whose semantics to simulate (not a Kafka key): java (the Apache Kafka Java "
+            "client) or librdkafka (confluent-kafka): auto-commit, default partitioner, "
+            "defaults (LIBRDKAFKA_DEFAULTS) and idempotence rules follow that client"),
 )
 
 PRODUCER = _keys(
@@ -77,10 +83,6 @@ CONSUMER = _keys(
     Key("fetch.max.wait.ms", "int", 500, minimum=0),
     Key("request.timeout.ms", "int", 30000, minimum=1),
     Key("partition.assignment.strategy", "choice", "range", ("range", "roundrobin")),
-    Key("client", "choice", "java", ("java", "librdkafka"),
-        doc="whose auto-commit semantics to simulate (not a Kafka key): java commits the "
-            "previous poll's position at the next poll; librdkafka commits the stored offsets "
-            "(each message's offset+1 as it is handed out) on a background timer"),
 )
 
 TOPIC = _keys(
@@ -103,6 +105,20 @@ CLUSTER = _keys(
             "kafka-features.sh upgrade --feature transaction.version=2); KIP-890 TV2 bumps "
             "the epoch at the end of every transaction"),
 )
+
+#: librdkafka's defaults where they differ from the Java client's (librdkafka
+#: CONFIGURATION.md): applied when ``client=librdkafka`` to the keys the caller did not set
+LIBRDKAFKA_DEFAULTS: dict[str, dict[str, Any]] = {
+    "producer": {
+        "enable.idempotence": False,  # enable.idempotence: default false
+        "max.in.flight.requests.per.connection": 1000000,  # max.in.flight: 1000000
+        "delivery.timeout.ms": 300000,  # delivery.timeout.ms = message.timeout.ms: 300000
+        "transaction.version": "1",  # no KIP-890 support: transaction version 1
+    },
+    "consumer": {
+        "isolation.level": "read_committed",  # isolation.level: default read_committed
+    },
+}
 
 KINDS = {"producer": PRODUCER, "consumer": CONSUMER, "topic": TOPIC, "cluster": CLUSTER}
 
@@ -168,6 +184,10 @@ def validate(kind: str, config: Mapping[str, Any] | None) -> dict[str, Any]:
         explicit.append(name)
     for name, key in keys.items():
         out.setdefault(name, key.default)
+    if out.get("client") == "librdkafka":
+        for name, value in LIBRDKAFKA_DEFAULTS.get(kind, {}).items():
+            if name not in explicit:
+                out[name] = value
     if kind == "producer":
         producer_rules(out, set(explicit))
     out["_explicit"] = tuple(sorted(explicit))
@@ -183,9 +203,19 @@ def producer_rules(c: dict[str, Any], explicit: set[str]) -> None:
       with a conflict: idempotence is silently turned off (Kafka >= 3.2).
     * ``transactional.id`` needs idempotence.
     * ``delivery.timeout.ms`` must be >= ``linger.ms + request.timeout.ms``.
+
+    The silent switch-off is the Java client's (``ProducerConfig.postProcessAndValidate
+    IdempotenceConfigs``). librdkafka (``client=librdkafka``, ``rd_kafka_conf_finalize`` in
+    rdkafka_conf.c) never switches idempotence off: idempotence is off by default, and when
+    it is on, a conflicting key set by the caller is an error while one left at its default
+    is adjusted (``max.in.flight`` to 5, ``retries`` to INT32_MAX, ``acks`` to all).
     """
+    if c.get("client") == "librdkafka":
+        _librdkafka_idempotence(c, explicit)
     if c["acks"] == "-1":
         c["acks"] = "all"
+    if c.get("client") == "librdkafka":
+        return
     conflicts = []
     if c["acks"] != "all":
         conflicts.append(("acks", c["acks"], "Must be set to all in order to use the idempotent producer"))  # noqa: E501
@@ -210,6 +240,38 @@ def producer_rules(c: dict[str, Any], explicit: set[str]) -> None:
         if "enable.idempotence" in explicit:
             raise ConfigException(*conflicts[0])
         c["enable.idempotence"] = False
+    if c["delivery.timeout.ms"] < c["linger.ms"] + c["request.timeout.ms"]:
+        raise ConfigException(
+            "delivery.timeout.ms", c["delivery.timeout.ms"],
+            "Must be at least linger.ms + request.timeout.ms = "
+            f"{c['linger.ms'] + c['request.timeout.ms']}",
+        )
+
+
+def _librdkafka_idempotence(c: dict[str, Any], explicit: set[str]) -> None:
+    """librdkafka's rules (rdkafka_conf.c ``rd_kafka_conf_finalize``), applied in place."""
+    if c["acks"] == "-1":
+        c["acks"] = "all"
+    if c["transactional.id"] is not None and not c["enable.idempotence"]:
+        if "enable.idempotence" in explicit:
+            raise ConfigException("enable.idempotence", False,
+                                  "`transactional.id` requires `enable.idempotence=true`")
+        c["enable.idempotence"] = True
+    if c["enable.idempotence"]:
+        for key, ok, fix, msg in (
+            ("max.in.flight.requests.per.connection",
+             c["max.in.flight.requests.per.connection"] <= 5,
+             min(c["max.in.flight.requests.per.connection"], 5),
+             "`max.in.flight` must be set <= 5 when `enable.idempotence` is true"),
+            ("retries", c["retries"] >= 1, INT_MAX,
+             "`retries` must be set >= 1 when `enable.idempotence` is true"),
+            ("acks", c["acks"] == "all", "all",
+             "`acks` must be set to `all` when `enable.idempotence` is true"),
+        ):
+            if key in explicit and not ok:
+                raise ConfigException(key, c[key], msg)
+            if key not in explicit:
+                c[key] = fix
     if c["delivery.timeout.ms"] < c["linger.ms"] + c["request.timeout.ms"]:
         raise ConfigException(
             "delivery.timeout.ms", c["delivery.timeout.ms"],

@@ -1,4 +1,4 @@
-"""Kafka's default partitioner: murmur2 of the key bytes, and Java's String.hashCode.
+"""The clients' default partitioners (Java: murmur2; librdkafka: CRC32), and String.hashCode.
 
 Keyed records go to ``toPositive(murmur2(key)) % partitions`` exactly as the Java
 client's ``BuiltInPartitioner.partitionForKey`` does, so a key lands on the same
@@ -8,6 +8,8 @@ it is sent, then picks the next one with the simulation's seeded generator.
 """
 
 from __future__ import annotations
+
+import zlib
 
 MASK32 = 0xFFFFFFFF
 
@@ -58,6 +60,14 @@ def key_bytes(key: str | bytes) -> bytes:
 def partition_for_key(key: str | bytes, partitions: int) -> int:
     """The partition the Java client's default partitioner picks for ``key``."""
     return to_positive(murmur2(key_bytes(key))) % partitions
+
+
+def crc32_partition(key: str | bytes, partitions: int) -> int:
+    """librdkafka's default partitioner ``consistent_random`` for a non-empty key:
+    ``rd_crc32(key) % partitions`` (rdkafka_msg.c ``rd_kafka_msg_partitioner_consistent``;
+    rd_crc32 in rdcrc32.h is the standard reflected CRC-32, the same as zlib's). A null or
+    empty key is not hashed: it goes to the sticky partition, picked at random."""
+    return zlib.crc32(key_bytes(key)) % partitions
 
 
 def java_string_hash(s: str) -> int:

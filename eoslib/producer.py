@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from eoslib.config import public, validate
 from eoslib.errors import KafkaError, KafkaException
 from eoslib.messages import Message, TopicPartition
-from eoslib.partitioner import partition_for_key
+from eoslib.partitioner import crc32_partition, key_bytes, partition_for_key
 
 if TYPE_CHECKING:
     from eoslib.simulation import Simulation
@@ -174,11 +174,16 @@ class Producer:
                                         "begin_transaction() first")
         parts = self.cluster.partitions(topic)
         if partition is None or partition < 0:
-            if key is not None:
-                partition = partition_for_key(key, len(parts))
+            if key is not None and (self.config["client"] == "java" or key_bytes(key)):
+                # Java: murmur2 (BuiltInPartitioner); librdkafka: consistent_random = CRC32
+                # (rd_kafka_msg_partitioner_consistent_random, rdkafka_msg.c)
+                partition = (partition_for_key(key, len(parts))
+                             if self.config["client"] == "java"
+                             else crc32_partition(key, len(parts)))
             elif len(parts) == 1:
                 partition = 0
-            else:  # sticky (KIP-480): stay on one partition until its batch is sent
+            else:  # sticky (KIP-794; librdkafka: rd_kafka_msg_sticky_partition for null or
+                # empty keys): stay on one partition until its batch is sent
                 partition = self._sticky.get(topic)
                 if partition is None:
                     partition = self.sim.app_rng.randrange(len(parts))

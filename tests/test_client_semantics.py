@@ -110,3 +110,83 @@ def test_committed_and_pending_transactional_offsets(client: str, isolation: str
     prod.commit_transaction()
     sim.sleep(50)
     assert c.committed(tp, timeout=0.5)[0].offset == 5
+
+
+def test_librdkafka_defaults_where_they_differ() -> None:
+    """librdkafka CONFIGURATION.md: enable.idempotence=false, max.in.flight=1000000,
+    delivery.timeout.ms (message.timeout.ms)=300000, isolation.level=read_committed; no
+    KIP-890, so transaction version 1. The Java client: idempotence on, 5 in flight, 120 s,
+    read_uncommitted, TV2."""
+    from eoslib.config import validate
+
+    rdk = validate("producer", {"client": "librdkafka"})
+    java = validate("producer", {})
+    assert (rdk["enable.idempotence"], java["enable.idempotence"]) == (False, True)
+    assert rdk["max.in.flight.requests.per.connection"] == 1000000
+    assert (rdk["delivery.timeout.ms"], java["delivery.timeout.ms"]) == (300000, 120000)
+    assert (rdk["transaction.version"], java["transaction.version"]) == ("1", "2")
+    assert validate("consumer", {"client": "librdkafka"})["isolation.level"] == "read_committed"
+    assert validate("consumer", {})["isolation.level"] == "read_uncommitted"
+    # an explicit value wins over the client's default
+    assert validate("consumer", {"client": "librdkafka", "isolation.level":
+                                 "read_uncommitted"})["isolation.level"] == "read_uncommitted"
+
+
+def test_idempotence_rules_per_client() -> None:
+    """Java (ProducerConfig): idempotence left at its default is silently switched off by
+    max.in.flight > 5 or acks != all. librdkafka (rdkafka_conf.c rd_kafka_conf_finalize):
+    idempotence is never switched off; when on, a conflicting key set by the caller is an
+    error and one left at its default is adjusted."""
+    from eoslib.config import validate
+
+    assert validate("producer", {"max.in.flight.requests.per.connection": 6})[
+        "enable.idempotence"] is False  # Java: silently off
+    assert validate("producer", {"acks": "1"})["enable.idempotence"] is False
+    on = validate("producer", {"client": "librdkafka", "enable.idempotence": True})
+    assert on["max.in.flight.requests.per.connection"] == 5 and on["acks"] == "all"
+    with pytest.raises(ConfigException, match="max.in.flight"):
+        validate("producer", {"client": "librdkafka", "enable.idempotence": True,
+                              "max.in.flight.requests.per.connection": 6})
+    with pytest.raises(ConfigException, match="acks"):
+        validate("producer", {"client": "librdkafka", "enable.idempotence": True, "acks": "1"})
+    with pytest.raises(ConfigException, match="requires `enable.idempotence=true`"):
+        validate("producer", {"client": "librdkafka", "transactional.id": "x",
+                              "enable.idempotence": False})
+    assert validate("producer", {"client": "librdkafka", "transactional.id": "x"})[
+        "enable.idempotence"] is True
+
+
+def test_default_partitioner_per_client() -> None:
+    """Java: murmur2 of the key (BuiltInPartitioner.partitionForKey); librdkafka:
+    consistent_random = rd_crc32(key) % partitions (rdkafka_msg.c), rd_crc32 being the
+    standard CRC-32 (check value of "123456789" is 0xCBF43926). The same key can land on
+    different partitions from the two clients."""
+    import zlib
+
+    from eoslib.partitioner import crc32_partition, partition_for_key
+
+    assert zlib.crc32(b"123456789") == 0xCBF43926
+    assert crc32_partition("order-42", 6) == zlib.crc32(b"order-42") % 6
+    sim = Simulation(seed=3)
+    sim.create_topic("k", partitions=6)
+    placed = {}
+    for client in ("java", "librdkafka"):
+        p = sim.Producer({"client": client, "enable.idempotence": True})
+        p.produce("k", key="order-42", value=client)
+        p.flush()
+    for part in range(6):
+        for b in sim.cluster.partition("k", part).log:
+            for _, v in b.records:
+                placed[v] = part
+    assert placed == {"java": partition_for_key("order-42", 6),
+                      "librdkafka": crc32_partition("order-42", 6)}
+    assert placed["java"] != placed["librdkafka"]  # 0 vs 4 for this key and 6 partitions
+
+
+def test_client_key_reaches_producer_and_consumer_in_a_scenario() -> None:
+    """``--set client=librdkafka`` selects both clients' semantics in a scenario run."""
+    from eoslib.scenarios import run_scenario
+
+    r = run_scenario("consumer-crash", seed=0, config={"client": "librdkafka"})
+    assert r.config["client"] == "librdkafka"
+    assert r.config["transaction.version"] == "1"
