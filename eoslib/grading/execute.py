@@ -42,7 +42,7 @@ _FINGERPRINT_SOURCE = inspect.getsource(_fingerprint_module)
 
 _PROLOGUE = """
 import importlib
-importlib.import_module("eoslib.grading.session").begin()
+importlib.import_module("eoslib.grading.kernel").begin()
 from IPython.display import publish_display_data
 publish_display_data({MIMETYPE: {"stage": "prologue", "fingerprint": fingerprint()}})
 """

@@ -39,20 +39,14 @@ grader in a container without network access and review notebooks with surprisin
 
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from . import limits, registry
-from .execute import PreparedKernel, kernel_env, run_submission
+from . import limits
 from .results import NotebookGrade
-from .scoring import score_questions, zero_grades
-from .submission import SubmissionError, detect_exercise, exercise_from_name, read_submission
+from .single import crashed, grade_notebook
 from .workers import run_parallel
 
 __all__ = ["NotebookGrade", "crashed", "find_notebooks", "grade", "grade_notebook"]
@@ -79,105 +73,6 @@ def find_notebooks(paths: Iterable[Path | str]) -> list[Path]:
             seen.add(key)
             unique.append(path)
     return unique
-
-
-def _prepare_workdir(workdir: Path, notebook: Path, name: str, resources: Path | None) -> None:
-    if resources is not None:
-        shutil.copytree(resources, workdir, dirs_exist_ok=True)
-    shutil.copy2(notebook, workdir / name)
-
-
-def _failed(
-    result: NotebookGrade, exercise: str | None, error: str, started: float
-) -> NotebookGrade:
-    result.exercise, result.error = exercise, error
-    if exercise:
-        result.questions = zero_grades(registry.questions_for(exercise), error)
-    result.seconds = time.monotonic() - started
-    return result
-
-
-def grade_notebook(
-    path: Path | str,
-    *,
-    timeout_per_question: float = 60,
-    resources: Path | str | None = None,
-    kernel_name: str = "python3",
-    copy: Path | str | None = None,
-    memory_limit: int = limits.MEMORY_LIMIT,
-    prepared: PreparedKernel | None = None,
-) -> NotebookGrade:
-    """Grade one submission in a fresh kernel (see the module docstring).
-
-    ``copy``, if given, is the file actually read (the grader's private copy of ``path``);
-    ``path`` names the submission in the result. ``memory_limit``: bytes per kernel.
-    ``prepared``: a fresh kernel started ahead of need (:func:`~.execute.prepare_kernel`)
-    with ``resources`` already in its working directory; the caller discards it after.
-    """
-    path = Path(path)
-    source_file = Path(copy) if copy else path
-    started = time.monotonic()
-    result = NotebookGrade(notebook=str(path), exercise=None)
-    try:
-        submission = read_submission(source_file)
-        exercise = detect_exercise(submission)
-    except SubmissionError as exc:
-        exercise = exercise_from_name(path, registry.exercises())
-        return _failed(result, exercise, str(exc), started)
-    if exercise is None:
-        return _failed(result, None, "cannot tell which exercise this notebook is", started)
-    questions = registry.questions_for(exercise)
-    if not questions:
-        message = f"no questions are registered for exercise {exercise!r}"
-        errors = registry.load_errors()
-        if errors:
-            message += (
-                " (exercise modules failed to import: "
-                + "; ".join(f"{name}: {error}" for name, error in sorted(errors.items()))
-                + ")"
-            )
-        return _failed(result, exercise, message, started)
-    result.exercise = exercise
-
-    sources = {index: source for index, source in submission.code_cells if source.strip()}
-    run = {"timeout": timeout_per_question, "nonce": secrets.token_hex(16),
-           "kernel_name": kernel_name, "memory_limit": memory_limit}  # fmt: skip
-    if prepared is not None:
-        shutil.copy2(source_file, prepared.workdir / path.name)
-        execution = run_submission(
-            sorted(sources.items()),
-            workdir=prepared.workdir,
-            env=prepared.env,
-            prepared=prepared,
-            **run,
-        )
-    else:
-        with tempfile.TemporaryDirectory(prefix="eoslib-grade-") as tmp:
-            workdir = Path(tmp)
-            resource_dir = Path(resources) if resources else None
-            _prepare_workdir(workdir, source_file, path.name, resource_dir)
-            marker = os.environ.get(limits.WORKER_VARIABLE, "") + secrets.token_hex(16)
-            env = kernel_env(dict(os.environ), workdir, marker=marker)
-            execution = run_submission(sorted(sources.items()), workdir=workdir, env=env, **run)
-    if execution.after_shutdown:
-        result.flags.append("after its kernel was shut down, " + execution.after_shutdown)
-    if execution.setup_error:
-        result.error = execution.setup_error
-        result.questions = zero_grades(questions, "not graded: " + execution.setup_error)
-    else:
-        result.questions = score_questions(questions, execution, sources, timeout_per_question)
-    result.seconds = time.monotonic() - started
-    return result
-
-
-def crashed(path: Path, message: str) -> NotebookGrade:
-    """A zero grade with ``error=message`` (every question listed if the exercise is known)."""
-    result = NotebookGrade(notebook=str(path), exercise=None)
-    try:
-        exercise = detect_exercise(read_submission(path))
-    except SubmissionError:
-        exercise = exercise_from_name(path, registry.exercises())
-    return _failed(result, exercise, message, time.monotonic())
 
 
 def grade(

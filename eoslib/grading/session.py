@@ -47,14 +47,3 @@ def drain() -> list[dict[str, Any]]:
     del _STORE[:]
     return records
 
-
-def begin() -> None:
-    """Prepare a grading kernel: import every exercise module before the submission runs.
-
-    Modules imported later are not covered by the integrity fingerprint, so everything a
-    grading function relies on must be loaded here.
-    """
-    from . import feedback, registry  # noqa: F401 - imported for their side effect
-
-    registry.load_all()
-    del _STORE[:]

@@ -2,7 +2,7 @@
 
 Each worker is a ``python -c`` subprocess that reads one JSON request per line on stdin
 (``{"path": ..., "options": {...}}``), grades that notebook with
-:func:`eoslib.grading.runner.grade_notebook` and answers one line on stdout. The kernels a
+:func:`eoslib.grading.single.grade_notebook` and answers one line on stdout. The kernels a
 worker starts are its children, so a submission can kill its worker (``os.kill(os.getppid(),
 9)``); then only that notebook is lost (reported as a crash) and a fresh worker takes over.
 Workers are reused because starting one costs about a second of imports.
@@ -23,6 +23,7 @@ from typing import IO, Any
 
 from . import limits
 from .results import NotebookGrade
+from .single import crashed, grade_notebook
 
 MARK = "EOSLIB-GRADE "
 _BOOT = (
@@ -56,7 +57,6 @@ def serve(requests: IO[str], replies: IO[str]) -> None:
     the next one boots. Each kernel still serves exactly one submission.
     """
     from .execute import discard
-    from .runner import crashed, grade_notebook
 
     spare, spare_options = None, None
     try:
