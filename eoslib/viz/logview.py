@@ -115,6 +115,13 @@ def _pointer_x(offset: int, xs: dict[int, float], shown: list[Cell]) -> float:
     return xs[max(before)] + 1 if before else xs[shown[0].offset]
 
 
+def _font(c: Cell) -> float:
+    """A font size that fits the cell's text inside the cell (values are never cut)."""
+    longest = max(len(c.control or c.value), 1)
+    return 7.5 if c.control else 8.5 if longest <= 4 else 7.0 if longest <= 6 else \
+        max(4.5, 8.5 * 5 / longest)
+
+
 def _ordinal(n: int) -> str:
     return f"{n}{'nd' if n == 2 else 'rd' if n == 3 else 'th'}"
 
@@ -162,7 +169,7 @@ def _draw_row(ax: Axes, y: float, p: PartitionState, st: ProtocolState,
                                linestyle="--" if c.status == "lost" else "-"))
         text = _cell_text(c) + (f"\n{_ordinal(n)}" if n > 1 else "")
         ax.text(x + 0.5, yy + 0.4, text, ha="center", va="center",
-                fontsize=7.5 if c.control else 8.5, color=RED if n > 1 else style.text,
+                fontsize=_font(c), color=RED if n > 1 else style.text,
                 weight="bold" if n else "normal", linespacing=0.9,
                 bbox=_TEXT_BOX if style.hatch else None)
         ax.text(x + 0.5, yy - 0.12, str(c.offset), ha="center", va="top", fontsize=6.5,
