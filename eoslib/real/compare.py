@@ -64,6 +64,8 @@ SIM_CALLS: dict[str, SimCall] = {
         config={"max.in.flight.requests.per.connection": 1},
         faults={"lose_responses": [3], "response_loss": 0.0},
         real_kwargs={"messages": 10, "lost_at": 3},
+        compares="duplicates in the output after the response to produce request 3 of 10 "
+        "(one message each) was lost and the client retried",
     ),
     "consumer-crash": SimCall(
         "consumer-crash",
@@ -74,6 +76,9 @@ SIM_CALLS: dict[str, SimCall] = {
         config={"batch": 5},
         faults={"crash_step": "after_produce", "crash_at": 5},  # message 5 = second batch
         real_kwargs={"messages": 20, "batch": 5, "crash_batch": 1},
+        compares="duplicates (zero or not: the replayed batch's size depends on what one "
+        "consume() returned) and lost inputs after the app died between producing its "
+        "second batch of 5 and committing it",
     ),
     "read-committed": SimCall(
         "read-committed",
@@ -83,6 +88,8 @@ SIM_CALLS: dict[str, SimCall] = {
         messages=9,
         config={"batch": 3},  # commit, commit, abort: 3 aborted records
         real_kwargs={"messages": 9},
+        compares="aborted records a concurrent reader returned: commit, commit, abort of 3 "
+        "records each",
     ),
     "zombie-fencing": SimCall(
         "zombie-fencing",
@@ -91,6 +98,8 @@ SIM_CALLS: dict[str, SimCall] = {
         True,
         messages=30,
         real_kwargs={"messages": 10},  # the simulated zombie holds one batch of 10
+        compares="producers fenced (exact) and duplicates (zero or not: the zombie's batch "
+        "is 10 on Kafka, the simulation's zombie holds a batch of its own size)",
     ),
     # Twins by scenario: the real side runs the script of exp_transactions.
     "producer-restart": SimCall(
@@ -183,6 +192,15 @@ METRICS: dict[str, tuple[tuple[str, str], ...]] = {
     "acks-leader-failover": (("lost", "exact"),),  # REAL-CLUSTER
     "min-insync": (("lost", "exact"), ("missing", "nonzero")),  # REAL-CLUSTER
 }
+
+
+#: the experiments that need the three-broker cluster (``eoslib broker start --brokers 3``)
+THREE_BROKER = ("acks-leader-failover", "min-insync")
+
+
+def single_broker() -> list[str]:
+    """The experiments a single broker runs: every one but :data:`THREE_BROKER`."""
+    return [n for n in SIM_CALLS if n not in THREE_BROKER]
 
 
 def _fmt(value: Any) -> str:
