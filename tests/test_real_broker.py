@@ -18,7 +18,7 @@ import pytest
 
 from eoslib.real import broker
 from eoslib.real.clients import Cluster, require_client
-from eoslib.real.compare import SIM_CALLS, agrees, run_sim
+from eoslib.real.compare import SIM_CALLS, agrees, run_sim, single_broker
 from eoslib.real.experiments import broker_crash, run_experiment
 from eoslib.result import Result
 
@@ -148,8 +148,8 @@ def test_zombie_without_transactions_duplicates(kafka: Kafka) -> None:
     assert r.counts["duplicates"] == SIM_CALLS["zombie-fencing"].real_kwargs["messages"]
 
 
-# the experiments of this one-broker session (the three-broker ones have their own tests)
-SINGLE_BROKER = [n for n in SIM_CALLS if n not in ("acks-leader-failover", "min-insync")]
+# the experiments of this one-broker session (the three-broker ones: test_real_cluster.py)
+SINGLE_BROKER = single_broker()
 
 
 def test_restarted_producer_duplicates_unless_one_transactional_id(kafka: Kafka) -> None:

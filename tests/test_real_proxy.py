@@ -157,3 +157,41 @@ def test_recorded_differential_rows_agree_within_their_envelope() -> None:
         assert r["schedule"] == schedule(r["experiment"], r["seed"])  # reproducible
         assert r["envelope"] == ENVELOPE[r["experiment"]]
         assert r["agree"] is True, json.dumps(r)
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["compare", "--seeds", "2"], "--seeds needs --experiment"),
+        (["compare", "--experiment", "read-committed", "--seeds", "2"], "not seeded"),
+        (["compare", "--experiment", "producer-retry", "--seeds", "0"], "--seeds: expected"),
+        (["compare", "--experiment", "nope"], "unknown experiment 'nope'"),
+    ],
+)
+def test_compare_rejects_bad_arguments_with_one_line(argv, needle, capsys) -> None:  # noqa: ANN001
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1
+
+
+def test_seeded_schedules_are_reproducible_and_in_range() -> None:
+    from eoslib.real.differential import schedule, sim_call
+
+    for seed in range(20):
+        lost = schedule("producer-retry", seed)["lost_at"]
+        assert lost == schedule("producer-retry", seed)["lost_at"]
+        assert 1 <= len(lost) <= 3 and all(1 <= n <= 10 for n in lost)
+        assert list(sim_call("producer-retry", {"lost_at": lost}).faults["lose_responses"]) == lost
+        crash = schedule("consumer-crash", seed)["crash_batch"]
+        assert 0 <= crash < 4
+        assert sim_call("consumer-crash", {"crash_batch": crash}).faults["crash_at"] == 5 * crash
+    with pytest.raises(ValueError, match="no seeded schedule"):
+        schedule("rebalance", 0)
+
+
+def test_one_script_runs_on_the_simulator() -> None:
+    """The scripted experiments' simulated side (the real side: test_real_broker.py)."""
+    sim = compare.run_sim("lso-blocking", True)
+    assert sim["read_while_open"] == 0 and sim["read_after_commit"] == 10
+    sim = compare.run_sim("auto-commit", True)
+    assert sim["committed"] == 6 and sim["replayed"] == 0

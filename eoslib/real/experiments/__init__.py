@@ -1,4 +1,4 @@
-"""The four exactly-once experiments, run against a real Kafka cluster.
+"""The experiments run against a real Kafka cluster (the first four below in detail).
 
 Each experiment has one setting that is either off or on, records what the clients did in
 an :class:`~eoslib.history.History` (real elapsed milliseconds as time), judges it with
@@ -28,6 +28,10 @@ zombie-fencing     transactions             instance A stalls and is replaced by
 
 :func:`broker_crash` is a fifth run for the tests: the exactly-once pipeline while the
 broker itself is SIGKILLed and restarted.
+
+The experiments added for issue 13 are written once for both backends
+(:mod:`.scripted`: ``exp_transactions``, ``exp_auto_commit``, ``exp_consumer_loops``); the
+three-broker ones are ``exp_acks_leader_failover`` and ``exp_min_insync``.
 
 One module per experiment (``exp_producer_retry``, ``exp_consumer_crash``,
 ``exp_read_committed``, ``exp_zombie_fencing``, ``exp_broker_crash``); what they share is in
