@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from . import limits, registry
-from .execute import PreparedKernel, kernel_env, run_submission
+from .execute import Execution, PreparedKernel, kernel_env, run_submission
 from .results import NotebookGrade
 from .scoring import score_questions, zero_grades
 from .submission import SubmissionError, detect_exercise, exercise_from_name, read_submission
@@ -37,6 +37,11 @@ def _failed(
         result.questions = zero_grades(registry.questions_for(exercise), error)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _start_failed(execution: Execution) -> bool:
+    """The kernel died or hung before the grader's prologue ran: no student code ran."""
+    return execution.baseline is None and execution.setup_error.startswith("kernel failed")
 
 
 def grade_notebook(
@@ -93,7 +98,9 @@ def grade_notebook(
             prepared=prepared,
             **run,
         )
-    else:
+        if _start_failed(execution):
+            prepared = None  # a kernel that died before running anything: a fresh one, once
+    for _attempt in range(2 if prepared is None else 0):
         with tempfile.TemporaryDirectory(prefix="eoslib-grade-") as tmp:
             workdir = Path(tmp)
             resource_dir = Path(resources) if resources else None
@@ -101,6 +108,8 @@ def grade_notebook(
             marker = os.environ.get(limits.WORKER_VARIABLE, "") + secrets.token_hex(16)
             env = kernel_env(dict(os.environ), workdir, marker=marker)
             execution = run_submission(sorted(sources.items()), workdir=workdir, env=env, **run)
+        if not _start_failed(execution):
+            break  # kernels rarely die at start-up (a port race between kernels): retried once
     if execution.after_shutdown:
         result.flags.append("after its kernel was shut down, " + execution.after_shutdown)
     if execution.setup_error:
