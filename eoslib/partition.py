@@ -249,9 +249,10 @@ class Partition:
         self.leo = batch.last_offset + 1
         if self.leader is not None:
             self.replica_leo[self.leader] = self.leo
-        if len(self.replicas) == 1:
+        if len(self.replicas) == 1 or self.isr == [self.leader]:
+            # a leader alone in its ISR moves the HW at once (Partition.maybeIncrementLeaderHW)
             self._update_hw()
-        elif not self._replication_scheduled:
+        if len(self.replicas) > 1 and not self._replication_scheduled:
             self._replication_scheduled = True
             self.kernel.schedule(self.replica_wait_ms, self._replicate)
 
@@ -260,6 +261,8 @@ class Partition:
         """Followers that are alive copy the leader's log up to its current end."""
         self._replication_scheduled = False
         alive = self.alive_brokers()
+        if self.leader is None or self.leader not in alive:
+            return  # offline: there is no leader to fetch from
         for r in self.replicas:
             if r != self.leader and r in alive:
                 self.replica_leo[r] = self.leo

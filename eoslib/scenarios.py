@@ -34,6 +34,7 @@ COURSE_KEYS = {
     "transactions": False, "delivery": None, "sink": None, "batch": 10,
     "brokers": None, "replication.factor": None, "min.insync.replicas": None,
     "unclean.leader.election.enable": None, "transaction.version": None,
+    "lagging.followers": None,
 }
 #: the course's own keys, typed like Kafka's (validated with the same rules and wording)
 COURSE_SCHEMA = {
@@ -48,6 +49,8 @@ COURSE_SCHEMA = {
     "unclean.leader.election.enable": Key("unclean.leader.election.enable", "bool", None),
     # a cluster feature in Kafka 4.x, flipped here per run (the course's way to compare)
     "transaction.version": Key("transaction.version", "choice", None, ("1", "2")),
+    # leader-failover: followers out of the ISR (down) from the start, back as the leader dies
+    "lagging.followers": Key("lagging.followers", "int", None, minimum=0),
 }
 FAULT_FIELDS = tuple(f.name for f in fields(FaultPlan))
 
@@ -580,7 +583,23 @@ def _leader_failover(s: Setup) -> Outcome:
     p = _producer(s, **{"linger.ms": s.producer.get("linger.ms", 0)})
     vals = values(s.messages)
     half = len(vals) // 2
-    sim.kernel.schedule(half * 5, sim.crash_broker, 0)  # the leader dies half-way
+    # lagging.followers=N: N followers have fallen out of the ISR before the first write
+    # (Kafka: replica.lag.time.max.ms; here they are down), so the ISR is smaller than the
+    # replication factor and min.insync.replicas decides: acks=all is acknowledged by the
+    # ISR that is left, or refused NOT_ENOUGH_REPLICAS (Partition.appendRecordsToLeader).
+    # They come back just as the leader dies, with none of the new writes: only an unclean
+    # election can pick one, and it truncates what the lone leader acknowledged.
+    lagging = [b for b in range(1, sim.cluster.config["brokers"])][:int(c["lagging.followers"]
+                                                                        or 0)]
+    for b in lagging:
+        sim.crash_broker(b)
+
+    def leader_dies() -> None:
+        for b in lagging:
+            sim.restart_broker(b)
+        sim.crash_broker(0)
+
+    sim.kernel.schedule(half * 5, leader_dies)  # the leader dies half-way
     _write(s, p, "out", vals, 5)
     sim.restart_broker(0)
     sim.settle(1000)
