@@ -750,7 +750,10 @@ class Producer:
         self._record( "txn_end", "ok", txn=self.txn_id,
                                 txn_seq=self.txn_seq, result=result,
                                 decided_at=resp.get("decided_at", self._now()))
-        if resp.get("epoch", self.epoch) != self.epoch:  # TV2: next transaction, new epoch
+        if resp.get("epoch", self.epoch) != self.epoch or resp.get("pid", self.pid) != self.pid:
+            # TV2: the next transaction's epoch, or after epoch exhaustion a new producer id
+            # with epoch 0 (TransactionManager adopts the EndTxn response's id and epoch)
+            self.pid = resp.get("pid", self.pid)
             self.epoch = resp["epoch"]
             self._next_seq.clear()
             self._last_acked_seq.clear()

@@ -203,6 +203,9 @@ class TransactionCoordinator:
             respond({"error": "NOT_COORDINATOR"})  # the client rediscovers and retries
             return
         meta = self.txns.get(txn_id)
+        if meta is not None and meta.next_producer_id == pid and epoch == 0:
+            respond({"error": "CONCURRENT_TRANSACTIONS"})  # rotation not complete yet
+            return
         err = self._check_epoch(meta, pid, epoch)
         if err:
             respond({"error": err})
@@ -321,7 +324,9 @@ class TransactionCoordinator:
         decided_at = self.kernel.now
         self._write_markers(meta, commit)
         resp = {"error": None, "epoch": meta.epoch, "decided_at": decided_at}
-        if meta.state.startswith("Complete"):  # completed at once (no partitions)
+        if meta.next_producer_id >= 0:  # rotation pending: the client gets (new id, 0) now
+            resp["pid"], resp["epoch"] = meta.next_producer_id, 0
+        elif meta.state.startswith("Complete"):  # completed at once (no partitions)
             resp["pid"], resp["epoch"] = meta.producer_id, meta.epoch
         respond(resp)
 

@@ -149,3 +149,23 @@ def test_prepare_epoch_fence_is_not_written_to_the_transaction_log() -> None:
     assert [s for _, _, _, s in tc.state_history].count("PrepareEpochFence") == 1
     # a successor loading the log never sees the in-memory state
     assert tc.successor().txns[TXN].state == "CompleteAbort"
+
+
+def test_tv2_producer_adopts_the_rotated_producer_id() -> None:
+    """After the EndTxn that exhausts the epoch, the producer continues as (new id, epoch 0)
+    (TransactionManager: EndTxn response's producer id and epoch, KIP-890)."""
+    sim, tc = coordinator()
+    p = sim.Producer({"transactional.id": TXN})
+    p.init_transactions()
+    tc.txns[TXN].epoch = p.epoch = EPOCH_EXHAUSTED
+    old = p.pid
+    p.begin_transaction()
+    p.produce("t", value="a", partition=0)
+    p.commit_transaction()
+    sim.sleep(50)
+    assert (p.pid, p.epoch) == (tc.txns[TXN].producer_id, 0) and p.pid != old
+    p.begin_transaction()
+    p.produce("t", value="b", partition=0)
+    p.commit_transaction()
+    sim.sleep(50)
+    assert [v for _, _, v in sim.read_all("t")] == ["a", "b"]
