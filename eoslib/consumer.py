@@ -22,15 +22,13 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from eoslib.config import public, validate
+from eoslib.context import SimContext, resolve
 from eoslib.errors import KafkaError, KafkaException
 from eoslib.isolation import FetchFilter, read_committed_filter, read_uncommitted_filter
 from eoslib.messages import Message, TopicPartition
-
-if TYPE_CHECKING:
-    from eoslib.simulation import Simulation
 
 TP = tuple[str, int]
 INFINITE_POLL_MS = 300_000.0
@@ -50,10 +48,8 @@ class Consumer:
     """A simulated Kafka consumer (see module docstring)."""
 
     def __init__(self, config: dict[str, Any] | None = None, *,
-                 sim: Simulation | None = None) -> None:
-        from eoslib.simulation import Simulation
-
-        self.sim = Simulation.resolve(sim, config)
+                 sim: SimContext | None = None) -> None:
+        self.sim = resolve(sim, config)
         conf = validate("consumer", config)
         self.config = conf
         self.kernel = self.sim.kernel

@@ -27,15 +27,13 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from eoslib.config import public, validate
+from eoslib.context import SimContext, resolve
 from eoslib.errors import KafkaError, KafkaException
 from eoslib.messages import Message, TopicPartition
 from eoslib.partitioner import crc32_partition, key_bytes, partition_for_key
-
-if TYPE_CHECKING:
-    from eoslib.simulation import Simulation
 
 TP = tuple[str, int]
 DeliveryCallback = Callable[[KafkaError | None, Message], None]
@@ -82,10 +80,8 @@ class Producer:
     _ids = itertools.count(1)
 
     def __init__(self, config: dict[str, Any] | None = None, *,
-                 sim: Simulation | None = None) -> None:
-        from eoslib.simulation import Simulation
-
-        self.sim = Simulation.resolve(sim, config)
+                 sim: SimContext | None = None) -> None:
+        self.sim = resolve(sim, config)
         conf = validate("producer", config)
         self.config = conf
         self.kernel = self.sim.kernel

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import itertools
 import random
-import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from eoslib import context
 from eoslib.cluster import Cluster
 from eoslib.errors import ConfigException
 from eoslib.faults import FaultInjector, FaultPlan
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from eoslib.consumer import Consumer
     from eoslib.producer import Producer
 
-_registry: weakref.WeakValueDictionary[str, Simulation] = weakref.WeakValueDictionary()
 _sim_ids = itertools.count(1)
 
 
@@ -74,21 +73,14 @@ class Simulation:
         self._names: dict[str, itertools.count[int]] = {}
         self._process: dict[int, str] = {}
         self.bootstrap_servers = f"sim://{next(_sim_ids)}"
-        _registry[self.bootstrap_servers] = self
+        context.register(self.bootstrap_servers, self)
 
     # ------------------------------------------------------------------ basics
     @classmethod
     def resolve(cls, sim: Simulation | None, config: Mapping[str, Any] | None) -> Simulation:
         """The simulation a client belongs to: ``sim`` or the one its
         ``bootstrap.servers`` names."""
-        if sim is not None:
-            return sim
-        addr = (config or {}).get("bootstrap.servers")
-        if addr in _registry:
-            return _registry[addr]
-        raise ConfigException("bootstrap.servers", addr,
-                              "Expected the address of a Simulation (sim.bootstrap_servers),"
-                              " or pass sim=...")
+        return context.resolve(sim, config)  # type: ignore[return-value]
 
     @property
     def now(self) -> float:
