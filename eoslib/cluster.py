@@ -7,7 +7,7 @@ wires them to the partitions they write markers and offsets to.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from eoslib.config import validate
 from eoslib.errors import ConfigException, did_you_mean
@@ -16,12 +16,54 @@ from eoslib.partitioner import coordinator_partition
 from eoslib.producer_state import DuplicateCheck, kafka_duplicate_check
 
 if TYPE_CHECKING:
-    from eoslib.group_coordinator import GroupCoordinator
     from eoslib.kernel import Kernel
     from eoslib.network import Network
-    from eoslib.txn_coordinator import TransactionCoordinator
 
 OFFSETS_TOPIC = "__consumer_offsets"
+TP = tuple[str, int]
+Respond = Callable[[dict[str, Any]], None]
+
+
+class TxnCoordinatorRole(Protocol):
+    """What the cluster and the clients call on the transaction coordinator
+    (:class:`eoslib.txn_coordinator.TransactionCoordinator`; the coordinators sit above the
+    cluster, so the cluster names them by this interface, not by import)."""
+
+    alive: bool
+
+    def handle_init_producer_id(self, txn_id: str | None, timeout_ms: int, respond: Respond,
+                                version: int = 2) -> None: ...
+    def handle_add_partitions(self, txn_id: str, pid: int, epoch: int,
+                              partitions: list[TP], respond: Respond) -> None: ...
+    def handle_add_offsets(self, txn_id: str, pid: int, epoch: int,
+                           group_id: str, respond: Respond) -> None: ...
+    def handle_end_txn(self, txn_id: str, pid: int, epoch: int, commit: bool,
+                       respond: Respond) -> None: ...
+    def verify_partition(self, txn_id: str | None, pid: int, epoch: int,
+                         topic: str, index: int) -> str | None: ...
+    def crash(self) -> None: ...
+    def successor(self) -> TxnCoordinatorRole: ...
+
+
+class GroupCoordinatorRole(Protocol):
+    """What the clients and the transaction coordinator call on the group coordinator
+    (:class:`eoslib.group_coordinator.GroupCoordinator`)."""
+
+    def group(self, group_id: str) -> Any: ...
+    def join(self, group_id: str, topics: list[str], session_timeout: float,
+             on_assignment: Callable[[int, list[TP]], None], strategy: str = "range",
+             instance_id: str | None = None,
+             on_prepare: Callable[[], None] | None = None) -> str: ...
+    def heartbeat(self, group_id: str, member_id: str) -> str | None: ...
+    def leave(self, group_id: str, member_id: str, why: str = "left") -> None: ...
+    def commit(self, group_id: str, generation: int, member_id: str,
+               offsets: dict[TP, int]) -> str | None: ...
+    def txn_commit(self, group_id: str, pid: int, epoch: int, generation: int,
+                   member_id: str, offsets: dict[TP, int]) -> str | None: ...
+    def complete_txn_offsets(self, pid: int, commit: bool,
+                             offsets_partition: int) -> None: ...
+    def fetch(self, group_id: str, partitions: list[TP],
+              require_stable: bool) -> tuple[str | None, dict[TP, int | None]]: ...
 
 
 class Cluster:
@@ -36,8 +78,8 @@ class Cluster:
         self.topic_config: dict[str, dict[str, Any]] = {}
         self.duplicate_check: DuplicateCheck = kafka_duplicate_check
         self.network: Network  # set by Simulation
-        self.txn_coordinator: TransactionCoordinator
-        self.group_coordinator: GroupCoordinator
+        self.txn_coordinator: TxnCoordinatorRole  # set by Simulation
+        self.group_coordinator: GroupCoordinatorRole
         self.partition_verification = True  # KIP-890 part 1 (Kafka >= 3.6)
         self._offsets_partitions: dict[int, Partition] = {}
 
