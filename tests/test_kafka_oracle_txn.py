@@ -169,3 +169,120 @@ def test_tv2_producer_adopts_the_rotated_producer_id() -> None:
     p.commit_transaction()
     sim.sleep(50)
     assert [v for _, _, v in sim.read_all("t")] == ["a", "b"]
+
+
+# ---- ported from TransactionCoordinatorTest (core/src/test/scala/unit/kafka/coordinator/
+# transaction/TransactionCoordinatorTest.scala); requestEpoch(TV2) = stored epoch - 1, as there
+
+def request_epoch(stored: int, version: int) -> int:
+    return stored - 1 if version == 2 else stored
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_should_reply_with_producer_fenced_on_end_txn_when_epoch_is_not_same(version: int) -> None:
+    """shouldReplyWithProducerFencedOnEndTxnWhenEpochIsNotSameAsTransaction."""
+    _, tc = coordinator()
+    at_state(tc, "Ongoing", epoch=5, version=version)
+    assert end(tc, 0, commit=True)["error"] == "PRODUCER_FENCED"
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_should_reply_with_invalid_pid_mapping_when_pid_does_not_match(version: int) -> None:
+    """shouldReplyWithInvalidPidMappingOnEndTxnWhenPidDosentMatchMapped."""
+    _, tc = coordinator()
+    at_state(tc, "Ongoing", epoch=5, version=version)
+    assert end(tc, 5, commit=True, pid=999)["error"] == "INVALID_PRODUCER_ID_MAPPING"
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_should_return_ok_on_end_txn_when_complete_commit_and_commit(version: int) -> None:
+    """shouldReturnOkOnEndTxnWhenStatusIsCompleteCommitAndResultIsCommit (and the abort twin
+    shouldReturnOkOnEndTxnWhenStatusIsCompleteAbortAndResultIsAbort)."""
+    _, tc = coordinator()
+    at_state(tc, "CompleteCommit", epoch=5, version=version)
+    assert end(tc, request_epoch(5, version), commit=True)["error"] is None
+    at_state(tc, "CompleteAbort", epoch=5, version=version)
+    assert end(tc, request_epoch(5, version), commit=False)["error"] is None
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_should_return_invalid_txn_state_when_complete_and_result_differs(version: int) -> None:
+    """shouldReturnInvalidTxnRequestOnEndTxnRequestWhenStatusIsCompleteAbortAndResultIsNotAbort
+    and ...CompleteCommitAndResultIsNotCommit."""
+    _, tc = coordinator()
+    at_state(tc, "CompleteAbort", epoch=5, version=version)
+    assert end(tc, request_epoch(5, version), commit=True)["error"] == "INVALID_TXN_STATE"
+    at_state(tc, "CompleteCommit", epoch=5, version=version)
+    assert end(tc, request_epoch(5, version), commit=False)["error"] == "INVALID_TXN_STATE"
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_should_return_concurrent_transactions_when_prepare_commit(version: int) -> None:
+    """shouldReturnConcurrentTransactionsOnEndTxnRequestWhenStatusIsPrepareCommit and
+    shouldReturnInvalidTxnRequestOnEndTxnRequestWhenStatusIsPrepareAbort."""
+    _, tc = coordinator()
+    at_state(tc, "PrepareCommit", epoch=5, version=version)
+    assert end(tc, request_epoch(5, version), commit=True)["error"] == "CONCURRENT_TRANSACTIONS"
+    at_state(tc, "PrepareAbort", epoch=5, version=version)
+    assert end(tc, request_epoch(5, version), commit=True)["error"] == "INVALID_TXN_STATE"
+
+
+def test_should_return_ok_on_end_txn_v2_if_retry_epoch_overflow() -> None:
+    """shouldReturnOkOnEndTxnV2IfEndTxnV2RetryEpochOverflow: in PrepareCommit at 32767 with a
+    rotation pending a retry at 32766 waits; once CompleteCommit at (new id, 0) it is OK with
+    the new id and epoch 0."""
+    sim, tc = coordinator()
+    meta = at_state(tc, "Ongoing", epoch=EPOCH_EXHAUSTED)
+    end(tc, EPOCH_EXHAUSTED, commit=True)
+    assert meta.state == "PrepareCommit" and meta.epoch == 32767
+    assert end(tc, EPOCH_EXHAUSTED, commit=True)["error"] == "CONCURRENT_TRANSACTIONS"
+    sim.sleep(50)
+    resp = end(tc, EPOCH_EXHAUSTED, commit=True, pid=1000)
+    assert resp["error"] is None and resp["pid"] not in (1000, -1) and resp["epoch"] == 0
+
+
+def test_should_accept_init_pid_and_return_next_pid_when_transactional_id_is_null() -> None:
+    """shouldAcceptInitPidAndReturnNextPidWhenTransactionalIdIsNull."""
+    _, tc = coordinator()
+    a = call(tc.handle_init_producer_id, None, 60000)
+    b = call(tc.handle_init_producer_id, None, 60000)
+    assert a["error"] is None and b["pid"] == a["pid"] + 1 and a["epoch"] == b["epoch"] == 0
+
+
+def test_should_init_pid_with_epoch_zero_for_new_transactional_id() -> None:
+    """shouldInitPidWithEpochZeroForNewTransactionalId."""
+    _, tc = coordinator()
+    resp = call(tc.handle_init_producer_id, TXN, 60000)
+    assert resp["error"] is None and resp["epoch"] == 0
+    assert tc.txns[TXN].state == "Empty"
+
+
+def test_should_generate_new_producer_id_if_epochs_exhausted() -> None:
+    """shouldGenerateNewProducerIdIfEpochsExhausted: InitProducerId at epoch 32766 rotates."""
+    _, tc = coordinator()
+    at_state(tc, "Empty", epoch=EPOCH_EXHAUSTED, partitions=False)
+    resp = call(tc.handle_init_producer_id, TXN, 60000)
+    assert resp["error"] is None and resp["pid"] != 1000 and resp["epoch"] == 0
+
+
+@pytest.mark.parametrize("state", ["PrepareCommit", "PrepareAbort"])
+def test_should_wait_on_handle_init_pid_while_prepare(state: str) -> None:
+    """shouldWaitForCommitToCompleteOnHandleInitPidAndExistingTransactionInPrepareCommitState
+    (and ...PrepareAbortState): CONCURRENT_TRANSACTIONS, nothing changes."""
+    _, tc = coordinator()
+    meta = at_state(tc, state, epoch=5)
+    assert call(tc.handle_init_producer_id, TXN, 60000)["error"] == "CONCURRENT_TRANSACTIONS"
+    assert (meta.state, meta.epoch) == (state, 5)
+
+
+def test_should_abort_transaction_on_handle_init_pid_when_ongoing() -> None:
+    """shouldAbortTransactionOnHandleInitPidWhenExistingTransactionInOngoingState: the
+    ongoing transaction is fenced (epoch + 1) and aborted; the caller gets
+    CONCURRENT_TRANSACTIONS and retries."""
+    sim, tc = coordinator()
+    meta = at_state(tc, "Ongoing", epoch=5)
+    assert call(tc.handle_init_producer_id, TXN, 60000)["error"] == "CONCURRENT_TRANSACTIONS"
+    assert meta.state == "PrepareAbort" and meta.epoch == 6
+    sim.sleep(50)
+    resp = call(tc.handle_init_producer_id, TXN, 60000)
+    assert resp["error"] is None and resp["epoch"] == 7
