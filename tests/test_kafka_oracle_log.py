@@ -155,3 +155,82 @@ def test_pending_offsets_materialise_when_the_marker_reaches_consumer_offsets() 
     assert seen == [("PrepareCommit", "COMMIT")]
     probe = sim.Consumer({"group.id": "g", "enable.auto.commit": False})
     assert probe.committed([TopicPartition("in", 0)])[0].offset == 7
+
+
+# ---- ported from UnifiedLogTest (core/src/test/scala/unit/kafka/log/UnifiedLogTest.scala)
+
+def test_transaction_index_updated() -> None:
+    """testTransactionIndexUpdated: four producers' transactions mixed with plain data; the
+    aborted index holds exactly AbortedTxn(pid1, 0, 29, 8) and AbortedTxn(pid2, 8, 74, 36)."""
+    _, p = part()
+    seq = {1: 0, 2: 0, 3: 0, 4: 0}
+
+    def tx(pid: int, n: int) -> None:
+        res = p.append_data([(None, f"{pid}")] * n, producer_id=pid, epoch=0,
+                            base_seq=seq[pid], transactional=True)
+        assert res.error is None, res
+        seq[pid] += n
+
+    def plain(n: int) -> None:
+        p.append_data([(None, "x")] * n)
+
+    tx(1, 5)
+    plain(3)
+    tx(2, 2)
+    tx(1, 4)
+    tx(3, 3)
+    plain(2)
+    tx(1, 10)
+    assert p.append_marker(1, 0, "ABORT").base_offset == 29
+    tx(2, 6)
+    tx(4, 3)
+    plain(10)
+    tx(3, 9)
+    p.append_marker(3, 0, "COMMIT")
+    tx(4, 8)
+    tx(2, 7)
+    assert p.append_marker(2, 0, "ABORT").base_offset == 74
+    plain(10)
+    tx(4, 4)
+    p.append_marker(4, 0, "COMMIT")
+    assert [(a.producer_id, a.first_offset, a.last_offset, a.last_stable_offset)
+            for a in p.aborted] == [(1, 0, 29, 8), (2, 8, 74, 36)]
+    assert p.lso == p.leo == 90
+
+
+def test_zombie_coordinator_fenced_empty_transaction() -> None:
+    """testZombieCoordinatorFencedEmptyTransaction: after markers from coordinator epoch 2,
+    an (empty) ABORT from coordinator epoch 1 is TransactionCoordinatorFencedException."""
+    _, p = part()
+    txn(p, 1, "a", epoch=0)
+    p.append_marker(1, 0, "COMMIT")
+    assert p.append_marker(1, 0, "ABORT", coordinator_epoch=2).error is None
+    assert p.append_marker(1, 0, "ABORT", coordinator_epoch=2).error is None
+    assert p.append_marker(1, 0, "ABORT", coordinator_epoch=1).error == \
+        "TRANSACTION_COORDINATOR_FENCED"
+
+
+def test_end_txn_with_fenced_producer_epoch() -> None:
+    """testEndTxnWithFencedProducerEpoch: a marker at epoch 4 after one at 5 is
+    InvalidProducerEpochException."""
+    _, p = part()
+    assert p.append_marker(1, 5, "ABORT", coordinator_epoch=1).error is None
+    assert p.append_marker(1, 4, "ABORT", coordinator_epoch=1).error == "INVALID_PRODUCER_EPOCH"
+
+
+def test_last_stable_offset_with_mixed_producer_data() -> None:
+    """testLastStableOffsetWithMixedProducerData: plain data between two producers'
+    transactions does not move the first unstable offset; the abort of the first moves it to
+    the second's first offset; the commit of the second leaves none."""
+    _, p = part()
+    first = p.append_data([(None, v) for v in "abc"], producer_id=137, epoch=5, base_seq=0,
+                          transactional=True).base_offset
+    assert p.lso == first
+    p.append_data([(None, v) for v in "ghi"])
+    second = p.append_data([(None, v) for v in "def"], producer_id=983, epoch=5, base_seq=0,
+                           transactional=True).base_offset
+    assert p.lso == first
+    p.append_marker(137, 5, "ABORT")
+    assert p.lso == second
+    p.append_marker(983, 5, "COMMIT")
+    assert p.lso == p.hw == p.leo
