@@ -380,6 +380,10 @@ class TransactionCoordinator:
             self.aborted += 1
 
     def _fence_and_abort(self, meta: TxnMetadata, why: str) -> None:
+        if meta.epoch >= EPOCH_EXHAUSTED + 1:
+            # TransactionMetadata.prepareFenceProducerEpoch: IllegalStateException
+            raise IllegalTransition(f"{meta.txn_id}: cannot fence producer epoch "
+                                    f"{meta.epoch}, it would overflow")
         meta.end_epoch = None  # a fence is no client's EndTxn: retries get PRODUCER_FENCED
         meta.epoch += 1
         self.transition(meta, "PrepareEpochFence")

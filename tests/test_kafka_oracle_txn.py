@@ -13,7 +13,12 @@ from typing import Any
 import pytest
 
 from eoslib import Simulation
-from eoslib.txn_coordinator import EPOCH_EXHAUSTED, TransactionCoordinator, TxnMetadata
+from eoslib.txn_coordinator import (
+    EPOCH_EXHAUSTED,
+    IllegalTransition,
+    TransactionCoordinator,
+    TxnMetadata,
+)
 
 TXN = "txn-oracle"
 
@@ -286,3 +291,45 @@ def test_should_abort_transaction_on_handle_init_pid_when_ongoing() -> None:
     sim.sleep(50)
     resp = call(tc.handle_init_producer_id, TXN, 60000)
     assert resp["error"] is None and resp["epoch"] == 7
+
+
+# ---- ported from TransactionMetadataTest (core/src/test/scala/unit/kafka/coordinator/
+# transaction/TransactionMetadataTest.scala) and the coordinator's use of it
+
+def test_fence_producer_after_epochs_exhausted() -> None:
+    """testFenceProducerAfterEpochsExhausted (+ TransactionCoordinatorTest
+    .shouldUseLastEpochToFenceWhenEpochsAreExhausted): an Ongoing TV1 transaction at 32766 is
+    fenced at 32767 (Short.MaxValue) and aborted with it; the retried InitProducerId gets a new
+    producer id with epoch 0."""
+    sim, tc = coordinator()
+    meta = at_state(tc, "Ongoing", epoch=EPOCH_EXHAUSTED, version=1)
+    assert call(tc.handle_init_producer_id, TXN, 60000)["error"] == "CONCURRENT_TRANSACTIONS"
+    assert (meta.state, meta.epoch) == ("PrepareAbort", 32767)
+    sim.sleep(50)
+    markers = [b for b in sim.cluster.partition("t", 0).log if b.control]
+    assert [(b.producer_id, b.epoch, b.control) for b in markers] == [(1000, 32767, "ABORT")]
+    resp = call(tc.handle_init_producer_id, TXN, 60000)
+    assert resp["error"] is None and resp["pid"] != 1000 and resp["epoch"] == 0
+
+
+def test_fence_producer_not_allowed_if_it_would_overflow() -> None:
+    """testFenceProducerNotAllowedIfItWouldOverflow: fencing at Short.MaxValue is an
+    IllegalStateException (a coordinator bug, never a client error)."""
+    _, tc = coordinator()
+    meta = at_state(tc, "Ongoing", epoch=32767, version=1)
+    with pytest.raises(IllegalTransition):
+        tc._fence_and_abort(meta, "test")
+
+
+def test_epoch_bump_on_end_txn_overflow() -> None:
+    """testEpochBumpOnEndTxnOverflow: TV2 EndTxn at 32766 prepares (old id, 32767) with the
+    next producer id set; Complete* moves to (next id, 0) with the old id as previous."""
+    sim, tc = coordinator()
+    meta = at_state(tc, "Ongoing", epoch=EPOCH_EXHAUSTED)
+    end(tc, EPOCH_EXHAUSTED, commit=False)
+    assert (meta.state, meta.producer_id, meta.epoch) == ("PrepareAbort", 1000, 32767)
+    nxt = meta.next_producer_id
+    assert nxt not in (-1, 1000)
+    sim.sleep(50)
+    assert (meta.state, meta.producer_id, meta.epoch, meta.previous_producer_id) == (
+        "CompleteAbort", nxt, 0, 1000)
