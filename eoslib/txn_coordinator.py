@@ -19,6 +19,13 @@ the log is committed whatever happens next: the successor re-sends the markers.
 transaction it first fences and aborts it and answers CONCURRENT_TRANSACTIONS, so the
 client retries and the epoch is bumped a second time. A transaction left Ongoing longer
 than its ``transaction.timeout.ms`` is aborted the same way by a periodic check.
+PrepareEpochFence is an in-memory state: only the PrepareAbort after it is logged.
+
+Under KIP-890 (TV2) every EndTxn bumps the epoch, and a retry is recognised by its epoch
+(the stored one is the request's + 1, or the id was rotated when the epoch ran out), as
+Kafka 4.1's ``TransactionCoordinator.endTransaction`` does; so a producer whose
+transaction the coordinator aborted on timeout may abort at its old epoch (a retry of that
+abort) and go on.
 """
 
 from __future__ import annotations
