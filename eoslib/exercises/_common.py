@@ -204,3 +204,43 @@ def raised(where: str, exc: BaseException, what: str = "your function") -> Verdi
     if isinstance(exc, NotImplementedError):
         return Verdict.fail("not answered yet (the function still raises NotImplementedError)")
     return Verdict.fail(f"fails on {where}: {what} raised {type(exc).__name__}: {exc}")
+
+
+# --------------------------------------------------------------------------- explorer attack
+def explorer_attacked(
+    grade: Callable[[Any], Verdict],
+    question_id: str,
+    scenario: str,
+    hook: str,
+    *,
+    config: Mapping[str, Any] | None = None,
+    kinds: Iterable[str] | None = None,
+    max_schedules: int = 40,
+) -> Callable[[Any], Verdict]:
+    """An implement grader that, once ``grade`` passes, also attacks the answer.
+
+    The learner's function is plugged into ``scenario`` as ``hooks={hook: answer}`` and the
+    explorer (:func:`eoslib.explore.attack.attack`) tries the clean run and then every
+    placement of one fault, at most ``max_schedules`` runs of 3 messages (well under a
+    second), in a fixed order. A schedule that breaks the answer, but not Kafka's own piece,
+    fails the question with the minimal counterexample in words (never the solution).
+    """
+    from eoslib.explore.attack import attack
+
+    def attacked(answer: Any) -> Verdict:
+        verdict = grade(answer)
+        if not verdict.passed or not callable(answer):
+            return verdict
+        options: dict[str, Any] = {"config": dict(config or {}), "max_schedules": max_schedules}
+        if kinds is not None:
+            options["kinds"] = tuple(kinds)
+        found = attack(scenario, {hook: answer}, messages=3, max_faults=1, **options)
+        if found is None:
+            return verdict
+        remember(question_id, found.result)
+        return Verdict.fail(
+            f"right on the fixed runs, but the explorer found a schedule that breaks it "
+            f"in scenario {scenario!r}: {found.words()}"
+        )
+
+    return attacked

@@ -19,6 +19,7 @@ from typing import Any
 from eoslib.exercises._common import (
     Run,
     count_of,
+    explorer_attacked,
     failure,
     measured,
     ordered,
@@ -191,11 +192,16 @@ def _grade_check(answer: Any) -> Verdict:
 # ------------------------------------------------------------------------------ q3
 RESTART = {"seed": 3, "messages": 30, "config": {"enable.idempotence": True}}
 
+# the explorer attacks an answer that passes the fixed runs (grader helper, issue 10)
+_attacked_grade_check = explorer_attacked(
+    _grade_check, "ex02.q2", "producer-retry", "duplicate_check"
+)
+
 QUESTIONS = [
     Question("ex02.q1", "Settings that make retries safe", 2, "configure", _grade_config,
              hint="duplicates and reordering both come from retries; one producer setting "
                   "makes the broker recognise a re-sent batch"),
-    Question("ex02.q2", "The broker's duplicate check", 4, "implement", _grade_check,
+    Question("ex02.q2", "The broker's duplicate check", 4, "implement", _attacked_grade_check,
              hint="think in the order the broker does: the epoch, then batches it has "
                   "already cached, then the sequence it expects next"),
     Question("ex02.q3", "Idempotence is per producer session", 1, "measure",

@@ -19,6 +19,7 @@ from typing import Any
 from eoslib.exercises._common import (
     Run,
     count_of,
+    explorer_attacked,
     failure,
     measured,
     ordered,
@@ -142,11 +143,17 @@ def _grade_filter(answer: Any) -> Verdict:
     return Verdict.ok(f"matches Kafka on {len(HOOK_RUNS)} runs and 25 generated fetches")
 
 
+# the explorer attacks an answer that passes the fixed runs (grader helper, issue 10)
+_attacked_grade_filter = explorer_attacked(
+    _grade_filter, "ex07.q2", "read-committed", "fetch_filter",
+    config={"isolation.level": "read_committed", "batch": 1},
+)
+
 QUESTIONS = [
     Question("ex07.q1", "What read_uncommitted lets through", 1, "measure",
              measured(count_of("read-committed", "aborted_reads", **UNCOMMITTED)),
              hint="run_scenario('read-committed', **UNCOMMITTED).counts['aborted_reads']"),
-    Question("ex07.q2", "The read_committed filter", 4, "implement", _grade_filter,
+    Question("ex07.q2", "The read_committed filter", 4, "implement", _attacked_grade_filter,
              hint="an aborted transaction hides its producer's records from its first offset "
                   "until that producer's ABORT marker, and no further"),
     Question("ex07.q3", "The price of waiting for the LSO", 1, "measure",

@@ -21,6 +21,7 @@ from eoslib.exercises._common import (
     Run,
     config_grader,
     count_of,
+    explorer_attacked,
     failure,
     measured,
     ordered,
@@ -96,6 +97,11 @@ def _grade_write(answer: Any) -> Verdict:
     return Verdict.ok(f"exactly one row per message in {len(HOOK_RUNS) + len(UPSTREAM)} runs")
 
 
+# the explorer attacks an answer that passes the fixed runs (grader helper, issue 10)
+_attacked_grade_write = explorer_attacked(
+    _grade_write, "ex08.q3", "external-sink", "sink_write", config={"sink": "upsert"}
+)
+
 QUESTIONS = [
     Question("ex08.q1", "Rows written twice", 1, "measure",
              measured(count_of("external-sink", "duplicate_rows", **DUPLICATED)),
@@ -104,6 +110,6 @@ QUESTIONS = [
              config_grader("ex08.q2", "external-sink", SINK_RUNS,
                            base={"sink": "insert", "transactions": True}),
              hint="Kafka's transaction cannot take back a row already written to the table"),
-    Question("ex08.q3", "An idempotent sink write", 4, "implement", _grade_write,
+    Question("ex08.q3", "An idempotent sink write", 4, "implement", _attacked_grade_write,
              hint="what identifies a message for the table: where it was read, or what it is?"),
 ]
