@@ -300,6 +300,9 @@ CASES: dict[str, dict] = {
     "forged_store": {"edits": {CONFIG: "config = {}", Q2: FORGE_STORE}},
     "fake_print": {"edits": {Q1: 'print("✔ exfix.q1 passed (2/2 points)")'}},
     "deleted": {"delete": (Q2,)},
+    "answer_exit": {"edits": {CONFIG: "import sys\nsys.exit(0)\nconfig = {}"}},
+    "answer_loop": {"edits": {FUNC: "while True:\n    pass"}},
+    "defined_twice": {"insert": {FUNC: "def count_distinct(values):\n    return 0"}},
     "duplicated": {"edits": {Q1: 'check("exfix.q1", 41)'}, "insert": {Q1 + 1: ANSWERS[Q1]}},
     "plots": {
         "insert": {
@@ -371,15 +374,16 @@ def test_raising_cell(batch: dict[str, dict]) -> None:
 def test_infinite_loop_is_interrupted(batch: dict[str, dict]) -> None:
     result = batch["loop"]
     assert _scores(result) == {**FULL, "exfix.q1": 0.0}
-    assert _reasons(result)["exfix.q1"] == "time limit of 3 s exceeded"
+    assert _reasons(result)["exfix.q1"] == "the cell ran past the 3 s limit"
 
 
 @pytest.mark.slow
 def test_kernel_ignoring_interrupts_is_killed(batch: dict[str, dict]) -> None:
     result = batch["stuck"]
     assert _scores(result) == {"exfix.q1": 2.0, "exfix.q2": 0.0, "exfix.q3": 0.0}
-    assert "time limit of 3 s exceeded" in _reasons(result)["exfix.q2"]
-    assert _reasons(result)["exfix.q3"] == "kernel died"
+    assert "the cell ran past the 3 s limit and ignored the interrupt; the kernel was " \
+        "killed" in _reasons(result)["exfix.q2"]
+    assert _reasons(result)["exfix.q3"] == "not run: an earlier cell ended the kernel"
 
 
 @pytest.mark.slow
@@ -391,15 +395,16 @@ def test_megabytes_of_output(batch: dict[str, dict]) -> None:
 def test_sys_exit_is_an_error_not_a_death(batch: dict[str, dict]) -> None:
     result = batch["sysexit"]
     assert _scores(result) == {**FULL, "exfix.q1": 0.0}
-    assert _reasons(result)["exfix.q1"] == "cell raised SystemExit: 0"
+    assert _reasons(result)["exfix.q1"] == "the cell called sys.exit(0)"
 
 
 @pytest.mark.slow
 def test_os_exit_kills_only_the_rest(batch: dict[str, dict]) -> None:
     result = batch["osexit"]
     assert _scores(result) == {"exfix.q1": 2.0, "exfix.q2": 0.0, "exfix.q3": 0.0}
-    assert _reasons(result)["exfix.q2"] == "kernel died while running this cell"
-    assert _reasons(result)["exfix.q3"] == "kernel died"
+    assert _reasons(result)["exfix.q2"] == \
+        "the cell ended the kernel (os._exit, a crash or a signal)"
+    assert _reasons(result)["exfix.q3"] == "not run: an earlier cell ended the kernel"
 
 
 @pytest.mark.slow
@@ -437,14 +442,36 @@ def test_naive_forgery_is_rejected(batch: dict[str, dict]) -> None:
 def test_printed_results_are_ignored(batch: dict[str, dict]) -> None:
     result = batch["fake_print"]
     assert _scores(result)["exfix.q1"] == 0.0
-    assert _reasons(result)["exfix.q1"] == "question cell missing"
+    assert _reasons(result)["exfix.q1"] == \
+        'the check cell was deleted: no cell calls check("exfix.q1", ...)'
 
 
 @pytest.mark.slow
 def test_deleted_and_duplicated_cells(batch: dict[str, dict]) -> None:
     assert _scores(batch["deleted"]) == {**FULL, "exfix.q2": 0.0}
-    assert _reasons(batch["deleted"])["exfix.q2"] == "question cell missing"
+    assert _reasons(batch["deleted"])["exfix.q2"] == \
+        'the check cell was deleted: no cell calls check("exfix.q2", ...)'
     assert _scores(batch["duplicated"]) == FULL
+
+
+@pytest.mark.slow
+def test_the_true_reason_is_the_answer_cells(batch: dict[str, dict]) -> None:
+    """The check cell then fails with a NameError; the reason names what the answer did."""
+    exited, looped = batch["answer_exit"], batch["answer_loop"]
+    assert _scores(exited) == {**FULL, "exfix.q2": 0.0}
+    assert _reasons(exited)["exfix.q2"] == f"the answer cell called sys.exit(0) (cell {CONFIG + 1})"
+    assert _scores(looped) == {**FULL, "exfix.q3": 0.0}
+    assert _reasons(looped)["exfix.q3"] == \
+        f"the answer cell ran past the 3 s limit (cell {FUNC + 1})"
+
+
+@pytest.mark.slow
+def test_an_answer_defined_twice_is_noted(batch: dict[str, dict]) -> None:
+    result = batch["defined_twice"]
+    assert _scores(result) == FULL  # the later, right definition was graded
+    assert _reasons(result)["exfix.q3"].endswith(
+        f"the answer count_distinct is defined twice (cells {FUNC + 1}, {FUNC + 2}); the "
+        "later one was graded")
 
 
 @pytest.mark.slow

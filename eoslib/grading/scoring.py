@@ -4,7 +4,10 @@ Rules (each question of the exercise gets exactly one line):
 
 * Candidate cells of a question: student code cells whose source names it in a literal
   ``check("id", ...)`` call, plus cells in which ``check`` recorded a verdict for it.
-  No candidate -> 0, "question cell missing".
+  No candidate -> 0, "the check cell was deleted ...". A failed question whose answer cell
+  (between the previous check cell and this one) broke gets that cell's reason instead:
+  "the answer cell called sys.exit(0)", "... ran past the 20 s limit", "... ended the
+  kernel"; an answer defined in two cells is noted ("the later one was graded").
 * A candidate cell that timed out, raised, killed the kernel or never ran scores 0 with
   that reason, even if ``check`` passed earlier in the cell; one that ran cleanly scores the
   last verdict it recorded for the question (0, "check() ... was not called" if none).
@@ -16,13 +19,17 @@ Rules (each question of the exercise gets exactly one line):
 
 from __future__ import annotations
 
+import ast
+import re
+
 from .execute import CellRun, Execution
 from .fingerprint import changed_keys
 from .questions import Question, format_points
 from .results import QuestionGrade
 from .submission import checked_ids
 
-MISSING = "question cell missing"
+MISSING = "the check cell was deleted: no cell calls check(\"{id}\", ...)"
+_ANSWER = re.compile(r"""\bcheck\(\s*["'][^"']+["']\s*,\s*([A-Za-z_][A-Za-z0-9_]*)""")
 
 
 def _tamper_reason(keys: list[str]) -> str:
@@ -56,16 +63,60 @@ def _cell_failure(run: CellRun, timeout: float, died_before: bool) -> str:
     if run.limit_problem:  # memory limit, leftover process (eoslib.grading.limits)
         return run.limit_problem
     if run.status == "timeout":
-        return f"time limit of {format_points(timeout)} s exceeded"
+        return f"the cell ran past the {format_points(timeout)} s limit"
+    if run.status == "error" and run.error.startswith("SystemExit"):
+        return f"the cell called sys.exit({run.error.partition(':')[2].strip() or 'None'})"
     if run.status == "error":
         return f"cell raised {run.error}"
     if run.status == "died":
-        return "kernel died while running this cell"
+        return "the cell ended the kernel (os._exit, a crash or a signal)"
     if run.status == "stuck":
-        return f"time limit of {format_points(timeout)} s exceeded; kernel killed"
+        return (f"the cell ran past the {format_points(timeout)} s limit and ignored the "
+                "interrupt; the kernel was killed")
     if run.status == "not run":
-        return "kernel died" if died_before else "cell not run"
+        return "not run: an earlier cell ended the kernel" if died_before else "cell not run"
     return ""
+
+
+def _answer_failure(run: CellRun, timeout: float) -> str:
+    """Why an answer cell (a cell before the check cell) broke, in the instructor's words."""
+    if run.limit_problem:
+        return f"the answer cell {run.limit_problem}"
+    err = run.error or ""
+    if run.status == "error" and err.startswith("SystemExit"):
+        code = err.partition(":")[2].strip() or "None"
+        return f"the answer cell called sys.exit({code})"
+    if run.status == "timeout":
+        return f"the answer cell ran past the {format_points(timeout)} s limit"
+    if run.status == "stuck":
+        return (f"the answer cell ran past the {format_points(timeout)} s limit and ignored "
+                "the interrupt; the kernel was killed")
+    if run.status == "died":
+        return ("the answer cell ended the kernel (os._exit, a crash or a signal); the "
+                "cells after it did not run")
+    if run.status == "error":
+        return f"the answer cell raised {err}"
+    return ""
+
+
+def _defines(source: str, name: str) -> bool:
+    """Whether a cell's top level defines ``name`` (def, class, assignment, import as)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) \
+                and node.name == name:
+            return True
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                return True
+        if isinstance(node, ast.Import | ast.ImportFrom) and any(
+                (a.asname or a.name.split(".")[0]) == name for a in node.names):
+            return True
+    return False
 
 
 def _from_record(question: Question, record: dict, tampered: str) -> tuple[float, str]:
@@ -115,9 +166,49 @@ def score_questions(
                     outcome = (0.0, f'check("{question.id}", ...) was not called')
             if best is None or outcome[0] >= best[0]:
                 best = outcome
-        score, reason = best if best is not None else (0.0, MISSING)
+        score, reason = best if best is not None else (0.0, MISSING.format(id=question.id))
+        if candidates and score < float(question.points):
+            reason = _answer_reason(question.id, min(candidates), sources, runs, timeout,
+                                    reason)
+        if candidates:
+            twice = _defined_twice(question.id, min(candidates), sources)
+            if twice:
+                reason = f"{reason}; {twice}" if reason else twice
         grades.append(QuestionGrade(question.id, score, float(question.points), reason))
     return grades
+
+
+def _answer_cells(check_index: int, sources: dict[int, str]) -> list[int]:
+    """The cells between the previous check cell and this one: where the answer lives."""
+    before = [i for i in sorted(sources) if i < check_index]
+    previous = [i for i in before if checked_ids(sources[i])]
+    start = previous[-1] if previous else -1
+    return [i for i in before if i > start]
+
+
+def _answer_reason(question_id: str, check_index: int, sources: dict[int, str],
+                   runs: dict[int, CellRun], timeout: float, reason: str) -> str:
+    """The true reason for a lost question: an answer cell that broke comes first (its
+    check cell then only fails with a NameError or the like)."""
+    for index in reversed(_answer_cells(check_index, sources)):
+        run = runs.get(index)
+        why = _answer_failure(run, timeout) if run is not None else ""
+        if why:
+            return f"{why} (cell {index + 1})"
+    return reason
+
+
+def _defined_twice(question_id: str, check_index: int, sources: dict[int, str]) -> str:
+    match = next((m for m in _ANSWER.finditer(sources[check_index])
+                  if question_id in m.group(0)), None)
+    if match is None:
+        return ""
+    name = match.group(1)
+    cells = [i for i in sorted(sources) if i < check_index and _defines(sources[i], name)]
+    if len(cells) < 2:
+        return ""
+    where = ", ".join(str(i + 1) for i in cells)
+    return f"the answer {name} is defined twice (cells {where}); the later one was graded"
 
 
 def zero_grades(questions: list[Question], reason: str) -> list[QuestionGrade]:
