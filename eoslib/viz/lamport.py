@@ -18,6 +18,7 @@ cheap; :func:`lamport_view` is the one-call version.
 
 from __future__ import annotations
 
+import bisect
 import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -128,8 +129,6 @@ class RankAxis:
         k = self.row.get(t)
         if k is not None:
             return float(k)
-        import bisect
-
         j = bisect.bisect_left(self.times, t)
         if j <= 0:
             return 0.0
