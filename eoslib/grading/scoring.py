@@ -59,44 +59,40 @@ def _vet_records(execution: Execution) -> dict[int, list[tuple[dict, str]]]:
     return vetted
 
 
+def _broke(run: CellRun, timeout: float, who: str) -> str:
+    """Why a cell broke, in the instructor's words, about ``who`` ("the cell", "the answer
+    cell"); "" if it ran cleanly or did not run."""
+    err = run.error or ""
+    if run.status == "timeout":
+        return f"{who} ran past the {format_points(timeout)} s limit"
+    if run.status == "error" and err.startswith("SystemExit"):
+        return f"{who} called sys.exit({err.partition(':')[2].strip() or 'None'})"
+    if run.status == "died":
+        return f"{who} ended the kernel (os._exit, a crash or a signal)"
+    if run.status == "stuck":
+        return (f"{who} ran past the {format_points(timeout)} s limit and ignored the "
+                "interrupt; the kernel was killed")
+    return ""
+
+
 def _cell_failure(run: CellRun, timeout: float, died_before: bool) -> str:
     if run.limit_problem:  # memory limit, leftover process (eoslib.grading.limits)
         return run.limit_problem
-    if run.status == "timeout":
-        return f"the cell ran past the {format_points(timeout)} s limit"
-    if run.status == "error" and run.error.startswith("SystemExit"):
-        return f"the cell called sys.exit({run.error.partition(':')[2].strip() or 'None'})"
-    if run.status == "error":
+    if run.status == "error" and not run.error.startswith("SystemExit"):
         return f"cell raised {run.error}"
-    if run.status == "died":
-        return "the cell ended the kernel (os._exit, a crash or a signal)"
-    if run.status == "stuck":
-        return (f"the cell ran past the {format_points(timeout)} s limit and ignored the "
-                "interrupt; the kernel was killed")
     if run.status == "not run":
         return "not run: an earlier cell ended the kernel" if died_before else "cell not run"
-    return ""
+    return _broke(run, timeout, "the cell")
 
 
 def _answer_failure(run: CellRun, timeout: float) -> str:
     """Why an answer cell (a cell before the check cell) broke, in the instructor's words."""
     if run.limit_problem:
         return f"the answer cell {run.limit_problem}"
-    err = run.error or ""
-    if run.status == "error" and err.startswith("SystemExit"):
-        code = err.partition(":")[2].strip() or "None"
-        return f"the answer cell called sys.exit({code})"
-    if run.status == "timeout":
-        return f"the answer cell ran past the {format_points(timeout)} s limit"
-    if run.status == "stuck":
-        return (f"the answer cell ran past the {format_points(timeout)} s limit and ignored "
-                "the interrupt; the kernel was killed")
-    if run.status == "died":
-        return ("the answer cell ended the kernel (os._exit, a crash or a signal); the "
-                "cells after it did not run")
-    if run.status == "error":
-        return f"the answer cell raised {err}"
-    return ""
+    if run.status == "error" and not run.error.startswith("SystemExit"):
+        return f"the answer cell raised {run.error}"
+    why = _broke(run, timeout, "the answer cell")
+    return why + "; the cells after it did not run" if run.status == "died" else why
 
 
 def _defines(source: str, name: str) -> bool:
@@ -168,8 +164,7 @@ def score_questions(
                 best = outcome
         score, reason = best if best is not None else (0.0, MISSING.format(id=question.id))
         if candidates and score < float(question.points):
-            reason = _answer_reason(question.id, min(candidates), sources, runs, timeout,
-                                    reason)
+            reason = _answer_reason(min(candidates), sources, runs, timeout, reason)
         if candidates:
             twice = _defined_twice(question.id, min(candidates), sources)
             if twice:
@@ -186,7 +181,7 @@ def _answer_cells(check_index: int, sources: dict[int, str]) -> list[int]:
     return [i for i in before if i > start]
 
 
-def _answer_reason(question_id: str, check_index: int, sources: dict[int, str],
+def _answer_reason(check_index: int, sources: dict[int, str],
                    runs: dict[int, CellRun], timeout: float, reason: str) -> str:
     """The true reason for a lost question: an answer cell that broke comes first (its
     check cell then only fails with a NameError or the like)."""
