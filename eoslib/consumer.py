@@ -164,10 +164,15 @@ class Consumer:
         err = self.cluster.group_coordinator.commit(self.group_id, self.generation,
                                                     self.member_id, offs)
         self.stats["commits" if err is None else "failed_commits"] += 1
-        self.sim.history.record(self.kernel.now, self.sim.process_name(self), "commit",
-                                "ok" if err is None else "fail", group=self.group_id,
+        self._record_commit(self.sim.process_name(self), self.group_id, offs,
+                            "ok" if err is None else "fail", auto=True)
+
+    def _record_commit(self, process: str, group: str, offs: dict[TP, int], outcome: str,
+                       auto: bool) -> None:
+        """Record a (non-transactional) offset commit in the history."""
+        self.sim.history.record(self.kernel.now, process, "commit", outcome, group=group,
                                 offsets=[[t, p, o] for (t, p), o in offs.items()], txn=None,
-                                auto=True)
+                                auto=auto)
 
     def _on_assignment(self, generation: int, parts: list[TP]) -> None:
         if self._alive():
@@ -504,16 +509,11 @@ class Consumer:
             result.update(resp)
             err = resp["error"]
             self.stats["commits" if err is None else "failed_commits"] += 1
-            self.sim.history.record(self.kernel.now, process, "commit",
-                                    "ok" if err is None else "fail", group=group,
-                                    offsets=[[t, p, o] for (t, p), o in offs.items()], txn=None,
-                                    auto=auto)
+            self._record_commit(process, group, offs, "ok" if err is None else "fail", auto)
 
         def on_timeout() -> None:
             result.update(error="REQUEST_TIMED_OUT")
-            self.sim.history.record(self.kernel.now, process, "commit", "info", group=group,
-                                    offsets=[[t, p, o] for (t, p), o in offs.items()], txn=None,
-                                    auto=auto)
+            self._record_commit(process, group, offs, "info", auto)
 
         self.cluster.network.call(self.lane, "offset_commit", 0, handler, on_resp,
                                   timeout=self.config["request.timeout.ms"],
