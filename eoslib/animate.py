@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from eoslib.protocol_state import _BIRTHS, ProtocolState, first_step, fold
+from eoslib.protocol_state import _BIRTHS, ProtocolState, first_step, states
 from eoslib.viz.captions import caption, step_title
 from eoslib.viz.lamport import LamportView
 from eoslib.viz.logview import CELL_STYLES
@@ -48,17 +48,15 @@ def frames(result: Result) -> dict[str, Any]:
     if not trace:
         raise ValueError("this run has no trace (was it run with tracing=False?)")
     view = LamportView(result)
-    states: list[dict[str, Any]] = []
+    logs: list[dict[str, Any]] = []  # distinct log states; steps point into it
     keys: dict[str, int] = {}
     steps = []
-    st = ProtocolState(step=-1, t=0.0)
-    for i in range(len(trace)):
-        st = fold(trace, i)
+    for i, st in enumerate(states(trace)):  # one pass, not a fold per step
         log = _log_state(st)
         key = json.dumps(log, sort_keys=True)
         if key not in keys:
-            keys[key] = len(states)
-            states.append(log)
+            keys[key] = len(logs)
+            logs.append(log)
         steps.append({"title": step_title(result, i), "caption": caption(result, i, st),
                       "log": keys[key], "row": view.axis(trace[i]["t"])})
     arrs = [{"step": a.step, "kind": a.kind, "src": view.x[a.src], "dst": view.x[a.dst],
@@ -75,7 +73,7 @@ def frames(result: Result) -> dict[str, Any]:
                                                      "uncommitted_reads")},
             "verdict": str(result.report).splitlines()[0],
             "actors": view.actors, "rows": len(view.axis.times), "steps": steps,
-            "states": states, "arrows": arrs, "marks": marks, "jumps": jumps,
+            "states": logs, "arrows": arrs, "marks": marks, "jumps": jumps,
             "styles": styles}
 
 

@@ -16,6 +16,7 @@ simulation recorded (the ``data`` of trace events, see :mod:`eoslib.result`), an
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -244,6 +245,17 @@ def fold(trace: list[TraceEvent], step: int | None = None) -> ProtocolState:
     for ev in trace[:last + 1]:
         _apply(st, ev)
     return st
+
+
+def states(trace: list[TraceEvent]) -> Iterator[ProtocolState]:
+    """The state after each event of ``trace``, in one pass: ONE object, updated and
+    yielded after every event (read it, don't keep it; for a lasting copy use
+    :func:`fold`)."""
+    st = ProtocolState(step=-1, t=0.0)
+    for ev in trace:
+        _apply(st, ev)
+        st.step, st.t = ev["i"], ev["t"]
+        yield st
 
 
 def state_at(result: Result, step: int | None = None) -> ProtocolState:

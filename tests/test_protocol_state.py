@@ -133,3 +133,12 @@ def test_a_step_outside_the_trace_is_refused_with_its_range() -> None:
         state_at(r, len(r.trace))
     with pytest.raises(ValueError, match="what"):
         first_step(r, "oops")
+
+
+def test_the_one_pass_states_equal_the_fold_at_each_step() -> None:
+    from eoslib.protocol_state import fold, states
+
+    r = run_scenario("transactional-crash", seed=2, messages=6, config={"linger.ms": 0},
+                     faults={"crash_step": "after_produce", "crash_at": 2})
+    seen = [repr(st) for st in states(r.trace)]
+    assert seen == [repr(fold(r.trace, i)) for i in range(len(r.trace))]
