@@ -66,11 +66,14 @@ _TIPS = {
                   "(once, inside the run).",
     "lost_acks": "Fault: exactly this many broker answers are lost.",
     "seed": "The run's random seed: the same seed gives the same run.",
+    "client": "Whose client semantics the run follows: librdkafka (confluent-kafka, the "
+              "course's default) or the Java client (kafka-clients).",
     "messages": "How many input messages the run handles.",
 }
 _ISOLATION = ("read_uncommitted", "read_committed")
 _DELIVERY = ("at-most-once", "at-least-once", "exactly-once")
 _ACKS = ("0", "1", "all")
+_CLIENTS = ("librdkafka", "java")
 
 #: Every control a dashboard can show, by name.
 CONTROLS: dict[str, ControlSpec] = {
@@ -96,6 +99,8 @@ CONTROLS: dict[str, ControlSpec] = {
                                     continuous_update=False, style=_WIDE,
                                     tooltip=_TIPS["lost_acks"]),
         0, _TIPS["lost_acks"]),
+    "client": ControlSpec(_dropdown("client", _CLIENTS, _TIPS["client"]), "librdkafka",
+                          _TIPS["client"], _CLIENTS),
     "seed": ControlSpec(
         lambda v: widgets.IntText(value=v, description="seed", style=_WIDE,
                                   layout=widgets.Layout(width="10em"), tooltip=_TIPS["seed"]),

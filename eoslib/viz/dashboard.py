@@ -157,8 +157,8 @@ class Dashboard(_Shows):
             result = self.run(self.scenario, config=config, faults=faults, **kwargs)
         except Exception as exc:  # shown to the learner: a bad combination of settings
             self.error = exc
-            self.verdict_html.value = Frame(values, error=f"{type(exc).__name__}: {exc}"
-                                            ).verdict_html()
+            self.verdict_html.value = Frame(
+                values, error=f"cannot run: {type(exc).__name__}: {exc}").verdict_html()
             self.last_update_ms = (time.perf_counter() - start) * 1000
             return None
         self.error = None

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from eoslib.protocol_state import ProtocolState, reader_view, readers, state_at
+from eoslib.protocol_state import ProtocolState, state_at
 from eoslib.viz.captions import summary_caption
 from eoslib.viz.column import MAX_WIDTH_PX, TEXT_PX
 from eoslib.viz.logview import log_picture
@@ -52,7 +52,18 @@ class Frame:
     ok: bool = True
     caption: str = ""
     error: str | None = None
+    note: str = ""
     _pics: dict[str, Picture] = field(default_factory=dict, repr=False)
+
+    @property
+    def svg(self) -> str:
+        """The main picture (the log view with the readers' rows) as SVG text."""
+        return self.pictures.get("log", "")
+
+    @property
+    def svgs(self) -> dict[str, str]:
+        """Every picture: name -> SVG text (same as :attr:`pictures`)."""
+        return self.pictures
 
     def counts_html(self, keys: Iterable[str] = TEXT_KEYS) -> str:
         """The counts as HTML whose text reads ``"duplicates: 3 · lost: 0 · ..."``."""
@@ -67,7 +78,7 @@ class Frame:
     def verdict_html(self, details: str = "") -> str:
         """The verdict line with a mark and the words (details folded under it)."""
         if self.error:
-            return (f"<div><b>&#9888; cannot run</b>: {html.escape(self.error)}</div>")
+            return f"<div><b>&#9888; {html.escape(self.error)}</b></div>"
         mark = "&#10003;" if self.ok else "&#10007;"
         head = f"<b>{mark} checker: {html.escape(self.verdict)}</b>"
         if not details:
@@ -124,8 +135,12 @@ def frame_of(result: Result, values: Mapping[str, Any] | None = None,
     log = log_picture(st)
     bars = counts_picture(result.counts)
     verdict = str(result.report).splitlines()[0] if str(result.report) else ""
+    longest = max((len(p.cells) for n, p in st.partitions.items()), default=0)
+    note = (f"The log view shows the first and newest records of each partition and those "
+            f"around a pointer or a duplicate ({longest} in the longest)." if longest > 16
+            else "")
     f = Frame(dict(values or {}), counts=dict(result.counts), verdict=verdict,
-              ok=bool(result.report.ok), caption=summary_caption(result, st))
+              ok=bool(result.report.ok), caption=summary_caption(result, st), note=note)
     for name, pic in (("log", log), ("counts", bars)):
         f.pictures[name] = pic.svg
         f.alt[name] = pic.alt
@@ -141,19 +156,6 @@ def make_frame(scenario: str, values: Mapping[str, Any], run: Callable[..., Resu
     try:
         result = run(scenario, config=config, faults=faults, **kwargs)
     except Exception as exc:  # shown to the learner: a bad combination of settings
-        return Frame(dict(values), error=f"{type(exc).__name__}: {exc}", ok=False), None
+        return Frame(dict(values), error=f"cannot run: {type(exc).__name__}: {exc}",
+                     ok=False), None
     return frame_of(result, values), result
-
-
-def reader_summary(st: ProtocolState) -> list[str]:
-    """One phrase per reader of a data partition (for captions and alt text)."""
-    out = []
-    for name in st.data_partitions():
-        if name.startswith("__"):
-            continue
-        for c in readers(st, name):
-            v = reader_view(st, c, name)
-            skipped = sum(f == "skipped" for f in v.fates.values())
-            out.append(f"{c} ({v.isolation}) on {name}: skipped {skipped}, aborted reads "
-                       f"{len(v.aborted_reads)}, stops at {v.limit_name}={v.limit}")
-    return out

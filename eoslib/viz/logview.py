@@ -201,8 +201,9 @@ def _draw_cells(d: Drawing, row: Row, p: PartitionState, y: float) -> None:
         d.text(x + row.cw / 2, y + 17, _cell_value(c), size=size, anchor="middle",
                weight="bold" if bold else "normal", color=RED if n > 1 else style.text,
                halo=bool(style.hatch), owner=f"cell{c.offset}")
+        retried = "↻" if c.retry or c.dropped else ""
         marks = [m for m in (style.mark if c.status != "lost" else "lost",
-                             _ordinal(n) if n > 1 else "", "↻" if c.retry or c.dropped else "") if m]
+                             _ordinal(n) if n > 1 else "", retried) if m]
         if marks:
             d.text(x + row.cw / 2, y + 33, " ".join(marks), size=TEXT_PX["small"],
                    anchor="middle", weight="bold", color=RED if n > 1 else style.text,
