@@ -109,9 +109,10 @@ def test_bad_arguments_exit_2_with_one_line(args: list[str], says: str) -> None:
 # -- the built site ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("site") / "site"
-    report = build(REPO, out)
-    print("\n".join(report.lines()))
+    """The site built once per test session (test_site_browser.py reuses it)."""
+    out = tmp_path_factory.getbasetemp() / "eoslib-site" / "site"
+    if not (out / "site.json").exists():
+        print("\n".join(build(REPO, out).lines()))
     return out
 
 

@@ -44,8 +44,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     """(base URL, site folder, site.json) of a freshly built site served over HTTP."""
     if not CHROMIUM.exists():
         pytest.skip("needs Debian chromium at /usr/bin/chromium (apt-get install chromium)")
-    out = tmp_path_factory.mktemp("site") / "site"
-    build(REPO, out)
+    out = tmp_path_factory.getbasetemp() / "eoslib-site" / "site"  # one build a session
+    if not (out / "site.json").exists():
+        build(REPO, out)
     handler = functools.partial(_Quiet, directory=str(out))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

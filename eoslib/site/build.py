@@ -222,7 +222,8 @@ def build(root: Path, out: Path, *, cache: Path | None = None, jobs: int | None 
     env = landing.environment()
     for page, kind, title, body in (
         ("index.html", "home", COURSE,
-         landing.landing_body(sources, stats, site_pages, root, COURSE, repo_url)),
+         landing.landing_body(sources, stats, site_pages, root, COURSE, repo_url,
+                              landing.teaser(manifest))),
         ("exercises/index.html", "exercises", "Exercises", landing.exercises_body(sources)),
     ):
         rootrel = "../" * page.count("/")

@@ -25,10 +25,25 @@ def _md(text: str) -> str:
     return markdown2html(text)
 
 
+def teaser(manifest: list[dict[str, Any]]) -> str:
+    """The first step player of the course, for the landing page ('' if there is none)."""
+    from eoslib.site.components import player
+
+    for page in manifest:
+        if page["kind"] == "lesson" and page["players"]:
+            pl = page["players"][0]
+            return (f'<h2 id="see">See it first</h2><p>The first step player of '
+                    f'<a href="{html.escape(page["page"])}">{html.escape(page["title"])}</a>, '
+                    "as that lesson shows it: a recorded run, event by event, with the log "
+                    "and the messages side by side.</p>"
+                    + player({**pl, "source": "StepPlayer"}, pl["file"], 1))
+    return ""
+
+
 def landing_body(sources: list[Source], stats: dict[str, dict[str, int]], pages: set[str],
-                 root: Path, course: str, repo_url: str | None) -> str:
+                 root: Path, course: str, repo_url: str | None, first_player: str = "") -> str:
     """The landing page's HTML (inside ``<main>``); ``stats`` per source: players,
-    dashboards, combinations."""
+    dashboards, combinations; ``first_player`` the :func:`teaser`."""
     exercise_titles = {s.page: s.title for s in sources if s.kind == "exercise"}
     lessons: list[dict[str, Any]] = []
     for s in sources:
@@ -44,7 +59,7 @@ def landing_body(sources: list[Source], stats: dict[str, dict[str, int]], pages:
     total = {k: sum(st.get(k, 0) for st in stats.values())
              for k in ("players", "dashboards", "combinations")}
     return environment().get_template("landing.html.j2").render(
-        course=course, lessons=lessons,
+        course=course, lessons=lessons, teaser=first_player,
         exercises=[s for s in sources if s.kind == "exercise"], repo_url=repo_url, **total)
 
 
