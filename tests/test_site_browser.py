@@ -116,7 +116,8 @@ def test_every_page_opens_clean_and_every_internal_link_resolves(chromium, serve
     page = watch.page()
     anchors: dict[str, set[str]] = {}
     links: list[tuple[str, str]] = []
-    players = [base + pl["file"] for p in manifest["pages"] for pl in p["players"]]
+    steps = {base + pl["file"]: pl["steps"] for p in manifest["pages"] for pl in p["players"]}
+    players = list(steps)
     for url in _page_urls(base, manifest) + players:
         if url in players:
             page.goto(url)
@@ -138,7 +139,9 @@ def test_every_page_opens_clean_and_every_internal_link_resolves(chromium, serve
         target, frag = urldefrag(href)
         path = site / target[len(base):]
         assert path.is_file(), f"{src}: link to {href}: no such page"
-        if frag:
+        if frag.startswith("step=") and target in steps:  # a player opened at step N
+            assert 1 <= int(frag[5:]) <= steps[target], f"{src}: {href}: no such step"
+        elif frag:
             if target not in anchors:
                 watch.open(page, target)
                 anchors[target] = set(page.eval_on_selector_all(

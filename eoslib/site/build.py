@@ -140,9 +140,10 @@ class _Widgets:
             return components.dashboard(data, n)
         if ref["kind"] == "player":
             n = len(self.players) + 1
-            name = f"{self.s.stem}-{n}.html"
+            page = self.folder / data["file"]
+            name = f"{sha256(page)[:16]}.html"  # the same run shown twice is stored once
             (self.out / "players").mkdir(exist_ok=True)
-            shutil.copyfile(self.folder / data["file"], self.out / "players" / name)
+            shutil.copyfile(page, self.out / "players" / name)
             self.players.append({"id": f"player-{n}", "file": f"players/{name}",
                                  "start": data["start"], "steps": data["steps"],
                                  "scenario": data["scenario"]})

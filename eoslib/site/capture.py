@@ -53,10 +53,7 @@ def _player(player: Any, folder: Path, n: int) -> dict[str, Any]:
 
     result = player.result
     (folder / f"{n}.html").write_text(render_html(result), encoding="utf-8")
-    start = getattr(player, "step", None)
-    if start is None:  # the timeline player: its slider is the 0-based event
-        start = int(getattr(getattr(player, "slider", None), "value", 0))
-    return {"source": type(player).__name__, "file": f"{n}.html", "start": int(start),
+    return {"source": type(player).__name__, "file": f"{n}.html", "start": int(player.step),
             "steps": len(result.trace), "scenario": result.scenario}
 
 
@@ -97,12 +94,12 @@ def install(folder: str | Path) -> None:
     """Capture, into ``folder``, every course widget this kernel displays from now on."""
     cap = _Capture(Path(folder))
     cap.folder.mkdir(parents=True, exist_ok=True)
-    from eoslib.viz import dashboard, stepper
+    import eoslib.viz as viz
 
-    _wrap_bundle(dashboard.Dashboard, "dashboard", _dashboard, cap)
-    _wrap_bundle(stepper.StepPlayer, "player", _player, cap)
-    if hasattr(dashboard, "TimelinePlayer"):
-        _wrap_bundle(dashboard.TimelinePlayer, "player", _player, cap)
+    _wrap_bundle(viz.Dashboard, "dashboard", _dashboard, cap)
+    for name in ("StepPlayer", "TimelinePlayer"):
+        if hasattr(viz, name):
+            _wrap_bundle(getattr(viz, name), "player", _player, cap)
     try:
         from eoslib.lessons import predict
     except ImportError:  # no prediction widget in this version of the course

@@ -60,6 +60,7 @@ def dashboard(data: dict[str, Any], number: int) -> str:
 def player(data: dict[str, Any], src: str, number: int) -> str:
     """A step player: the ``eoslib animate`` page of the run at ``src``, in an iframe."""
     what = "step player" if data.get("source") == "StepPlayer" else "timeline player"
+    src = f"{src}#step={int(data['start']) + 1}"  # the animate page opens at step N (1-based)
     title = (f"Player {number}: recorded run of {data['scenario']}, "
              f"{data['steps']} steps")
     return (

@@ -24,8 +24,34 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 _MD_LINK = re.compile(r"(!?)\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(\s+\"[^\"]*\")?\s*\)")
 _HREF = re.compile(r'href="([^"#:][^":]*)"')
 _MARKER = re.compile(r"^\s*# NBVAL_[A-Z_]+\s*$")
-#: How the course's replayable widgets begin their text (their repr).
-COURSE_WIDGETS = ("Dashboard(", "StepPlayer(", "TimelinePlayer(")
+#: A course widget's text, as its repr (``Dashboard('pipeline', ...)``) or as the line it
+#: shows without a kernel (``[Dashboard 'pipeline': run this cell ...]``, ``Predict: ...``).
+_COURSE_WIDGET = re.compile(r"^\[?(Dashboard|StepPlayer|TimelinePlayer)\W{1,3}'([^']*)'"
+                            r"|^(Predict):|^VBox\(children=\(HTML\(value=.<b>(Predict):")
+_KINDS = {"Dashboard": "dashboard", "StepPlayer": "player", "TimelinePlayer": "player",
+          "Predict": "prediction"}
+#: Rich fallbacks a widget's output may carry, kept (in this order) when it is not replayed.
+_STATIC = ("image/svg+xml", "image/png", "text/html")
+
+
+def signature(text: str) -> tuple[str, str] | None:
+    """(kind, scenario) of a course widget's output text; None for any other widget."""
+    m = _COURSE_WIDGET.match(text)
+    if m is None:
+        return None
+    name = m.group(1) or m.group(3) or m.group(4)
+    return _KINDS[name], m.group(2) or ""
+
+
+def _other_widget(out: Any, text: str) -> list[Any]:
+    """What stands for a widget the site does not replay: its static picture or HTML if it
+    has one, else a line saying it needs a kernel (nothing for a progress bar)."""
+    data = {k: out["data"][k] for k in _STATIC if k in out["data"]}
+    if data:
+        data["text/plain"] = text
+        return [nbformat.v4.new_output("display_data", data=data)]
+    note = components.other_widget(text)
+    return [] if note is None else [_html_output(note)]
 
 
 class StaleNotebook(Exception):
@@ -112,17 +138,16 @@ def prepare(nb: nbformat.NotebookNode, source: Source, refs: dict[str, list[dict
                 outputs.append(out)
                 continue
             text = _text(data)
-            if queue and queue[0]["text"] == text:
+            if queue and (queue[0]["text"] == text or
+                          signature(text) == signature(queue[0]["text"]) is not None):
                 outputs.append(_html_output(widget_html(queue.pop(0), n)))
                 continue
-            if text.startswith(COURSE_WIDGETS):
+            if signature(text) is not None:
                 raise StaleNotebook(
                     f"{source.rel}: cell {n} (id {cell.get('id')}): its committed output shows "
                     f"{text[:120]!r}, which a fresh run does not display: re-execute it "
                     f"(bash scripts/execute-notebooks {source.rel})")
-            note = components.other_widget(text)
-            if note is not None:
-                outputs.append(_html_output(note))
+            outputs += _other_widget(out, text)
         if queue:
             raise StaleNotebook(
                 f"{source.rel}: cell {n} (id {cell.get('id')}): a fresh run displays "

@@ -81,7 +81,7 @@ function eosDashboard(box) {
 }
 
 function eosPlayer(frame) {
-  const start = Number(frame.dataset.start || 0);
+  // The player page opens at the notebook's step itself (its src ends in #step=N).
   function fit() {
     try {
       const doc = frame.contentDocument;
@@ -91,17 +91,19 @@ function eosPlayer(frame) {
   }
   function ready() {
     try {
-      const w = frame.contentWindow;
-      if (typeof w.show === "function") w.show(start);
       if (window.ResizeObserver && frame.contentDocument) {
         new ResizeObserver(fit).observe(frame.contentDocument.body);
       }
-    } catch (e) { /* file:// pages cannot reach into each other; the player starts at step 1 */ }
+    } catch (e) { /* file:// pages cannot reach into each other: keep the fixed height */ }
     fit();
     frame.dataset.ready = "1";
   }
-  if (frame.contentDocument && frame.contentDocument.readyState === "complete" &&
-      frame.contentWindow.location.href !== "about:blank") ready();
+  let loaded;
+  try {
+    loaded = frame.contentDocument.readyState === "complete" &&
+      frame.contentWindow.location.href !== "about:blank";
+  } catch (e) { loaded = false; }
+  if (loaded) ready();
   else frame.addEventListener("load", ready);
 }
 
