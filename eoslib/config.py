@@ -83,6 +83,13 @@ CONSUMER = _keys(
     Key("fetch.max.wait.ms", "int", 500, minimum=0),
     Key("request.timeout.ms", "int", 30000, minimum=1),
     Key("partition.assignment.strategy", "choice", "range", ("range", "roundrobin")),
+    Key("enable.partition.eof", "bool", False,
+        doc="librdkafka: poll() returns a _PARTITION_EOF event each time a fetch reaches the "
+            "end of a partition (HW, or LSO under read_committed); rdkafka_fetcher.c"),
+    Key("enable.auto.offset.store", "bool", True,
+        doc="librdkafka: store offset+1 of each message poll() returns; false: only "
+            "store_offsets() stores, and auto-commit, commit() and close() commit what is "
+            "stored"),
 )
 
 TOPIC = _keys(
