@@ -218,3 +218,22 @@ def test_the_svg_measure_reads_sizes_and_scale() -> None:
     assert svg_min_text_px(svg) == pytest.approx(6.0)  # shrunk to half in the column
     mpl = '<svg width="504pt" viewBox="0 0 504 200"><text style="font-size: 9px">b</text></svg>'
     assert svg_min_text_px(mpl) == pytest.approx(12.0)  # 9 user units = 9 pt = 12 px
+
+
+def test_a_picture_output_carries_svg_and_a_2x_png_for_untrusted_notebooks() -> None:
+    """JupyterLab renders no SVG in a notebook it does not trust (one just cloned): the PNG
+    of the same drawing, at twice the pixels and shown at 1x, is what it shows there."""
+    import base64
+    import io
+
+    import PIL.Image
+
+    from eoslib.viz import log_view
+
+    pic = log_view(run_scenario("producer-retry", seed=1, messages=6))
+    data, meta = pic._repr_mimebundle_()
+    assert data["image/svg+xml"] == pic.svg and data["text/plain"] == pic.alt
+    image = PIL.Image.open(io.BytesIO(base64.b64decode(data["image/png"])))
+    assert image.size == (round(2 * pic.width), round(2 * pic.height))
+    assert meta["image/png"]["width"] == round(pic.width)
+    assert meta["image/png"]["eoslib"]["min_text_px"] >= MIN_TEXT_PX

@@ -162,8 +162,21 @@ def use_in_notebooks() -> bool:
     from matplotlib.figure import Figure
 
     apply_chart_style()
-    formatters = shell.display_formatter.formatters
-    formatters["image/png"].for_type(Figure, figure_png)
-    for mime in ("image/svg+xml", "application/pdf", "image/jpeg"):
-        formatters[mime].pop(Figure, None)
+
+    def register(*_: Any) -> None:
+        formatters = shell.display_formatter.formatters
+        formatters["image/png"].for_type(Figure, figure_png)
+        for mime in ("image/svg+xml", "application/pdf", "image/jpeg"):
+            formatters[mime].pop(Figure, None)
+
+    try:  # load the inline backend now: it registers its own formatter when it loads
+        import matplotlib.pyplot as plt
+
+        plt._get_backend_mod()
+    except Exception:  # pragma: no cover - a private helper that may move
+        pass
+    register()
+    # and take ours back before every cell, should anything register another
+    if register not in shell.events.callbacks["pre_run_cell"]:
+        shell.events.register("pre_run_cell", register)
     return True
