@@ -237,3 +237,16 @@ def test_a_picture_output_carries_svg_and_a_2x_png_for_untrusted_notebooks() -> 
     assert image.size == (round(2 * pic.width), round(2 * pic.height))
     assert meta["image/png"]["width"] == round(pic.width)
     assert meta["image/png"]["eoslib"]["min_text_px"] >= MIN_TEXT_PX
+
+
+def test_the_whiteboard_pictures_are_legible() -> None:
+    from eoslib.viz import fencing_picture, hanging_picture, write_cycle_picture
+
+    fenced = run_scenario("zombie-fencing", seed=1, config={"transactions": True})
+    timed_out = run_scenario("transaction-timeout", seed=1)
+    for name, pic in {"fencing": fencing_picture(fenced),
+                      "fencing (timeout)": fencing_picture(timed_out),
+                      "hanging": hanging_picture(timed_out),
+                      "write cycle": write_cycle_picture({"x": ["T1-a", "T2-a", "T1-b"],
+                                                          "y": ["T2-b", "T1-c"]})}.items():
+        _check_picture(pic, name)

@@ -19,8 +19,9 @@ from typing import Any
 
 #: The output width of JupyterLab's default notebook column at 100% zoom (CSS px).
 COLUMN_PX = 880
-#: The widest picture the course draws for the column (a little margin inside it).
-MAX_WIDTH_PX = 860
+#: The widest picture the course draws: it fits the column even with JupyterLab's file
+#: browser open on a 1280 px screen (an output area of about 830 px), so it shows 1:1.
+MAX_WIDTH_PX = 820
 #: No text smaller than this, as displayed (CSS px = the font's em size on screen).
 MIN_TEXT_PX = 11.0
 #: The value written in a log cell: never smaller than this.
