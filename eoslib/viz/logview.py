@@ -270,20 +270,30 @@ def _draw_reader(d: Drawing, row: Row, p: PartitionState, v: ReaderView, y: floa
 
 
 def _row_marks(p: PartitionState, st: ProtocolState, views: list[ReaderView]) -> list[int]:
-    """Offsets a long row must keep, most important first: the pointers, where the status
-    changes (an open or aborted run, a marker), the first duplicates, retried records."""
+    """Offsets a long row must keep, most important first: the pointers, the open and
+    aborted runs (newest first: first and last record, and the marker after), the first
+    duplicates and aborted reads, the other markers (newest first), retried records."""
     marks = [p.hw, p.lso]
     for v in views:
         marks += [o for o in (v.position, v.committed, v.limit) if o is not None]
     marks += [o for o in st.committed_offset(p.name).values()]
     cells = sorted(p.cells, key=lambda c: c.offset)
-    for a, b in zip(cells, cells[1:], strict=False):
-        if a.status != b.status:
-            marks += [b.offset, a.offset]
+    runs: list[list[int]] = []
+    for k, c in enumerate(cells):
+        if c.status in ("open", "aborted"):
+            if runs and runs[-1][1] == k - 1 and cells[k - 1].status == c.status:
+                runs[-1][1] = k
+            else:
+                runs.append([k, k])
+    for first, last in reversed(runs):
+        marks += [cells[first].offset, cells[last].offset]
+        if last + 1 < len(cells):
+            marks.append(cells[last + 1].offset)
     for v in views:
         marks += v.aborted_reads[:2]
     for offs in p.duplicates().values():
         marks += offs[:2]
+    marks += [c.offset for c in reversed(cells) if c.control]
     marks += [c.offset for c in cells if c.retry or c.dropped]
     return list(dict.fromkeys(marks))
 
