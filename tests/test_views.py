@@ -164,7 +164,7 @@ def test_at_most_six_lanes_by_default_and_all_on_request() -> None:
     assert len(view.actors) > MAX_LANES
     for step in range(0, len(r.trace), 7):
         pic = view.picture(step)
-        heads = [b for b in pic.boxes if b.kind == "text" and b.y1 <= 52
+        heads = [b for b in pic.boxes if b.kind == "text" and b.y1 <= 66
                  and not b.text.startswith("(")]
         assert len(heads) <= MAX_LANES
     crash = first_step(r, "crash")
