@@ -24,11 +24,13 @@ EOS = {"transactions": True}
 
 def test_exactly_once_survives_every_schedule_of_up_to_two_faults() -> None:
     ex = explore("pipeline", messages=3, config=EOS, max_faults=2)
-    assert ex.kinds == ("request", "response", "crash", "coordinator", "leader")
+    assert ex.kinds == ("request", "response", "crash", "coordinator", "leader",
+                        "group-coordinator", "follower", "follower-lag")
     assert ex.anomalies() == {}, f"{ex.schedules} schedules: {ex.anomalies()}"
-    assert ex.schedules >= 300, ex.schedules  # 381 when written
+    assert ex.schedules >= 300, ex.schedules  # 381 when written, 412 with group-coordinator
     placed = {p.kind for r in ex.runs for p in r.schedule}
-    assert placed == set(ex.kinds), placed  # every kind was placed somewhere
+    # every kind the run has points of was placed (one broker: no follower)
+    assert placed == set(ex.kinds) - {"follower", "follower-lag"}, placed
     # the only way the app stops: init_transactions gives up (max.block.ms) after two of its
     # InitProducerId attempts went unanswered (lost, or the coordinator died writing Empty)
     stopped = [r for r in ex.runs if r.error]
@@ -216,6 +218,31 @@ def test_an_exploration_too_big_is_refused_before_it_starts(capsys) -> None:
 
 def test_the_search_never_holds_more_runs_than_max_schedules() -> None:
     with pytest.raises(ConfigException, match="already brings the search to"):
-        explore("pipeline", messages=3, config=EOS, max_faults=2, max_schedules=300)
+        explore("pipeline", messages=3, config=EOS, max_faults=2, max_schedules=320)
     ex = explore("pipeline", messages=3, config=EOS, max_faults=2)
     assert all(not r.points for r in ex.runs if len(r.schedule) < 2)  # expanded, dropped
+
+
+# ------------------------------------------------------------ more faults (issue 18 §5)
+def test_follower_crash_and_lag_are_fault_kinds_that_replay(capsys) -> None:
+    ex = explore("leader-failover", messages=3, kinds=("follower", "follower-lag"),
+                 max_faults=1)
+    kinds = {p.kind for r in ex.runs for p in r.schedule}
+    assert kinds == {"follower", "follower-lag"}
+    lag = next(r for r in ex.runs if r.schedule and r.schedule[0].kind == "follower-lag")
+    assert lag.schedule[0].words().startswith("a follower falls out of the ISR")
+    argv = ex.replay(lag.schedule)
+    assert "kill=follower_lag.1" in " ".join(argv)
+    assert main([*argv[1:], "--json", "--trace"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert any("lags: out of the ISR" in ev["label"] for ev in out["trace"])
+
+
+def test_a_group_coordinator_crash_is_a_fault_kind() -> None:
+    ex = explore("pipeline", messages=3, config=EOS, kinds=("group-coordinator",),
+                 max_faults=1)
+    assert [p.token() for r in ex.runs for p in r.schedule] == ["group_coordinator.1"]
+    assert ex.anomalies() == {}  # the offsets survive in __consumer_offsets
+    alo = explore("pipeline", messages=6, config={"delivery": "at-least-once", "batch": 3},
+                  kinds=("group-coordinator",), max_faults=1)
+    assert alo.schedules == 3
