@@ -9,7 +9,7 @@
     eoslib broker log [-n 40]      the end of the broker's log
     eoslib broker start --brokers 3  a three-broker KRaft cluster (also stop/status/log)
     eoslib compare [--json] [--bootstrap HOST:PORT] [-X key=value ...] [--record]
-                   [--experiment NAME ...] [--seeds S]
+                   [--experiment NAME ...] [--seeds S] [--client java|librdkafka|both]
 """
 
 from __future__ import annotations
@@ -106,6 +106,13 @@ def register(subparsers: Any) -> None:
         metavar="S",
         help="random differential: S seeded fault schedules per experiment, the same on "
         "both sides (producer-retry, consumer-crash)",
+    )
+    c.add_argument(
+        "--client",
+        default="both",
+        metavar="{java,librdkafka,both}",
+        help="whose rows to run: the Java client's (kafka-clients, through a driver JVM), "
+        "librdkafka's (confluent-kafka), or both (default)",
     )
     c.add_argument("--state-dir", default=None, help=argparse.SUPPRESS)
     c.set_defaults(func=_compare)
@@ -236,15 +243,25 @@ def _compare(args: argparse.Namespace) -> int:
         extra = _parse_extra(args.extra)
     except ValueError as e:
         return _err(str(e))
-    known = list(cmp.SIM_CALLS)
+    known = cmp.experiments()
     for name in args.experiment or []:
         if name not in known:
             return _err(f"--experiment: unknown experiment {name!r}; known: {', '.join(known)}")
+    if args.client not in ("java", "librdkafka", "both"):
+        return _err(f"--client: expected java, librdkafka or both, got {args.client!r}")
+    if args.experiment and args.client != "both":
+        idle = [n for n in args.experiment
+                if not any(c == args.client for c, _ in cmp.row_keys(n))]
+        if idle:
+            return _err(f"--client {args.client}: {', '.join(idle)} has no {args.client} "
+                        "rows")
     if args.seeds is not None:
         from eoslib.real.differential import SEEDED
 
         if args.seeds < 1:
             return _err(f"--seeds: expected a whole number >= 1, got {args.seeds}")
+        if args.client == "java":
+            return _err("--seeds: the seeded schedules are librdkafka's; drop --client java")
         bad = [n for n in (args.experiment or known) if n not in SEEDED]
         if not args.experiment or bad:
             return _err(
@@ -268,6 +285,7 @@ def _compare(args: argparse.Namespace) -> int:
             experiments=args.experiment,
             progress=lambda s: print(f"  running {s}", file=sys.stderr),
             seeds=args.seeds,
+            client=args.client,
         )
     except broker.BrokerError as e:
         return _err(str(e))
@@ -281,7 +299,8 @@ def _compare(args: argparse.Namespace) -> int:
         path = cmp.record(rows, version)
         print(f"recorded {len(rows)} rows to {path}", file=sys.stderr)
     if args.json:
-        print(json.dumps({"kafka_version": version, "results": rows}, indent=2))
+        print(json.dumps({"kafka_version": version, "clients": cmp.client_versions(),
+                          "results": rows}, indent=2))
     else:
         print(cmp.format_table(rows))
     return 0 if all(r["agree"] for r in rows) else 1
