@@ -280,7 +280,7 @@ def test_proxy_holds_a_request_and_delivers_it_later_on_a_new_connection() -> No
         (["compare", "--client", "python"], "--client: expected java, librdkafka or both"),
         (["compare", "--client", "java", "--experiment", "read-committed"],
          "read-committed has no java rows"),
-        (["compare", "--client", "java", "--experiment", "producer-retry", "--seeds", "2"],
+        (["compare", "--client", "java", "--seeds", "2"],
          "--seeds: the seeded schedules are librdkafka's"),
     ],
 )

@@ -3,7 +3,8 @@
 ``eoslib/cli.py`` calls :func:`register` with its subparsers; each subcommand sets
 ``func(args) -> int``. Standalone: ``python -m eoslib.real.cli broker start``.
 
-    eoslib broker fetch            download the Kafka jars (Maven Central, once)
+    eoslib broker fetch            download the Kafka jars (Maven Central, once); build the
+                                   Java client driver against its kafka-clients (javac, once)
     eoslib broker start            start the local broker; prints its bootstrap address
     eoslib broker status | stop    is it running? / stop it and delete its data
     eoslib broker log [-n 40]      the end of the broker's log
@@ -37,7 +38,8 @@ def register(subparsers: Any) -> None:
     )
     sub = p.add_subparsers(dest="broker_command", metavar="{fetch,start,stop,status,log}")
     sub.required = True
-    f = sub.add_parser("fetch", help="download the broker's jars with Maven (cached)")
+    f = sub.add_parser("fetch", help="download the broker's jars with Maven (cached) and build "
+                       "the Java client driver")
     f.add_argument("--kafka-version", default=broker.KAFKA_VERSION)
     f.add_argument("--force", action="store_true", help="download again even if cached")
     f.set_defaults(func=_fetch)
@@ -131,17 +133,36 @@ def _fetch(args: argparse.Namespace) -> int:
                 f"Kafka {args.kafka_version} jars already in {broker.libs_dir(args.kafka_version)}"
                 f" ({n} jars, {size / 1e6:.0f} MB)"
             )
-            return 0
+        else:
+            t = time.monotonic()
+            libs = broker.fetch(args.kafka_version, force=args.force)
+            n, size = broker.libs_size(args.kafka_version)
+            print(
+                f"fetched Kafka {args.kafka_version}: {n} jars, {size / 1e6:.0f} MB in "
+                f"{time.monotonic() - t:.1f} s -> {libs}"
+            )
+    except broker.BrokerError as e:
+        return _err(str(e))
+    return _build_driver(args.kafka_version)
+
+
+def _build_driver(version: str) -> int:
+    """Compile the Java client driver against the fetched kafka-clients (once; cached)."""
+    from eoslib.real import java_driver
+
+    try:
         t = time.monotonic()
-        libs = broker.fetch(args.kafka_version, force=args.force)
-        n, size = broker.libs_size(args.kafka_version)
-        print(
-            f"fetched Kafka {args.kafka_version}: {n} jars, {size / 1e6:.0f} MB in "
-            f"{time.monotonic() - t:.1f} s -> {libs}"
-        )
+        built = java_driver.build_dir(version).exists()
+        out = java_driver.build(version)
+    except broker.NeedsError as e:
+        print(f"Java client driver not built ({e}); the Java rows of `eoslib compare` "
+              "will say so", file=sys.stderr)
         return 0
     except broker.BrokerError as e:
         return _err(str(e))
+    what = "already built in" if built else f"built in {time.monotonic() - t:.1f} s ->"
+    print(f"Java client driver (kafka-clients {version}) {what} {out}")
+    return 0
 
 
 def _start(args: argparse.Namespace) -> int:

@@ -80,7 +80,8 @@ def client_versions() -> dict[str, str]:
     try:
         import confluent_kafka
 
-        out["librdkafka"] = (f"confluent-kafka {confluent_kafka.version()[0]}, librdkafka "
+        # version() is the Python package's version string; libversion() a (str, int) pair
+        out["librdkafka"] = (f"confluent-kafka {confluent_kafka.version()}, librdkafka "
                              f"{confluent_kafka.libversion()[0]}")
     except ImportError:
         out["librdkafka"] = "confluent-kafka (not installed)"

@@ -140,6 +140,13 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
     return out
 
 
+def client_title(client: str, versions: dict[str, str] | None = None) -> str:
+    """``Java client (kafka-clients 4.1.1)``, ``librdkafka client (confluent-kafka ...)``."""
+    name = "Java client" if client == "java" else "librdkafka client"
+    version = (versions or {}).get(client)
+    return f"{name} ({version})" if version else compare.CLIENT_NAMES[client]
+
+
 def plot_comparison(cmp: Comparison, *, figsize: tuple[float, float] | None = None) -> Any:
     """A matplotlib figure: one line per experiment, one column per client; each cell says
     how many of that client's rows agree (solid), disagree (hatched, 'NO') or were not
@@ -201,10 +208,8 @@ def show_comparison(
                           client=client)
     print(cmp.message)
     for c, (agreed, compared) in summary(cmp.rows).items():
-        name = compare.CLIENT_NAMES[c]
-        version = f" ({cmp.clients[c]})" if cmp.clients and c in cmp.clients else ""
-        print(f"{name}{version}: the simulation and Kafka agree on {agreed} of {compared} "
-              "compared rows.")
+        print(f"{client_title(c, cmp.clients)}: the simulation and Kafka agree on {agreed} "
+              f"of {compared} compared rows.")
     missing = sorted({r["experiment"] for r in cmp.rows if r["agree"] is None})
     if missing:
         n = sum(1 for r in cmp.rows if r["agree"] is None)
@@ -212,6 +217,14 @@ def show_comparison(
     print()
     print(compare.format_table(cmp.rows))
     fig = plot_comparison(cmp)
-    plt.show()
-    plt.close(fig)
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+
+        if get_ipython() is not None:
+            display(fig)  # through eoslib.viz's figure formatter (legible 2x PNG)
+        else:
+            plt.show()
+    finally:
+        plt.close(fig)
     return cmp

@@ -47,6 +47,7 @@ import org.apache.kafka.clients.admin.FeatureMetadata;
 import org.apache.kafka.clients.admin.FeatureUpdate;
 import org.apache.kafka.clients.admin.FinalizedVersionRange;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.ProducerState;
 import org.apache.kafka.clients.admin.TransactionDescription;
 import org.apache.kafka.clients.admin.UpdateFeaturesOptions;
@@ -363,7 +364,27 @@ public final class Driver {
                 List<NewTopic> topics = new ArrayList<>();
                 for (String n : strings(s.get("topics"))) topics.add(new NewTopic(n, parts, (short) 1));
                 admin().createTopics(topics).all().get(timeout(s).toMillis(), TimeUnit.MILLISECONDS);
-                return null;
+                // Created is not yet served: until each partition's leader has taken over, a
+                // produce gets NOT_LEADER_OR_FOLLOWER (an idempotent producer then once stayed in
+                // OUT_OF_ORDER_SEQUENCE_NUMBER retries until delivery.timeout.ms). ListOffsets goes
+                // to the leader: ask until every leader answers.
+                Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+                for (NewTopic t : topics) {
+                    for (int p = 0; p < parts; p++) latest.put(new TopicPartition(t.name(), p), OffsetSpec.latest());
+                }
+                long deadline = System.currentTimeMillis() + timeout(s).toMillis();
+                while (true) {
+                    try {
+                        admin().listOffsets(latest).all().get(timeout(s).toMillis(), TimeUnit.MILLISECONDS);
+                        return null;
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        // the admin client's metadata may not know the topic yet: ask again
+                        if (!(e.getCause() instanceof RetriableException) || System.currentTimeMillis() > deadline) {
+                            throw e;
+                        }
+                        Thread.sleep(50);
+                    }
+                }
             }
             case "delete_topics":
                 admin().deleteTopics(strings(s.get("topics"))).all().get(timeout(s).toMillis(), TimeUnit.MILLISECONDS);
