@@ -121,6 +121,7 @@ class ProtocolState:
     sink: list[SinkRow] = field(default_factory=list)
     crashed: set[str] = field(default_factory=set)
     handed: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # consumer -> tp
+    assigned: dict[str, list[str]] = field(default_factory=dict)  # consumer -> its partitions
     isolation: dict[str, str] = field(default_factory=dict)  # consumer -> isolation.level
     #: steps of timeouts that hit a batch whose answer had arrived (held on its connection)
     held_timeouts: set[int] = field(default_factory=set)
@@ -202,6 +203,10 @@ def _apply(st: ProtocolState, ev: TraceEvent) -> None:
     if kind == "restart":
         st.crashed.discard(lane)
         return
+    if kind == "rebalance" and ": assigned " in ev["label"]:
+        got = ev["label"].split(": assigned ", 1)[1]
+        st.assigned[lane] = [] if got == "nothing" else [t.strip() for t in got.split(",")]
+        return
     if d is None:
         if kind in ("timeout", "ack", "error") and ev.get("ref"):
             ps = st.producers.get(lane)
@@ -276,7 +281,8 @@ def fold(trace: list[TraceEvent], step: int | None = None) -> ProtocolState:
     if not -1 <= last < len(trace):
         raise ValueError(f"Invalid value {step!r} for step: expected -1..{len(trace) - 1} "
                          f"(this trace has {len(trace)} events)")
-    st = ProtocolState(step=last, t=trace[last]["t"] if last >= 0 else 0.0)
+    st = ProtocolState(step=last, t=trace[last]["t"] if last >= 0 else 0.0,
+                       isolation=consumer_isolation(trace))
     for ev in trace[:last + 1]:
         _apply(st, ev)
     return st
@@ -286,7 +292,7 @@ def states(trace: list[TraceEvent]) -> Iterator[ProtocolState]:
     """The state after each event of ``trace``, in one pass: ONE object, updated and
     yielded after every event (read it, don't keep it; for a lasting copy use
     :func:`fold`)."""
-    st = ProtocolState(step=-1, t=0.0)
+    st = ProtocolState(step=-1, t=0.0, isolation=consumer_isolation(trace))
     for ev in trace:
         _apply(st, ev)
         st.step, st.t = ev["i"], ev["t"]
@@ -358,7 +364,7 @@ def first_step(result: Result, what: str) -> int | None:
 
 
 #: What a reader does with each offset of a partition (see :func:`reader_view`).
-READER_FATES = ("returned", "unread", "skipped", "control", "beyond")
+READER_FATES = ("returned", "unread", "passed", "skipped", "control", "beyond")
 
 
 @dataclass
@@ -366,7 +372,9 @@ class ReaderView:
     """What one consumer is handed from one partition under its ``isolation.level``.
 
     ``fates`` maps every offset of the log to one of :data:`READER_FATES`: ``returned``
-    (a poll handed it to the application), ``unread`` (readable, not handed yet),
+    (a poll handed it to the application), ``unread`` (readable, at or after its position,
+    not handed yet), ``passed`` (before its position, never handed to this consumer: an
+    earlier instance read it, or a seek or the committed offset skipped it),
     ``skipped`` (an aborted record a read_committed reader never returns), ``control`` (a
     COMMIT/ABORT marker: never returned to any application), ``beyond`` (at or past
     ``limit``: the LSO for read_committed, the HW for read_uncommitted). ``aborted_reads``
@@ -409,8 +417,11 @@ def reader_view(st: ProtocolState, consumer: str, tp: str,
             fate = "beyond"
         elif rc and c.status == "aborted":
             fate = "skipped"
+        elif c.offset in got:
+            fate = "returned"
         else:
-            fate = "returned" if c.offset in got else "unread"
+            fate = "passed" if view.position is not None and c.offset < view.position \
+                else "unread"
         view.fates[c.offset] = fate
         if fate == "returned" and c.status == "aborted":
             view.aborted_reads.append(c.offset)
@@ -418,8 +429,28 @@ def reader_view(st: ProtocolState, consumer: str, tp: str,
 
 
 def readers(st: ProtocolState, tp: str) -> list[str]:
-    """The consumers that read ``tp`` at this state (a position on it, not crashed)."""
-    return sorted(c for c, pos in st.positions.items() if tp in pos and c not in st.crashed)
+    """The consumers that read ``tp`` at this state (assigned it or holding a position on
+    it), whose isolation level is known, and that have not crashed."""
+    lanes = {c for c, pos in st.positions.items() if tp in pos}
+    lanes |= {c for c, tps in st.assigned.items() if tp in tps}
+    return sorted(c for c in lanes if c not in st.crashed and not _crashed_app(st, c)
+                  and c in st.isolation)
+
+
+def _crashed_app(st: ProtocolState, lane: str) -> bool:
+    """True if ``lane`` belongs to an application that crashed (``app-1-consumer``)."""
+    return any(lane.startswith(app + "-") for app in st.crashed)
+
+
+def consumer_isolation(trace: list[TraceEvent]) -> dict[str, str]:
+    """Each consumer's ``isolation.level``, as its polls recorded it (a setting of the
+    consumer for the whole run, so a view may name it before the first poll)."""
+    out: dict[str, str] = {}
+    for ev in trace:
+        d = ev.get("data")
+        if ev["kind"] == "poll" and d and d.get("isolation"):
+            out.setdefault(ev["lane"], d["isolation"])
+    return out
 
 
 def answer_fate(trace: list[TraceEvent], step: int) -> str:
@@ -441,3 +472,38 @@ def answer_fate(trace: list[TraceEvent], step: int) -> str:
             continue
         return "held" if later["kind"] == "timeout" else "handed"
     return "handed"
+
+
+def state_of_simulation(sim: Any) -> ProtocolState:
+    """The logs (cells, HW, LSO) and the coordinator's transactions of a live
+    :class:`~eoslib.Simulation`, read from its objects: for a simulation driven by hand
+    (appends made straight on a partition leave no trace event to fold)."""
+    st = ProtocolState(step=len(sim.trace) - 1, t=float(sim.kernel.now))
+    for topic in sim.cluster.topics:
+        for p in sim.cluster.partitions(topic):
+            ps = st.partition(p.name)
+            for b in p.log:
+                status = _batch_status(p, b)
+                for k, (_, v) in enumerate(b.records):
+                    ps.cells.append(Cell(b.base_offset + k, b.control or str(v), b.producer_id,
+                                         b.epoch, b.base_seq + k if b.base_seq >= 0 else -1,
+                                         b.transactional, b.control, status))
+            ps.hw, ps.lso = p.hw, p.lso
+    for txn_id, meta in sim.cluster.txn_coordinator.txns.items():
+        st.txns[txn_id] = TxnState(meta.state, meta.producer_id, meta.epoch)
+    return st
+
+
+def _batch_status(p: Any, b: Any) -> str:
+    """A stored batch's status: control, committed, aborted (in the aborted index) or open
+    (no marker of its producer after it)."""
+    if b.control:
+        return "control"
+    if not b.transactional:
+        return "committed"
+    if any(a.producer_id == b.producer_id and a.first_offset <= b.base_offset <= a.last_offset
+           for a in p.aborted):
+        return "aborted"
+    decided = any(m.control and m.producer_id == b.producer_id and m.base_offset > b.base_offset
+                  for m in p.log)
+    return "committed" if decided else "open"

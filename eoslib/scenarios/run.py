@@ -11,6 +11,7 @@ from eoslib.config import PRODUCER, validate
 from eoslib.errors import ConfigException, did_you_mean
 from eoslib.faults import FaultPlan
 from eoslib.result import Result
+from eoslib.scenarios.inputs import input_positions, record_consumed
 from eoslib.scenarios.registry import SCENARIOS, Setup, split_config
 from eoslib.simulation import Simulation
 
@@ -40,7 +41,15 @@ def run_scenario(name: str, *, seed: int = 0, messages: int | None = None,
         plan_d = {k: v for k, v in faults.to_json().items() if k in faults.explicit}
     else:
         plan_d = dict(faults or {})
-    plan = FaultPlan.from_dict({**sc.faults, **plan_d})
+    merged = {**sc.faults, **plan_d}
+    if any(plan_d.get(k) for k in PLACED_LOSSES):
+        # a placed loss means exactly that many: the scenario's chance losses are off
+        # unless given too
+        merged.update({k: 0.0 for k in CHANCE_LOSSES if k not in plan_d})
+    if merged.get("crash_step") and merged.get("crash_at") is None \
+            and not {"crash_at", "crash_prob"} & plan_d.keys() and not merged.get("crash_prob"):
+        merged["crash_at"] = n // 2  # a placed crash falls inside the run: the middle message
+    plan = FaultPlan.from_dict(merged)
     prod, cons, course = split_config(cfg)
     cluster = dict(sc.cluster)
     if course["brokers"] is not None:
@@ -64,7 +73,15 @@ def run_scenario(name: str, *, seed: int = 0, messages: int | None = None,
     sim.settle(1000)
     for t in outcome.topics:
         sim.read_all(t, "read_committed")
-    report = check(sim.history, expected_ids=outcome.expected_ids, topics=outcome.topics,
+    ids = outcome.inputs if outcome.inputs is not None else outcome.expected_ids
+    inputs = None
+    if ids is not None:
+        inputs = input_positions(sim, outcome.input_topic, ids)
+        record_consumed(sim, [outcome.input_topic], outcome.sinks or ())
+    outputs = outcome.outputs
+    if outputs is None and outcome.expected_ids is not None:
+        outputs = ["sink"]
+    report = check(sim.history, inputs=inputs, outputs=outputs, topics=outcome.topics,
                    allowed=("fenced", *outcome.allowed))
     tc = sim.cluster.txn_coordinator
     counts: dict[str, Any] = {
@@ -92,6 +109,12 @@ def run_scenario(name: str, *, seed: int = 0, messages: int | None = None,
                                                int(effective["transaction.version"])))
     return Result(name, seed, n, effective, plan.to_json(), counts, report, sim.history,
                   sim.trace, requests=dict(sim.injector.counts))
+
+
+#: placed network losses (``lost_acks=N`` is exactly N lost answers) and the chance ones
+#: they switch off (``response_loss``...) unless those are given as well
+PLACED_LOSSES = ("lost_acks", "lose_responses", "drop")
+CHANCE_LOSSES = ("response_loss", "request_loss")
 
 
 def lso_lag(sim: Simulation, topics: list[str]) -> float:
