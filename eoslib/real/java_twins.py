@@ -123,6 +123,17 @@ def run_real(name: str, client: str, value: Any, cluster: Any, java: Any = None)
 
     twin = TWINS[name]
     tv = value if twin.cluster_tv else None
+    if tv is not None and cluster.proxy_port is None:
+        from eoslib.real.errors import NeedsError
+
+        raise NeedsError("needs the bundled broker (`eoslib broker start`): this row sets the "
+                         "cluster-wide transaction.version feature, which eoslib never changes "
+                         "on a cluster of yours")
+    if client == "java" and cluster.extra_conf:
+        from eoslib.real.errors import NeedsError
+
+        raise NeedsError("needs a cluster without -X settings: they are confluent-kafka's, "
+                         "and the Java rows do not translate them")
     if client == "librdkafka":
         if tv is not None:
             raise ValueError(f"{name}: the cluster's transaction.version is set through the "
