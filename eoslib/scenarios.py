@@ -295,7 +295,7 @@ def _write(s: Setup, p: Any, topic: str, vals: list[str], gap_ms: float) -> None
           "A producer retries after lost acknowledgements: duplicates unless "
           "enable.idempotence=true",
           config={"enable.idempotence": True, "request.timeout.ms": 1000,
-                  "delivery.timeout.ms": 30000},
+                  "socket.timeout.ms": 1000, "delivery.timeout.ms": 30000},
           faults={"response_loss": 0.1})
 def _producer_retry(s: Setup) -> Outcome:
     sim = s.sim
@@ -322,7 +322,8 @@ def _reorder(s: Setup) -> Outcome:
 @scenario("producer-restart",
           "An idempotent producer crashes before learning what was delivered; its "
           "replacement re-sends: idempotence is per producer session",
-          config={"enable.idempotence": True, "request.timeout.ms": 1000},
+          config={"enable.idempotence": True, "request.timeout.ms": 1000,
+                  "socket.timeout.ms": 1000},
           faults={"lost_acks": 0})
 def _producer_restart(s: Setup) -> Outcome:
     sim = s.sim
@@ -575,7 +576,7 @@ def _external_sink(s: Setup) -> Outcome:
           "The partition leader dies while followers lag: acks=1 loses acknowledged "
           "writes; acks=all with min.insync.replicas=2 does not",
           config={"acks": "all", "enable.idempotence": False, "min.insync.replicas": 2,
-                  "request.timeout.ms": 1000},
+                  "request.timeout.ms": 1000, "socket.timeout.ms": 1000},
           cluster={"brokers": 3, "replica.fetch.wait.ms": 20})
 def _leader_failover(s: Setup) -> Outcome:
     sim = s.sim
@@ -615,7 +616,9 @@ def _leader_failover(s: Setup) -> Outcome:
           "One of two group members stalls past max.poll.interval.ms; its partitions move "
           "to the other and its late commit fails. At-least-once replays them; with "
           "transactions the stale generation fences its offsets (KIP-447)",
-          config={"transactions": False, "batch": 5, "max.poll.interval.ms": 5000},
+          config={"transactions": False, "batch": 5, "max.poll.interval.ms": 5000,
+                  # librdkafka: max.poll.interval.ms >= session.timeout.ms
+                  "session.timeout.ms": 5000},
           messages=40)
 def _rebalance(s: Setup) -> Outcome:
     sim = s.sim

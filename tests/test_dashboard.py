@@ -174,7 +174,7 @@ def test_a_failing_run_shows_the_error_and_keeps_the_last_result():
     good = d.result
     d.controls["acks"].value = "0"
     assert d.result is good and isinstance(d.error, ConfigException)
-    assert "cannot run" in d.verdict_html.value and "idempotent producer" in d.verdict_html.value
+    assert "cannot run" in d.verdict_html.value and "idempotence" in d.verdict_html.value
     d.controls["acks"].value = "all"
     assert d.error is None and d.result is not good
 
