@@ -3,8 +3,8 @@
 :class:`Pipeline` reads an input topic with a consumer group, transforms each record and
 writes the result to an output topic and/or a :class:`~eoslib.sinks.Sink`. ``delivery``:
 
-* ``at-most-once``: commit the input offsets, then process. A crash after the commit
-  loses the batch.
+* ``at-most-once``: commit the input offsets, then process, with a producer that never
+  retries (``retries=0``). A crash after the commit loses the batch; nothing is repeated.
 * ``at-least-once``: process, flush, then commit. A crash before the commit replays the
   batch: duplicates downstream.
 * ``exactly-once``: the transactional loop. ``begin_transaction``; produce;
@@ -44,6 +44,17 @@ class Crash(Exception):
     def __init__(self, step: str) -> None:
         super().__init__(step)
         self.step = step
+
+
+def input_id(msg: Message) -> str:
+    """The id of an input message: its value (the course's inputs are ``m0``, ``m1``...)."""
+    return str(msg.value())
+
+
+def lineage(msg: Message) -> dict[str, str]:
+    """The headers an output record carries to name the input it derives from (the
+    checker counts, per input, the output records that name it)."""
+    return {"input": input_id(msg)}
 
 
 def default_step(msg: Message) -> Any:
@@ -96,8 +107,10 @@ class Pipeline:
         self.aborts = 0
         self.commit_failures = 0
         self.processed = 0
+        self.restarts = 0  # restarts after errors the loop could not handle (see iterate)
         self.crash_at = sim.faults.crash_at
         self._fired: set[str] = set()  # explorer (issue 9): crash_points already fired
+        self._undelivered: list[Any] = []  # delivery errors since the last flush
         self.consumer: Consumer | None = None
         self.producer: Producer | None = None
 
@@ -110,6 +123,7 @@ class Pipeline:
     def start(self) -> None:
         """Start a new incarnation: fresh consumer (and producer) in the same group."""
         self.incarnation += 1
+        self._undelivered = []
         sim = self.sim
         eos = self.delivery == "exactly-once"
         cconf = {"group.id": self.group, "enable.auto.commit": False,
@@ -127,6 +141,9 @@ class Pipeline:
             pconf: dict[str, Any] = {"client.id": f"{self.process}-producer"}
             if eos:
                 pconf["transactional.id"] = self.txn_id
+            if self.delivery == "at-most-once" and not self.producer_config.get(
+                    "enable.idempotence"):
+                pconf["retries"] = 0  # at most once: a send is never repeated
             pconf.update(self.producer_config)
             self.producer = sim.Producer(pconf)
             sim.set_process(self.producer, self.process)
@@ -194,14 +211,16 @@ class Pipeline:
                 out = self.step(m)
                 self.sim.sleep(self.processing_ms)
                 if self.sink is not None:
-                    self.sink.write(self.process, str(m.value()), out, (m.topic(), m.partition()),
+                    self.sink.write(self.process, input_id(m), out, (m.topic(), m.partition()),
                                     m.offset())
                 if p is not None and self.output is not None:
-                    p.produce(self.output, value=out, key=m.key())
+                    p.produce(self.output, value=out, key=m.key(), headers=lineage(m),
+                              on_delivery=self._on_delivery)
                 self.processed += 1
             self._maybe_crash("after_process", msgs)
             if p is not None and not eos:
                 p.flush()
+                self._check_delivered()
             self._maybe_crash("after_produce", msgs)
             self._maybe_crash("before_commit", msgs)
             if self.delivery != "at-most-once":
@@ -224,6 +243,18 @@ class Pipeline:
             else:
                 raise
         return True
+
+    def _on_delivery(self, err: Any, msg: Message) -> None:
+        if err is not None:
+            self._undelivered.append(err)
+
+    def _check_delivered(self) -> None:
+        """At least once: an output that was not delivered must not be committed past, so
+        the instance stops (its supervisor restarts it from the committed offsets). At most
+        once: a lost output is what the guarantee allows."""
+        failed, self._undelivered = self._undelivered, []
+        if failed and self.delivery == "at-least-once":
+            raise KafkaException(failed[0])
 
     def _commit(self, msgs: list[Message]) -> None:
         assert self.consumer is not None
@@ -264,26 +295,33 @@ class Pipeline:
         end = self.sim.now + max_ms
         if self.consumer is None or not self.consumer.alive or self.consumer.closed:
             self.start()
-        restarts = 0
+        self.restarts = 0
         while self.sim.now < end:
-            try:
-                if not self.run_once() and self.caught_up():
-                    break
-            except Crash as crash:
-                self.crash(crash.step)
-                if not self.sim.faults.restart:
-                    break
-                self.start()
-            except KafkaException as e:
-                # an error the loop cannot handle (fenced, or a timed-out commit/abort): the
-                # process exits and its supervisor starts it again; the new instance's
-                # init_transactions aborts whatever the old one left open
-                restarts += 1
-                if restarts > self.max_restarts:
-                    break
-                self.crash(f"error {e.error.name()}")
-                self.start()
+            polled = self.iterate()
+            if polled is None or (not polled and self.caught_up()):
+                break
         self.close()
+
+    def iterate(self) -> bool | None:
+        """One :meth:`run_once` under the supervisor: a crash restarts the instance (when
+        the plan allows), and so does an error the loop cannot handle (fenced, or a
+        timed-out commit/abort: the new instance's init_transactions aborts what the old one
+        left open). Returns whether a batch was polled, or None when the app stopped for
+        good (no restart allowed, or more than ``max_restarts``)."""
+        try:
+            return self.run_once()
+        except Crash as crash:
+            self.crash(crash.step)
+            if not self.sim.faults.restart:
+                return None
+            self.start()
+        except KafkaException as e:
+            self.restarts += 1
+            if self.restarts > self.max_restarts:
+                return None
+            self.crash(f"error {e.error.name()}")
+            self.start()
+        return True
 
     def close(self) -> None:
         """Close the current clients."""

@@ -51,6 +51,8 @@ class Batch:
     transactional: bool = False
     control: str | None = None
     append_time: float = 0.0
+    #: each record's headers (a dict or None), parallel to ``records``; None when none has any
+    headers: list[Any] | None = None
 
     @property
     def last_offset(self) -> int:
@@ -108,6 +110,8 @@ class Partition:
         self.min_insync = min_insync
         self.unclean = unclean
         self.replica_wait_ms = replica_wait_ms
+        #: follower -> virtual time until which it lags (fetches nothing; out of the ISR)
+        self.lagging: dict[int, float] = {}
         self.duplicate_check = duplicate_check
         self.log: list[Batch] = []
         self.leo = 0
@@ -135,6 +139,7 @@ class Partition:
         transactional: bool = False,
         acks: str = "all",
         required_isr: bool = True,
+        headers: list[Any] | None = None,
     ) -> AppendResult:
         """Append a data batch as the leader would, after the producer-state checks."""
         if acks == "all" and required_isr and len(self.isr) < self.min_insync:
@@ -166,7 +171,7 @@ class Partition:
                                        f"{entry.current_txn_first_offset} is still open")
         base = self.leo
         batch = Batch(base, list(records), producer_id, epoch, base_seq, transactional, None,
-                      self.kernel.now)
+                      self.kernel.now, list(headers) if headers else None)
         # producer state first, so the LSO computed on append sees the open transaction
         if producer_id != NO_PID:
             if entry is None:
@@ -264,6 +269,10 @@ class Partition:
         if self.leader is None or self.leader not in alive:
             return  # offline: there is no leader to fetch from
         for r in self.replicas:
+            # -- explorer (issue 18 §5): a lagging follower fetches nothing until it recovers
+            if self.lagging.get(r, -1.0) > self.kernel.now:
+                continue
+            # -- end
             if r != self.leader and r in alive:
                 self.replica_leo[r] = self.leo
                 if r not in self.isr:
@@ -411,7 +420,8 @@ class Partition:
                 break
             if b.last_offset >= limit:
                 b = Batch(b.base_offset, b.records[: limit - b.base_offset], b.producer_id,
-                          b.epoch, b.base_seq, b.transactional, b.control, b.append_time)
+                          b.epoch, b.base_seq, b.transactional, b.control, b.append_time,
+                          b.headers[: limit - b.base_offset] if b.headers else None)
             out.append(b)
             n += len(b.records)
         aborted: list[AbortedTxn] = []

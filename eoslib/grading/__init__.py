@@ -8,29 +8,52 @@ report (:mod:`eoslib.grading.html_report`).
 
 What the grader guarantees
 --------------------------
-* Each submission runs in its own fresh kernel (never reused), in its own temporary working
-  directory and ``TMPDIR``, graded from a private copy of the file; a submission that kills
-  its worker loses only itself.
+* **Verdicts outside the submission's reach.** A score is decided by the grader from a
+  verdict its judge computed (:mod:`eoslib.grading.judge`), in a process forked from the
+  grader's own pristine interpreter that never runs the notebook: the kernel only hands over
+  *answers* (data, or an answer's source and what it uses). Nothing in the kernel's memory,
+  output or files is read as a verdict; a record or message that carries one (a forged store,
+  a replayed "passed", a patched channel) scores its question 0, naming what was tried.
+* **Nothing to copy, nothing left behind** (Linux with user namespaces: as root, or where
+  unprivileged user namespaces are allowed, the default on Debian and Fedora; Ubuntu 24.04
+  and later allow them only with ``sysctl kernel.apparmor_restrict_unprivileged_userns=0``;
+  :func:`eoslib.grading.runner.isolation` says). Every kernel and every judge is a fresh
+  process forked from a pristine warm interpreter into a sandbox of its own
+  (:mod:`eoslib.grading.sandbox`): it sees the system, the Python installation and a
+  read-only copy of the eoslib package alone (:mod:`eoslib.grading.stage`), its own working
+  folder (its notebook and the instructor's ``--resources``), a private ``/tmp``; not the
+  checkout, not ``solutions/``, not another submission, not the grader's files or home
+  directory, not the network; it sees only its own processes, none of its capabilities,
+  and everything it starts ends with it. Nothing a submission does (module attributes,
+  ``sys.modules``, files, environment, threads, patched eoslib) survives into the next.
+* Each submission is graded from a private copy of the file; a submission that kills its
+  worker (possible only without the sandbox) loses only itself.
 * One question's crash, time-out, ``sys.exit``/``os._exit``, memory bomb (address space
   limited to 2 GB, ``--memory-gb``), flood of output or leftover process (killed and
   reported on the cell that started it) scores that question 0 with that reason; the other
   questions are graded on their own merits; the class carries on.
 * Borrowing eoslib's reference implementation scores 0 (:mod:`eoslib.grading.borrowed`);
-  tampering with eoslib that the integrity fingerprint sees zeroes every later verdict.
+  tampering with eoslib that the integrity fingerprint sees zeroes every later answer.
 * Every original file is hashed before grading; one that changed by the end is flagged with
   the submissions graded at that time, and nobody's grade changes (grades come from copies).
 * A file that is not a notebook, over 50 MB or over 500 code cells gets one line.
 
 What it does not guarantee
 --------------------------
-It is **not a sandbox**. Student code runs as the grading user, with that user's files and
-network; a determined attacker can read other submissions, forge verdicts in the kernel's
-memory, patch what the fingerprint does not cover (C-level state via ``ctypes``), start a
-process that leaves the kernel's session *and* scrubs its environment, or exhaust the disk.
-For high stakes grade inside a throw-away container or VM per class (no network,
-read-only mounts, a CPU/memory/pids cgroup, e.g. ``docker run --network none --memory 2g
---pids-limit 256 --read-only``), or with nbgrader/otter-grader in such a container, and
-review notebooks with surprising scores or flags.
+The answer's own code runs in the judge (it must, to be tested). It is screened first
+(:mod:`eoslib.grading.vet`: no imports outside a list, no interpreter internals, no writes
+into eoslib's modules) and the judge's fingerprint is compared around it, but a screen is
+not a proof: an answer written to subvert its own check from inside (for example by editing
+the simulation objects it is handed) may not be caught. Review flagged and surprising
+scores. The sandbox shares the machine's kernel, CPU and memory (each kernel's address
+space is limited, its ``/tmp`` is a 512 MB ``tmpfs``; CPU time is not shared out) and it
+can read the system's files (``/usr``, ``/etc``). A submission can still copy from a
+classmate *before* submitting, or from the course's public repository: the grader compares
+answers with eoslib's reference (:mod:`eoslib.grading.borrowed`), not with each other.
+Without user namespaces (macOS, Windows, a locked-down Linux) the grader runs kernels
+unsandboxed (``eoslib grade`` warns; ``--sandbox require`` refuses): then a kernel runs as
+the grading user, with that user's files and network, as in a notebook server; grade in a
+throw-away container or VM there.
 """
 
 from .feedback import check, evaluate
