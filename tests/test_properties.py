@@ -217,7 +217,9 @@ def test_exactly_once_is_safe_in_every_schedule(seed, faults, batch, scenario, t
                                                 request_timeout):
     r = run_scenario(scenario, seed=seed, messages=MESSAGES, faults=faults, tracing=False,
                      config={"transactions": True, "batch": batch, "transaction.version": tv,
-                             "request.timeout.ms": request_timeout})
+                             # the client-side timeout: Java's key, librdkafka's key
+                             "request.timeout.ms": request_timeout,
+                             "socket.timeout.ms": request_timeout})
     for anomaly in SAFETY:
         assert r.counts[anomaly] == 0, f"{anomaly}\n{summary(r)}"
     assert r.report.count("lost") == 0, summary(r)
@@ -250,7 +252,7 @@ def test_exactly_once_completes_under_tv1_after_a_lost_produce():
               "apis": ("produce", "end_txn", "offset_commit", "txn_offset_commit")}
     r = run_scenario("transactional-crash", seed=319, messages=MESSAGES, faults=faults,
                      config={"transactions": True, "batch": 10, "transaction.version": "1",
-                             "request.timeout.ms": 1000},
+                             "request.timeout.ms": 1000, "socket.timeout.ms": 1000},
                      tracing=False)
     assert sorted(verifier_values(r)) == sorted(f"m{i}'" for i in range(MESSAGES))
 
@@ -270,7 +272,8 @@ def test_exactly_once_pipeline_retries_a_retriable_abort_timeout():
 def test_exactly_once_with_an_idempotent_or_transactional_sink(seed, faults, sink):
     r = run_scenario("external-sink", seed=seed, messages=MESSAGES, faults=faults,
                      tracing=False, config={"transactions": True, "sink": sink,
-                                            "request.timeout.ms": 1000})
+                                            "request.timeout.ms": 1000,
+                                            "socket.timeout.ms": 1000})
     assert r.counts["processed_twice"] == 0, summary(r)
     assert r.counts["duplicates"] == 0, summary(r)
     assert r.report.count("lost") == 0, summary(r)
