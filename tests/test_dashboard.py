@@ -129,7 +129,7 @@ def test_choices_and_frames_for_a_static_page(dash):
     assert off.counts["duplicates"] > 0 and on.counts["duplicates"] == 0
     assert off.verdict.startswith("NOT OK") and on.verdict.startswith("OK")
     for f in (off, on):
-        assert set(f.pictures) == {"log", "counts"} == set(f.alt)
+        assert set(f.pictures) == {"log", "messages", "counts"} == set(f.alt)
         assert all(svg.startswith("<svg") and "<desc" in svg for svg in f.pictures.values())
         assert all(f.alt.values()) and f.caption
         assert "retries" in f.counts_html()
