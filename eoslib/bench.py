@@ -96,7 +96,8 @@ def eoslib_pipeline(n: int, *, seed: int = 0, transactional: bool = False,
     """
     sim = Simulation(seed, faults={"response_loss": response_loss}, tracing=tracing)
     sim.create_topic(TOPIC, 1)
-    pconf: dict[str, Any] = {"acks": "all", "request.timeout.ms": 1000, "client.id": "producer"}
+    pconf: dict[str, Any] = {"acks": "all", "request.timeout.ms": 1000, "socket.timeout.ms": 1000,
+                             "client.id": "producer"}
     if transactional:
         pconf["transactional.id"] = "bench-txn"
     else:
