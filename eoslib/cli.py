@@ -131,6 +131,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """Measure simulated messages per second (see :mod:`eoslib.bench`)."""
     from eoslib.bench import grading_main
     from eoslib.bench import main as bench_main
+    from eoslib.explore import speed
 
     if args.grading_copies < 0:
         print(f"bench: --grading-copies must be 0 or more, got {args.grading_copies}",
@@ -138,7 +139,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return 2
     if args.grading or args.grading_copies:
         return grading_main(args.grading_copies, quick=args.quick)
-    return bench_main(quick=args.quick)
+
+    def explorer(quick: bool) -> tuple[dict[str, Any], list[str]]:
+        figures = speed.measure(quick)
+        return figures, speed.lines(figures)
+
+    return bench_main(quick=args.quick, extras=(explorer,))
 
 
 def _keys_help() -> str:

@@ -40,7 +40,7 @@ ARROW_KINDS = ("request", "response", "marker", "fetch")
 #: Lanes drawn by default (the last may be "others": every other actor).
 MAX_LANES = 6
 #: Rows drawn by default: a window ending at the step.
-WINDOW = 26
+WINDOW = 18
 #: Real time between two rows longer than this (ms) is drawn as a break.
 BREAK_MS = 50.0
 
