@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from eoslib.protocol_state import answer_fate
-
 if TYPE_CHECKING:
     from eoslib.result import TraceEvent
 
@@ -69,6 +67,7 @@ def actor_order(actors: Sequence[str]) -> list[str]:
 def arrows(trace: list[TraceEvent]) -> list[Arrow]:
     """Every arrow of a trace, in trace order (one per request, response, lost message,
     transaction marker and records-returning fetch)."""
+    fates = _fates(trace)
     sends: dict[str, dict[str, Any]] = {}  # batch ref -> its latest send/retry event
     last_state: dict[str, tuple[float, int]] = {}
     times: list[float] = []
@@ -99,7 +98,7 @@ def arrows(trace: list[TraceEvent]) -> list[Arrow]:
                     label = "retry: " + label
             else:
                 label = f"{d['api']}: {d.get('reply', 'ok')}"
-                held = answer_fate(trace, ev["i"]) == "held"
+                held = fates.get(ev["i"]) == "held"
                 if held:
                     label += " (held)"
             t1 = d.get("at", ev["t"]) if d.get("lost") else ev["t"]
@@ -116,6 +115,24 @@ def arrows(trace: list[TraceEvent]) -> list[Arrow]:
             vals = [r[2] for r in d["records"]]
             out.append(Arrow(ev["i"], "fetch", f"partition {tp}", actor(ev["lane"]), ev["t"],
                              ev["t"], f"Fetch -> {_values(vals)}", sent_step=ev["i"] - 1))
+    return out
+
+
+def _fates(trace: list[TraceEvent]) -> dict[int, str]:
+    """Step of each answer that was held -> ``"held"`` (in one pass, backwards): the next
+    event of its batch is a timeout (:func:`eoslib.protocol_state.answer_fate`)."""
+    nxt: dict[str, str] = {}  # batch ref -> the kind of its next event (seen from the end)
+    out: dict[int, str] = {}
+    for ev in reversed(trace):
+        ref = ev.get("ref")
+        if not ref:
+            continue
+        d = ev.get("data") or {}
+        if ev["kind"] == "response" and not d.get("lost") and not d.get("ignored") \
+                and nxt.get(ref) == "timeout":
+            out[ev["i"]] = "held"
+        if ev["kind"] not in ("request", "append", "dedup"):
+            nxt[ref] = ev["kind"]
     return out
 
 

@@ -75,12 +75,15 @@ def elide(cells: list[Cell], marks: list[int], fit: int) -> tuple[list[Cell], di
     for m in marks:
         if m in index:
             wanted += [index[m], index[m] - 1] if index[m] > 0 else [index[m]]
-    wanted += list(range(len(offsets) - 2, -1, -1))  # then the newest
     for k in wanted:
+        if k not in keep and cost(keep | {k}) <= fit:
+            keep.add(k)
+    for k in range(len(offsets) - 2, -1, -1):  # then the newest, while they fit
         if k in keep:
             continue
-        if cost(keep | {k}) <= fit:
-            keep.add(k)
+        if cost(keep | {k}) > fit:
+            break
+        keep.add(k)
     shown: list[Cell] = []
     gaps: dict[int, int] = {}
     hidden = 0
