@@ -441,3 +441,38 @@ def answer_fate(trace: list[TraceEvent], step: int) -> str:
             continue
         return "held" if later["kind"] == "timeout" else "handed"
     return "handed"
+
+
+def state_of_simulation(sim: Any) -> ProtocolState:
+    """The logs (cells, HW, LSO) and the coordinator's transactions of a live
+    :class:`~eoslib.Simulation`, read from its objects: for a simulation driven by hand
+    (appends made straight on a partition leave no trace event to fold)."""
+    st = ProtocolState(step=len(sim.trace) - 1, t=float(sim.kernel.now))
+    for topic in sim.cluster.topics:
+        for p in sim.cluster.partitions(topic):
+            ps = st.partition(p.name)
+            for b in p.log:
+                status = _batch_status(p, b)
+                for k, (_, v) in enumerate(b.records):
+                    ps.cells.append(Cell(b.base_offset + k, b.control or str(v), b.producer_id,
+                                         b.epoch, b.base_seq + k if b.base_seq >= 0 else -1,
+                                         b.transactional, b.control, status))
+            ps.hw, ps.lso = p.hw, p.lso
+    for txn_id, meta in sim.cluster.txn_coordinator.txns.items():
+        st.txns[txn_id] = TxnState(meta.state, meta.producer_id, meta.epoch)
+    return st
+
+
+def _batch_status(p: Any, b: Any) -> str:
+    """A stored batch's status: control, committed, aborted (in the aborted index) or open
+    (no marker of its producer after it)."""
+    if b.control:
+        return "control"
+    if not b.transactional:
+        return "committed"
+    if any(a.producer_id == b.producer_id and a.first_offset <= b.base_offset <= a.last_offset
+           for a in p.aborted):
+        return "aborted"
+    decided = any(m.control and m.producer_id == b.producer_id and m.base_offset > b.base_offset
+                  for m in p.log)
+    return "committed" if decided else "open"

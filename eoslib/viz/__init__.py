@@ -14,6 +14,8 @@
 - :mod:`~eoslib.viz.lamport`: :func:`lamport_view`, one line per actor, one arrow per message.
 - :mod:`~eoslib.viz.captions`: :func:`caption`, one sentence per step.
 - :mod:`~eoslib.viz.stepper`: :func:`show_moment` (static) and :class:`StepPlayer` (widgets).
+- :mod:`~eoslib.viz.whiteboard`: :func:`fencing_picture`, :func:`hanging_picture`,
+  :func:`write_cycle_picture`.
 """
 
 from eoslib.viz.captions import caption
@@ -27,6 +29,7 @@ from eoslib.viz.stepper import StepPlayer, moment_pictures, show_moment
 from eoslib.viz.svg import Picture
 from eoslib.viz.sweep import summarize, sweep, sweep_plot
 from eoslib.viz.timeline import TimelineView, timeline
+from eoslib.viz.whiteboard import fencing_picture, hanging_picture, write_cycle_picture
 
 # Note: the names ``sweep`` and ``timeline`` are also submodules. Importing the submodules
 # first and the functions last (above) leaves the package attributes bound to the functions.
@@ -43,6 +46,8 @@ __all__ = [
     "compare_bar",
     "counts_bar",
     "counts_text",
+    "fencing_picture",
+    "hanging_picture",
     "lamport_picture",
     "lamport_view",
     "log_picture",
@@ -55,6 +60,7 @@ __all__ = [
     "sweep_plot",
     "timeline",
     "to_png",
+    "write_cycle_picture",
 ]
 
 from eoslib.viz.column import use_in_notebooks as _use_in_notebooks  # noqa: E402
