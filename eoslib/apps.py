@@ -107,6 +107,7 @@ class Pipeline:
         self.aborts = 0
         self.commit_failures = 0
         self.processed = 0
+        self.restarts = 0  # restarts after errors the loop could not handle (see iterate)
         self.crash_at = sim.faults.crash_at
         self._fired: set[str] = set()  # explorer (issue 9): crash_points already fired
         self._undelivered: list[Any] = []  # delivery errors since the last flush
@@ -294,26 +295,33 @@ class Pipeline:
         end = self.sim.now + max_ms
         if self.consumer is None or not self.consumer.alive or self.consumer.closed:
             self.start()
-        restarts = 0
+        self.restarts = 0
         while self.sim.now < end:
-            try:
-                if not self.run_once() and self.caught_up():
-                    break
-            except Crash as crash:
-                self.crash(crash.step)
-                if not self.sim.faults.restart:
-                    break
-                self.start()
-            except KafkaException as e:
-                # an error the loop cannot handle (fenced, or a timed-out commit/abort): the
-                # process exits and its supervisor starts it again; the new instance's
-                # init_transactions aborts whatever the old one left open
-                restarts += 1
-                if restarts > self.max_restarts:
-                    break
-                self.crash(f"error {e.error.name()}")
-                self.start()
+            polled = self.iterate()
+            if polled is None or (not polled and self.caught_up()):
+                break
         self.close()
+
+    def iterate(self) -> bool | None:
+        """One :meth:`run_once` under the supervisor: a crash restarts the instance (when
+        the plan allows), and so does an error the loop cannot handle (fenced, or a
+        timed-out commit/abort: the new instance's init_transactions aborts what the old one
+        left open). Returns whether a batch was polled, or None when the app stopped for
+        good (no restart allowed, or more than ``max_restarts``)."""
+        try:
+            return self.run_once()
+        except Crash as crash:
+            self.crash(crash.step)
+            if not self.sim.faults.restart:
+                return None
+            self.start()
+        except KafkaException as e:
+            self.restarts += 1
+            if self.restarts > self.max_restarts:
+                return None
+            self.crash(f"error {e.error.name()}")
+            self.start()
+        return True
 
     def close(self) -> None:
         """Close the current clients."""

@@ -179,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="measure simulated messages per second")
     b.add_argument("--quick", action="store_true")
     b.set_defaults(func=cmd_bench)
-    for mod in ("eoslib.real.cli", "eoslib.grading.cli", "eoslib.explore.cli"):
+    for mod in ("eoslib.real.cli", "eoslib.grading.cli", "eoslib.explore.cli", "eoslib.site.cli"):
         try:
             module = __import__(mod, fromlist=["register"])
         except ImportError:

@@ -358,7 +358,7 @@ def first_step(result: Result, what: str) -> int | None:
 
 
 #: What a reader does with each offset of a partition (see :func:`reader_view`).
-READER_FATES = ("returned", "unread", "skipped", "control", "beyond")
+READER_FATES = ("returned", "unread", "passed", "skipped", "control", "beyond")
 
 
 @dataclass
@@ -366,7 +366,9 @@ class ReaderView:
     """What one consumer is handed from one partition under its ``isolation.level``.
 
     ``fates`` maps every offset of the log to one of :data:`READER_FATES`: ``returned``
-    (a poll handed it to the application), ``unread`` (readable, not handed yet),
+    (a poll handed it to the application), ``unread`` (readable, at or after its position,
+    not handed yet), ``passed`` (before its position, never handed to this consumer: an
+    earlier instance read it, or a seek or the committed offset skipped it),
     ``skipped`` (an aborted record a read_committed reader never returns), ``control`` (a
     COMMIT/ABORT marker: never returned to any application), ``beyond`` (at or past
     ``limit``: the LSO for read_committed, the HW for read_uncommitted). ``aborted_reads``
@@ -409,8 +411,11 @@ def reader_view(st: ProtocolState, consumer: str, tp: str,
             fate = "beyond"
         elif rc and c.status == "aborted":
             fate = "skipped"
+        elif c.offset in got:
+            fate = "returned"
         else:
-            fate = "returned" if c.offset in got else "unread"
+            fate = "passed" if view.position is not None and c.offset < view.position \
+                else "unread"
         view.fates[c.offset] = fate
         if fate == "returned" and c.status == "aborted":
             view.aborted_reads.append(c.offset)

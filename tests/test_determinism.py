@@ -25,10 +25,10 @@ from eoslib.scenarios import SCENARIOS, run_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 PKG = ROOT / "eoslib"
-# Not part of the simulation: drawing, the real-broker backend, grading, benchmarks and the
-# notebook helpers may use the wall clock.
+# Not part of the simulation: drawing, the real-broker backend, grading, benchmarks, the
+# course site's builder and the notebook helpers may use the wall clock.
 EXCLUDED_DIRS = ("explore",  # times itself for its report; every run it makes is seeded
-                 "viz", "real", "grading")
+                 "viz", "real", "grading", "site")
 EXCLUDED_FILES = ("notebooks.py",)
 EXCLUDED_GLOB = "bench*.py"  # bench.py and its SimPy twin bench_simpy.py
 

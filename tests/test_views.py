@@ -44,17 +44,18 @@ def test_the_log_view_draws_a_duplicated_value_in_two_cells() -> None:
 
 def test_hw_and_lso_pointers_sit_at_the_offsets_of_the_state() -> None:
     r = run_scenario("transactional-crash", seed=1, messages=4)
-    step = next(e["i"] for e in r.trace if e["kind"] == "append" and e["data"]["txn"])
+    step = next(st.step for st in states(r.trace) if "out-0" in st.partitions
+                and st.partitions["out-0"].lso < st.partitions["out-0"].hw)
     st = state_at(r, step).partition("out-0")
-    assert (st.lso, st.hw) == (0, 4)
     pic = log_view(r, step, partitions=["out-0"])
     c0, c1 = _box(pic, "0"), _box(pic, "1")  # the offsets under cells 0 and 1
     cw = (c1.x0 + c1.x1) / 2 - (c0.x0 + c0.x1) / 2
-    left = (c0.x0 + c0.x1) / 2 - cw / 2
-    lso, hw = _box(pic, "LSO=0"), _box(pic, "HW=4")
-    assert abs((lso.x0 + lso.x1) / 2 - left) < 1 or lso.x0 <= 4  # at offset 0's left edge
-    assert abs((hw.x0 + hw.x1) / 2 - (left + 4 * cw)) < 1
-    assert "HW=LSO=5" in _texts(log_view(r, partitions=["out-0"]))
+    left = (c0.x0 + c0.x1) / 2 - cw / 2  # the left edge of offset 0
+    lso, hw = _box(pic, f"LSO={st.lso}"), _box(pic, f"HW={st.hw}")
+    assert abs((lso.x0 + lso.x1) / 2 - (left + st.lso * cw)) < 1 or lso.x0 <= 4
+    assert abs((hw.x0 + hw.x1) / 2 - (left + st.hw * cw)) < 1
+    end = state_at(r).partition("out-0")
+    assert f"HW=LSO={end.hw}" in _texts(log_view(r, partitions=["out-0"]))
 
 
 def test_open_aborted_and_marker_cells_carry_a_text_mark() -> None:
@@ -164,7 +165,7 @@ def test_at_most_six_lanes_by_default_and_all_on_request() -> None:
     assert len(view.actors) > MAX_LANES
     for step in range(0, len(r.trace), 7):
         pic = view.picture(step)
-        heads = [b for b in pic.boxes if b.kind == "text" and b.y1 <= 52
+        heads = [b for b in pic.boxes if b.kind == "text" and b.y1 <= 66
                  and not b.text.startswith("(")]
         assert len(heads) <= MAX_LANES
     crash = first_step(r, "crash")

@@ -45,7 +45,7 @@ WINDOW = 26
 BREAK_MS = 50.0
 
 ROW_H = 28.0
-TOP = 52.0
+TOP = 66.0
 GUTTER = 78.0
 OTHERS = "others"
 MUTED = "#5b6070"
@@ -298,8 +298,8 @@ class _Painter:
         first = self.rows[0] if self.rows else 0
         hidden_before = sum(1 for s in self.v.row_steps if s < first)
         if hidden_before:
-            d.text(6, TOP - 4, f"({hidden_before} earlier rows above)", size=TEXT_PX["small"],
-                   color=MUTED, italic=True)
+            d.text(6, 13, f"({hidden_before} earlier rows not drawn: the picture shows the "
+                   "rows up to this step)", size=TEXT_PX["small"], color=MUTED, italic=True)
         for y, ms in self.breaks:
             d.line(GUTTER - 6, y + 8, d.width - 8, y + 8, stroke=GREY, sw=0.8, dash="2 3")
             d.text(4, y + 12, f"~{ms:g} ms later", size=TEXT_PX["small"], color=MUTED,

@@ -96,7 +96,7 @@ def wrap_name(name: str, width: float, size: float, bold: bool = True) -> str:
 class Row:
     """The cells of one partition that fit the picture, and where each offset is drawn."""
 
-    def __init__(self, p: PartitionState, marks: set[int], x0: float, room: float) -> None:
+    def __init__(self, p: PartitionState, marks: list[int], x0: float, room: float) -> None:
         cells = sorted(p.cells, key=lambda c: c.offset)
         longest = max((text_width(_cell_value(c), TEXT_PX["cell"]) for c in cells), default=0)
         self.cw = max(MIN_CELL_W, longest + 12)
@@ -123,10 +123,11 @@ class Row:
         return self.x[max(before)] + self.cw if before else self.x0
 
 
-def _elide(cells: list[Cell], marks: set[int], fit: int) -> tuple[list[Cell], dict[int, int]]:
+def _elide(cells: list[Cell], marks: list[int], fit: int) -> tuple[list[Cell], dict[int, int]]:
     """The cells drawn and the gaps (position in the shown list -> cells hidden there):
-    at most ``fit`` slots in all (an elision takes one), the first cells, the marked ones
-    (and the cell before each), then as many of the newest as still fit."""
+    at most ``fit`` slots in all (an elision takes one): the first cells, the last one, the
+    marked offsets in the order given (most important first, each with the cell before
+    it), then as many of the newest as still fit."""
     if len(cells) <= fit:
         return cells, {}
     offsets = [c.offset for c in cells]
@@ -139,8 +140,10 @@ def _elide(cells: list[Cell], marks: set[int], fit: int) -> tuple[list[Cell], di
 
     keep = set(range(min(HEAD_CELLS, fit - 4)))
     keep.add(len(offsets) - 1)
-    wanted = [index[m] for m in sorted(marks) if m in index]
-    wanted += [index[m] - 1 for m in sorted(marks) if m in index and index[m] > 0]
+    wanted: list[int] = []
+    for m in marks:
+        if m in index:
+            wanted += [index[m], index[m] - 1] if index[m] > 0 else [index[m]]
     wanted += list(range(len(offsets) - 2, -1, -1))  # then the newest
     for k in wanted:
         if k in keep:
@@ -234,7 +237,7 @@ def _draw_reader(d: Drawing, row: Row, p: PartitionState, v: ReaderView, y: floa
         fate = v.fates.get(off, "beyond")
         c = by_offset[off]
         cx = x + row.cw / 2
-        if fate == "beyond":
+        if fate in ("beyond", "passed"):
             continue
         if fate == "control":
             d.text(cx, y + 17, "—", size=TEXT_PX["label"], anchor="middle", color=MUTED)
@@ -266,15 +269,33 @@ def _draw_reader(d: Drawing, row: Row, p: PartitionState, v: ReaderView, y: floa
                             d.width - 4)
 
 
-def _row_marks(p: PartitionState, st: ProtocolState, views: list[ReaderView]) -> set[int]:
-    marks = {p.hw, p.lso}
+def _row_marks(p: PartitionState, st: ProtocolState, views: list[ReaderView]) -> list[int]:
+    """Offsets a long row must keep, most important first: the pointers, the open and
+    aborted runs (newest first: first and last record, and the marker after), the first
+    duplicates and aborted reads, the other markers (newest first), retried records."""
+    marks = [p.hw, p.lso]
     for v in views:
-        marks |= {o for o in (v.position, v.committed, v.limit) if o is not None}
-        marks |= set(v.aborted_reads[:2])
+        marks += [o for o in (v.position, v.committed, v.limit) if o is not None]
+    marks += [o for o in st.committed_offset(p.name).values()]
+    cells = sorted(p.cells, key=lambda c: c.offset)
+    runs: list[list[int]] = []
+    for k, c in enumerate(cells):
+        if c.status in ("open", "aborted"):
+            if runs and runs[-1][1] == k - 1 and cells[k - 1].status == c.status:
+                runs[-1][1] = k
+            else:
+                runs.append([k, k])
+    for first, last in reversed(runs):
+        marks += [cells[first].offset, cells[last].offset]
+        if last + 1 < len(cells):
+            marks.append(cells[last + 1].offset)
+    for v in views:
+        marks += v.aborted_reads[:2]
     for offs in p.duplicates().values():
-        marks |= set(offs[:2])
-    marks |= {c.offset for c in p.cells if c.retry or c.dropped}
-    return marks
+        marks += offs[:2]
+    marks += [c.offset for c in reversed(cells) if c.control]
+    marks += [c.offset for c in cells if c.retry or c.dropped]
+    return list(dict.fromkeys(marks))
 
 
 def _draw_partition(d: Drawing, st: ProtocolState, p: PartitionState, y: float,
@@ -299,6 +320,10 @@ def _draw_partition(d: Drawing, st: ProtocolState, p: PartitionState, y: float,
         ptr.append((row.boundary(p.lso), f"LSO={p.lso}", INK))
     else:
         ptr = [(row.boundary(p.hw), f"HW=LSO={p.hw}", INK)]
+    drawn_groups = {v.group for v in views}
+    for group, off in sorted(st.committed_offset(p.name).items()):
+        if group not in drawn_groups:  # no live reader of that group: its offset still counts
+            ptr.append((row.boundary(off), f"committed ({group})={off}", SLATE))
     y = _labels_on_lines(d, top + CELL_H + 15, ptr, TEXT_PX["small"], 4, d.width - 4)
     for v in views[-2:]:
         y = _draw_reader(d, row, p, v, y + 6, name_w + 4)

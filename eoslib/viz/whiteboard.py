@@ -86,13 +86,13 @@ def fencing_picture(source: Any, txn_id: str | None = None) -> Picture:
     now = max((ep for s, ep, _ in epochs if s <= bad["i"]), default=zombie_epoch)
     new = [lane for lane in owners if lane != zombie]
     d = Drawing(MAX_WIDTH_PX)
-    cols = {"zombie": 130.0, "coord": 430.0, "new": 730.0}
+    cols = {"zombie": 124.0, "coord": MAX_WIDTH_PX / 2, "new": MAX_WIDTH_PX - 124.0}
     heads = {"zombie": f"{_app(zombie)} (the zombie)\nproducer epoch {zombie_epoch}",
              "coord": f"transaction coordinator\ntransactional.id {txn_id}",
              "new": (f"{_app(new[0])} (new instance)\nproducer epoch {owners[new[0]]}"
                      if new else "new instance")}
     for k, x in cols.items():
-        d.rect(x - 120, 8, 240, 44, fill=(RED + "22") if k == "zombie" else "#f4f4f4",
+        d.rect(x - 116, 8, 232, 44, fill=(RED + "22") if k == "zombie" else "#f4f4f4",
                stroke=RED if k == "zombie" else INK, sw=1.2, rx=4)
         d.text(x, 26, heads[k], size=TEXT_PX["label"], anchor="middle", weight="bold")
     y = 80.0
