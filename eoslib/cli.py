@@ -130,8 +130,13 @@ def cmd_animate(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     """Measure simulated messages per second (see :mod:`eoslib.bench`)."""
     from eoslib.bench import main as bench_main
+    from eoslib.explore import speed
 
-    return bench_main(quick=args.quick)
+    def explorer(quick: bool) -> tuple[dict[str, Any], list[str]]:
+        figures = speed.measure(quick)
+        return figures, speed.lines(figures)
+
+    return bench_main(quick=args.quick, extras=(explorer,))
 
 
 def _keys_help() -> str:

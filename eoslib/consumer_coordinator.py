@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from eoslib.config import request_timeout_ms
 from eoslib.errors import KafkaError, KafkaException
 from eoslib.messages import TopicPartition
 
@@ -159,7 +160,7 @@ class ConsumerCoordinator:
             self._record_commit(process, group, offs, "info", auto)
 
         self.cluster.network.call(self.lane, "offset_commit", 0, handler, on_resp,
-                                  timeout=self.config["request.timeout.ms"],
+                                  timeout=request_timeout_ms(self.config),
                                   on_timeout=on_timeout,
                                   client_alive=self._alive,
                                   label="OffsetCommit " + ", ".join(

@@ -121,6 +121,7 @@ class ProtocolState:
     sink: list[SinkRow] = field(default_factory=list)
     crashed: set[str] = field(default_factory=set)
     handed: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # consumer -> tp
+    assigned: dict[str, list[str]] = field(default_factory=dict)  # consumer -> its partitions
     isolation: dict[str, str] = field(default_factory=dict)  # consumer -> isolation.level
     #: steps of timeouts that hit a batch whose answer had arrived (held on its connection)
     held_timeouts: set[int] = field(default_factory=set)
@@ -202,6 +203,10 @@ def _apply(st: ProtocolState, ev: TraceEvent) -> None:
     if kind == "restart":
         st.crashed.discard(lane)
         return
+    if kind == "rebalance" and ": assigned " in ev["label"]:
+        got = ev["label"].split(": assigned ", 1)[1]
+        st.assigned[lane] = [] if got == "nothing" else [t.strip() for t in got.split(",")]
+        return
     if d is None:
         if kind in ("timeout", "ack", "error") and ev.get("ref"):
             ps = st.producers.get(lane)
@@ -276,7 +281,8 @@ def fold(trace: list[TraceEvent], step: int | None = None) -> ProtocolState:
     if not -1 <= last < len(trace):
         raise ValueError(f"Invalid value {step!r} for step: expected -1..{len(trace) - 1} "
                          f"(this trace has {len(trace)} events)")
-    st = ProtocolState(step=last, t=trace[last]["t"] if last >= 0 else 0.0)
+    st = ProtocolState(step=last, t=trace[last]["t"] if last >= 0 else 0.0,
+                       isolation=consumer_isolation(trace))
     for ev in trace[:last + 1]:
         _apply(st, ev)
     return st
@@ -286,7 +292,7 @@ def states(trace: list[TraceEvent]) -> Iterator[ProtocolState]:
     """The state after each event of ``trace``, in one pass: ONE object, updated and
     yielded after every event (read it, don't keep it; for a lasting copy use
     :func:`fold`)."""
-    st = ProtocolState(step=-1, t=0.0)
+    st = ProtocolState(step=-1, t=0.0, isolation=consumer_isolation(trace))
     for ev in trace:
         _apply(st, ev)
         st.step, st.t = ev["i"], ev["t"]
@@ -423,8 +429,28 @@ def reader_view(st: ProtocolState, consumer: str, tp: str,
 
 
 def readers(st: ProtocolState, tp: str) -> list[str]:
-    """The consumers that read ``tp`` at this state (a position on it, not crashed)."""
-    return sorted(c for c, pos in st.positions.items() if tp in pos and c not in st.crashed)
+    """The consumers that read ``tp`` at this state (assigned it or holding a position on
+    it), whose isolation level is known, and that have not crashed."""
+    lanes = {c for c, pos in st.positions.items() if tp in pos}
+    lanes |= {c for c, tps in st.assigned.items() if tp in tps}
+    return sorted(c for c in lanes if c not in st.crashed and not _crashed_app(st, c)
+                  and c in st.isolation)
+
+
+def _crashed_app(st: ProtocolState, lane: str) -> bool:
+    """True if ``lane`` belongs to an application that crashed (``app-1-consumer``)."""
+    return any(lane.startswith(app + "-") for app in st.crashed)
+
+
+def consumer_isolation(trace: list[TraceEvent]) -> dict[str, str]:
+    """Each consumer's ``isolation.level``, as its polls recorded it (a setting of the
+    consumer for the whole run, so a view may name it before the first poll)."""
+    out: dict[str, str] = {}
+    for ev in trace:
+        d = ev.get("data")
+        if ev["kind"] == "poll" and d and d.get("isolation"):
+            out.setdefault(ev["lane"], d["isolation"])
+    return out
 
 
 def answer_fate(trace: list[TraceEvent], step: int) -> str:

@@ -176,7 +176,7 @@ def assert_one_line_error(code, out, err, *words):
     (["run", "pipeline", "--set", "noequals"], ["--set", "noequals", "key=value"]),
     (["run", "reorder", "--set", "enable.idempotence=true", "--set",
       "max.in.flight.requests.per.connection=6"],
-     ["max.in.flight.requests.per.connection", "6", "at most 5"]),
+     ["max.in.flight.requests.per.connection", "6", "<= 5"]),
     (["bogus"], ["bogus", "scenarios", "run"]),
     ([], ["command"]),
 ])

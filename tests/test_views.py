@@ -21,7 +21,7 @@ from eoslib.viz.stepper import moment_pictures, resolve_step
 
 def _dup_run():
     return run_scenario("producer-retry", seed=1, messages=6,
-                        config={"enable.idempotence": False},
+                        config={"enable.idempotence": False, "client": "java"},
                         faults={"response_loss": 0, "lost_acks": 1})
 
 

@@ -156,8 +156,9 @@ def _text(v: Any) -> str:
     return str(v)
 
 
-def _run(job: tuple[str, int, dict[str, Any], frozenset[str], Schedule]) -> Run:
-    scenario, messages, config, kinds, schedule = job
+def _run(job: tuple[str, int, dict[str, Any], frozenset[str], Schedule, bool]) -> Run:
+    """One schedule; its fault points only when the search will extend it (``expand``)."""
+    scenario, messages, config, kinds, schedule, expand = job
     try:
         r = run_scenario(scenario, seed=0, messages=messages, config=config,
                          faults=quiet(scenario, schedule), tracing=False)
@@ -166,7 +167,8 @@ def _run(job: tuple[str, int, dict[str, Any], frozenset[str], Schedule]) -> Run:
     except ConfigException as e:  # carried back as data: a worker's exception may not pickle
         return Run(schedule, {}, [], config_error=(e.key, e.value, e.allowed))
     bad = {k: r.report.count(k) for k in r.report.failures()}
-    return Run(schedule, bad, points_of(r, kinds), unchecked=dict(r.report.unchecked))
+    return Run(schedule, bad, points_of(r, kinds) if expand else [],
+               unchecked=dict(r.report.unchecked) if not schedule else {})
 
 
 def _check(scenario: str, kinds: Iterable[str], max_faults: int, jobs: int,
@@ -236,11 +238,11 @@ def explore(scenario: str, *, messages: int = 3, config: Mapping[str, Any] | Non
                      jobs=jobs)
     ex.pruned = {"same_set": 0}
     level: list[Schedule] = [()]
-    seen: set[frozenset[Point]] = {frozenset()}
     pool = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
     try:
         for depth in range(max_faults + 1):
-            batch = [(scenario, messages, cfg, ks, s) for s in level]
+            expand = depth < max_faults or depth == 0  # the clean run's points: the estimate
+            batch = [(scenario, messages, cfg, ks, s, expand) for s in level]
             runs = list(pool.map(_run, batch, chunksize=8)) if pool else [_run(b)
                                                                           for b in batch]
             _raise_config(runs)
@@ -264,6 +266,7 @@ def explore(scenario: str, *, messages: int = 3, config: Mapping[str, Any] | Non
             if depth == max_faults:
                 break
             nxt: list[Schedule] = []
+            seen: set[frozenset[Point]] = set()  # sets of depth + 1 points, this level only
             for r in runs:
                 for p in r.points:
                     if p in r.schedule:

@@ -60,7 +60,9 @@ def _zombie(s: Setup) -> Outcome:
           "One of two group members stalls past max.poll.interval.ms; its partitions move "
           "to the other and its late commit fails. At-least-once replays them; with "
           "transactions the stale generation fences its offsets (KIP-447)",
-          config={"transactions": False, "batch": 5, "max.poll.interval.ms": 5000},
+          config={"transactions": False, "batch": 5, "max.poll.interval.ms": 5000,
+                  # librdkafka: max.poll.interval.ms >= session.timeout.ms
+                  "session.timeout.ms": 5000},
           messages=40)
 def _rebalance(s: Setup) -> Outcome:
     sim = s.sim

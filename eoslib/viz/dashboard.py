@@ -106,12 +106,14 @@ class Dashboard(_Shows):
         self.caption.add_class("eoslib-caption")
         self.log = widgets.HTML()
         self.log.add_class("eoslib-logview")
+        self.messages = widgets.HTML()
+        self.messages.add_class("eoslib-messages")
         self.plot = widgets.HTML()
         self.plot.add_class("eoslib-plot")
         box = widgets.Box(list(self.controls.values()),
                           layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
         self.widget = widgets.VBox([box, self.counts_html, self.verdict_html, self.caption,
-                                    self.log, self.plot])
+                                    self.log, self.plot, self.messages])
         self.widget.add_class("eoslib-dashboard")
         self.result: Result | None = None
         self.frame_now: Frame | None = None
@@ -175,6 +177,9 @@ class Dashboard(_Shows):
         self.caption.value = f"<p>{html.escape(frame.caption)}</p>"
         self.log.value = frame.picture_html("log")
         self.plot.value = frame.picture_html("counts")
+        self.messages.value = ("<details><summary>the messages, up to the first anomaly (Lamport "
+                               "diagram)</summary>" + frame.picture_html("messages")
+                               + "</details>")
 
     @property
     def counts_text(self) -> str:

@@ -324,11 +324,36 @@ def _draw_partition(d: Drawing, st: ProtocolState, p: PartitionState, y: float,
     for group, off in sorted(st.committed_offset(p.name).items()):
         if group not in drawn_groups:  # no live reader of that group: its offset still counts
             ptr.append((row.boundary(off), f"committed ({group})={off}", SLATE))
-    y = _labels_on_lines(d, top + CELL_H + 15, ptr, TEXT_PX["small"], 4, d.width - 4)
+    y = _labels_on_lines(d, top + CELL_H + 15, ptr, TEXT_PX["small"], x0 - 4, d.width - 4)
+    memory = _producer_memory(p)
+    if memory:  # what the broker remembers of each idempotent producer (the dedup check)
+        box = d.text(name_w + 4, top + CELL_H + 15, memory, size=TEXT_PX["small"],
+                     anchor="end", color=MUTED)
+        y = max(y, box.y1 + 2)
     for v in views[-2:]:
         y = _draw_reader(d, row, p, v, y + 6, name_w + 4)
     used = {c.status for c in row.shown} | ({"lost"} if p.truncated else set())
     return y + 8, sorted(used)
+
+
+def _producer_memory(p: PartitionState) -> str:
+    """``"pid 1000 epoch 0\nlast seq 4"``: the broker's producer state (what it checks a
+    retry against) for the idempotent producer that wrote last to ``p``, and how many
+    others it remembers."""
+    last: dict[int, tuple[int, int]] = {}
+    newest = -1
+    for c in sorted(p.cells, key=lambda c: c.offset):
+        if c.control is None and c.pid >= 0 and c.seq >= 0:
+            ep, sq = last.get(c.pid, (-1, -1))
+            if (c.epoch, c.seq) >= (ep, sq):
+                last[c.pid] = (c.epoch, c.seq)
+            newest = c.pid
+    if not last:
+        return ""
+    ep, sq = last[newest]
+    more = f"\n(+{len(last) - 1} other producer{'s' if len(last) > 2 else ''})" \
+        if len(last) > 1 else ""
+    return f"pid {newest} epoch {ep}\nlast seq {sq}{more}"
 
 
 def _draw_sink(d: Drawing, st: ProtocolState, y: float) -> float:
@@ -430,6 +455,9 @@ def log_picture(st: ProtocolState, *, partitions: list[str] | None = None,
     names = row_names(st, partitions, offsets_topic)
     d = Drawing(width)
     widths = [text_width(n, TEXT_PX["name"], True) for n in names]
+    for n in names:
+        widths += [text_width(line, TEXT_PX["small"])
+                   for line in _producer_memory(st.partitions[n]).split("\n")]
     if readers_rows:
         for n in names:
             for c in readers(st, n):
