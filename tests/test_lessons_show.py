@@ -14,8 +14,9 @@ def test_show_prints_the_counts_then_the_verdict(capsys: pytest.CaptureFixture[s
                      faults={"response_loss": 0, "lost_acks": 1})
     show(r, keys=("duplicates", "retries"))
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == f"      duplicates: {r.counts['duplicates']}"
-    assert lines[1] == f"         retries: {r.counts['retries']}"
-    assert lines[2].startswith("NOT OK")
+    assert lines[0] == "client: librdkafka (confluent-kafka)"
+    assert lines[1] == f"      duplicates: {r.counts['duplicates']}"
+    assert lines[2] == f"         retries: {r.counts['retries']}"
+    assert lines[3].startswith("NOT OK")
     with pytest.raises(KeyError, match="'nope' for keys"):
         show(r, keys=("nope",))
