@@ -74,6 +74,7 @@ def installed(b: backends.Backend, seed: int) -> Iterator[None]:
         if seconds < 0:
             raise ValueError("sleep length must be non-negative")
         kernel.advance(seconds * 1000)
+        b.active()  # a sleeping program is busy, not waiting for input: only --max-time
         b.checkpoint()
 
     time.time = now_s
@@ -126,17 +127,33 @@ def run_program(b: backends.Backend, path: str | Path, args: list[str], *,
         out = Exit(137, f"crashed {e}", crashed=True)
     except KeyboardInterrupt as e:
         if echo_errors:
-            traceback.print_exc()
+            _print_traceback(e, path)
         out = Exit(130, f"KeyboardInterrupt: {e}")
     except Exception as e:  # the program's own failure, reported as Python would
         if echo_errors:
-            traceback.print_exc()
+            _print_traceback(e, path)
         out = Exit(1, f"{type(e).__name__}: {e}")
     finally:
         sys.argv, sys.stdin = saved_argv, saved_stdin
         sys.path[0] = saved_path0
     exit_clients(b, b.clients[first:])
     return out
+
+
+def _print_traceback(e: BaseException, path: Path) -> None:
+    """The traceback Python would print for the program: its own frames (and its
+    libraries'), not the runner's above them nor the simulated client's below them."""
+    tb = e.__traceback__
+    target = str(path.resolve())
+    while tb is not None and str(Path(tb.tb_frame.f_code.co_filename).resolve()) != target:
+        tb = tb.tb_next
+    frames = traceback.extract_tb(tb) if tb is not None else traceback.extract_tb(
+        e.__traceback__)
+    inside = str(Path(__file__).resolve().parent.parent)  # the eoslib package
+    cut = next((i for i, f in enumerate(frames) if i and f.filename.startswith(inside)),
+               len(frames))
+    print("Traceback (most recent call last):\n" + "".join(traceback.format_list(frames[:cut]))
+          + "".join(traceback.format_exception_only(type(e), e)), end="", file=sys.stderr)
 
 
 def exit_clients(b: backends.Backend, clients: list[Any]) -> None:
