@@ -192,11 +192,12 @@ class Pipeline:
         if self.consumer is not None:
             self.consumer.crash()
 
-    def run_once(self) -> bool:
-        """Process one polled batch. Returns False when nothing was polled."""
+    def run_once(self, timeout: float = 0.5) -> bool:
+        """Process one polled batch (``poll`` waits up to ``timeout`` seconds). Returns
+        False when nothing was polled."""
         assert self.consumer is not None
         c, p = self.consumer, self.producer
-        msgs = c.consume(self.batch, timeout=0.5)
+        msgs = c.consume(self.batch, timeout=timeout)
         if not msgs:
             return False
         self._maybe_crash("after_poll", msgs)
@@ -297,19 +298,33 @@ class Pipeline:
             self.start()
         self.restarts = 0
         while self.sim.now < end:
-            polled = self.iterate()
+            polled = self.iterate(self._wait_s(end))
             if polled is None or (not polled and self.caught_up()):
                 break
         self.close()
 
-    def iterate(self) -> bool | None:
+    def _wait_s(self, end: float) -> float:
+        """How long the supervised loop's next poll may wait, in seconds: 0.5, or, while
+        the instance waits for the group to give it partitions (after a restart the dead
+        member's session must expire first) and work is left, up to half of
+        max.poll.interval.ms at once. The run is the same (an empty poll changes nothing
+        the simulation records and the poll deadline never passes max.poll.interval.ms);
+        it is only cheaper to simulate than many half-second polls."""
+        c = self.consumer
+        if c is None or c.assignment() or c.config["enable.auto.commit"] \
+                or self.caught_up():
+            return 0.5
+        wait = min(c.config["max.poll.interval.ms"] / 2, end - self.sim.now) / 1000
+        return max(0.5, wait)
+
+    def iterate(self, timeout: float = 0.5) -> bool | None:
         """One :meth:`run_once` under the supervisor: a crash restarts the instance (when
         the plan allows), and so does an error the loop cannot handle (fenced, or a
         timed-out commit/abort: the new instance's init_transactions aborts what the old one
         left open). Returns whether a batch was polled, or None when the app stopped for
         good (no restart allowed, or more than ``max_restarts``)."""
         try:
-            return self.run_once()
+            return self.run_once(timeout)
         except Crash as crash:
             self.crash(crash.step)
             if not self.sim.faults.restart:

@@ -320,34 +320,27 @@ def _per_msg(run: PipelineRun, ms: float | None = None) -> float:
 
 def grading_time(submissions: int, jobs: int = 2,
                  exercise: str = "ex02-idempotence") -> dict[str, Any] | None:
-    """Seconds to grade ``submissions`` copies of one solved exercise with ``jobs`` workers,
-    as an instructor would (``eoslib grade``). None when ``solutions/`` is not at hand."""
-    import shutil
-    import tempfile
-    from pathlib import Path
+    """Grade ``submissions`` copies of one solved exercise (``eoslib grade``, ``jobs``
+    workers); see :mod:`eoslib.grading.measure`. None when ``solutions/`` is not at hand."""
+    from eoslib.grading.measure import grading_time as measure
 
-    from eoslib.grading.runner import grade
+    return measure(submissions, jobs, exercise)
 
-    source = Path(__file__).resolve().parent.parent / "solutions" / f"{exercise}.ipynb"
-    if not source.exists():
-        return None
-    with tempfile.TemporaryDirectory(prefix="eoslib-grade-bench-") as tmp:
-        folder = Path(tmp)
-        for i in range(submissions):
-            shutil.copy(source, folder / f"student{i:03d}-{exercise}.ipynb")
-        started = time.perf_counter()
-        results = grade([folder], jobs=jobs)
-        seconds = time.perf_counter() - started
-    lost = [r for r in results if r.error is not None or r.score != r.max_score]
-    if lost:
-        why = lost[0].error or "; ".join(
-            f"{q.id}: {q.reason}" for q in lost[0].questions if q.score < q.max_score
-        )
-        raise AssertionError(
-            f"grading bench: {submissions - len(lost)} of {submissions} got full marks ({why})"
-        )
-    return {"exercise": exercise, "submissions": submissions, "jobs": jobs,
-            "seconds": round(seconds, 1)}
+
+def grading_main(copies: int | None, quick: bool = False) -> int:
+    """``eoslib bench --grading``: only the grader's figures (JSON last)."""
+    from eoslib.grading.measure import grading_copies
+
+    graded = grading_time(4 if quick else 100)
+    summary: dict[str, Any] = {"grading": graded}
+    if graded is not None:
+        print(f"  grading {graded['submissions']} submissions: {graded['seconds']:.1f} s, "
+              f"{graded['cpu_seconds']:.1f} CPU s, {graded['restarts']} kernel restarts")
+    if copies:
+        summary["grading_copies"] = grading_copies(copies)
+        print(f"  grading copies: {summary['grading_copies']}")
+    print(json.dumps(summary, sort_keys=True))
+    return 0
 
 
 Extra = Callable[[bool], tuple[dict[str, Any], list[str]]]
@@ -448,7 +441,9 @@ def main(quick: bool = False, extras: tuple[Extra, ...] = ()) -> int:
     else:
         print(f"  grading {graded['submissions']} submissions of {graded['exercise']} with "
               f"{graded['jobs']} jobs: {graded['seconds']:.1f} s "
-              f"({graded['seconds'] / graded['submissions']:.2f} s each)")
+              f"({graded['seconds'] / graded['submissions']:.2f} s each; "
+              f"{graded['cpu_seconds']:.1f} CPU s in all processes, "
+              f"{graded['restarts']} kernel restarts, load {graded['load_average']})")
 
     summary = {
         "eoslib_msgs_per_s": eos_rate,
@@ -476,6 +471,8 @@ def main(quick: bool = False, extras: tuple[Extra, ...] = ()) -> int:
         "show_moment_p50_ms": moment["p50_ms"],
         "grading_seconds": None if graded is None else graded["seconds"],
         "grading_submissions": None if graded is None else graded["submissions"],
+        "grading_cpu_seconds": None if graded is None else graded["cpu_seconds"],
+        "grading_restarts": None if graded is None else graded["restarts"],
         "n": n,
         "quick": quick,
     }

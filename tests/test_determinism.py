@@ -185,3 +185,19 @@ def test_the_grep_itself_catches_violations(tmp_path):
                       "from datetime import datetime\ny = random.Random(1)\n")
     assert sorted(_violations(sample)) == ["from datetime import ...", "import time",
                                            "random.random (line 3)"]
+
+
+@pytest.mark.parametrize("scenario,step", [("consumer-crash", "before_commit"),
+                                           ("transactional-crash", "after_produce"),
+                                           ("external-sink", "after_process"),
+                                           ("rebalance", "after_poll")])
+def test_waiting_out_a_rebalance_in_one_poll_is_the_same_run(monkeypatch, scenario, step):
+    """The supervised loop polls longer while the restarted instance waits for partitions
+    (a speed-up for the explorer): the trace is the one half-second polls give."""
+    from eoslib.apps import Pipeline
+
+    faults = {"crash_step": step, "crash_at": 4}
+    fast = run_scenario(scenario, messages=9, faults=faults)
+    monkeypatch.setattr(Pipeline, "_wait_s", lambda self, end: 0.5)
+    slow = run_scenario(scenario, messages=9, faults=faults)
+    assert fast.history.of("crash") and fast.trace_digest == slow.trace_digest

@@ -77,6 +77,11 @@ def test_tv2_bumps_the_epoch_at_every_commit_tv1_keeps_it(twins: Twins) -> None:
     assert twins.real("tv2-epoch-bump", "java", "2")["epochs"] == [0, 1, 2, 3]
 
 
+def test_librdkafka_speaks_transaction_version_1_on_a_tv2_cluster(twins: Twins) -> None:
+    assert twins.real("tv2-epoch-bump", "librdkafka", "2")["epochs"] == [0, 0, 0, 0]
+    assert twins.real("tv2-fence", "librdkafka", "2")["a_error"] == "_FENCED"
+
+
 def test_a_late_end_txn_commits_the_next_transaction_under_tv1_only(twins: Twins) -> None:
     tv1, tv2 = twins.real("tv2-torn-txn", "java", "1"), twins.real("tv2-torn-txn", "java", "2")
     assert tv1["held"] == tv2["held"] == 1  # the proxy held one EndTxn and delivered it late

@@ -325,3 +325,16 @@ def test_differential_does_not_import_compare() -> None:
     tree = ast.parse(Path(diff.__file__).read_text())
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert "eoslib.real.compare" not in imported and "eoslib.real.sim_calls" in imported
+
+
+def test_rows_that_change_the_cluster_run_only_on_the_bundled_broker() -> None:
+    """A learner's own cluster: no row sets its transaction.version feature, and the Java
+    rows refuse confluent-kafka's -X settings instead of ignoring them."""
+    from eoslib.real import java_twins
+    from eoslib.real.clients import Cluster
+
+    with pytest.raises(broker.NeedsError, match="^needs the bundled broker"):
+        java_twins.run_real("tv2-epoch-bump", "java", "2", Cluster("127.0.0.1:9"))
+    with pytest.raises(broker.NeedsError, match="^needs a cluster without -X settings"):
+        java_twins.run_real("default-isolation", "java", "default",
+                            Cluster("127.0.0.1:9", {"security.protocol": "SSL"}))

@@ -16,19 +16,26 @@ one that dies; the remaining cells are reported as not run.
 
 from __future__ import annotations
 
+import atexit
 import inspect
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from nbclient import NotebookClient
-from nbclient.exceptions import DeadKernelError
-from nbformat import NotebookNode
-from nbformat.v4 import new_code_cell, new_notebook, new_output
+# jsonschema (imported by nbformat) imports the optional rfc3987_syntax, which builds a
+# grammar for ~2 s of CPU at import; nbformat never validates the "iri" formats it serves,
+# so the grader's processes do without it (jsonschema then skips that format check).
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
-from . import fingerprint as _fingerprint_module
-from . import limits
-from .kernels import PreparedKernel, loop
-from .session import MIMETYPE, VERDICT_KEYS
+from nbclient import NotebookClient  # noqa: E402
+from nbclient.exceptions import DeadKernelError  # noqa: E402
+from nbformat import NotebookNode  # noqa: E402
+from nbformat.v4 import new_code_cell, new_notebook, new_output  # noqa: E402
+
+from . import fingerprint as _fingerprint_module  # noqa: E402
+from . import limits  # noqa: E402
+from .kernels import PreparedKernel, loop  # noqa: E402
+from .session import MIMETYPE, VERDICT_KEYS  # noqa: E402
 
 OUTPUT_LIMIT = 100_000  # characters of output kept per student cell
 HIDDEN_CELL_TIMEOUT = 300.0
@@ -102,6 +109,7 @@ class _Client(NotebookClient):
         self.capped = capped
         self.current = -1
         self.timed_out: set[int] = set()
+        self.contained = False  # the kernel is PID 1 of its own namespace (sandboxed)
         self.replies: dict[int, dict[str, Any]] = {}
         self._sizes: dict[int, int] = {}
         self.on_cell_executed = self._remember_reply
@@ -231,17 +239,21 @@ async def _run(
         resources={"metadata": {"path": str(prepared.workdir)}},
     )
     env = prepared.env
+    client.contained = prepared.sandboxed
     launch = {"cleanup_kc": True}  # started already; still shut down at the end
     try:
         async with client.async_setup_kernel(**launch):
             execution.kernel_pid = _kernel_pid(client)
             await _execute_all(client, cells, execution, nonce, env, memory_limit)
-    except (DeadKernelError, _KernelStuck, RuntimeError, TimeoutError) as exc:
+    except (DeadKernelError, _KernelStuck, RuntimeError, TimeoutError, AssertionError) as exc:
         if not execution.setup_error and execution.baseline is None:
             execution.setup_error = f"kernel failed to start: {type(exc).__name__}: {exc}"
+    finally:
+        atexit.unregister(client._cleanup_kernel)  # nbclient leaves it after a failed start
     marker = env.get(limits.MARKER_VARIABLE, "")
-    survivors = [p for p in limits.leftovers(None, marker) if p.pid != execution.kernel_pid]
-    survivors = survivors if marker else []
+    scan = bool(marker) and not prepared.sandboxed  # a sandbox dies whole with its PID 1
+    survivors = [p for p in limits.leftovers(None, marker) if p.pid != execution.kernel_pid
+                 ] if scan else []  # fmt: skip
     if survivors:
         limits.kill_all(survivors)
         execution.after_shutdown = limits.leftover_reason(survivors)
@@ -257,7 +269,7 @@ def _kernel_pid(client: _Client) -> int | None:
 def _check_limits(run: CellRun, client: _Client, env: dict[str, str], memory_limit: int) -> None:
     """Kill what the cell left running and name the limit it broke, if any."""
     marker = env.get(limits.MARKER_VARIABLE, "")
-    survivors = limits.leftovers(_kernel_pid(client), marker)
+    survivors = limits.leftovers(_kernel_pid(client), marker, contained=client.contained)
     if survivors:
         limits.kill_all(survivors)
         run.limit_problem = limits.leftover_reason(survivors)

@@ -23,6 +23,7 @@ process that started it (``PR_SET_PDEATHSIG``).
 from __future__ import annotations
 
 import ctypes
+import gc
 import json
 import os
 import select
@@ -47,7 +48,8 @@ _BOOT = (
 
 
 WARM_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
-                "IPython.core.completer", "matplotlib", "matplotlib.pyplot",
+                "ipykernel.debugger", "ipykernel.comm", "IPython.core.completer",
+                "IPython.core.history", "psutil", "pdb", "pydoc", "matplotlib.pyplot",
                 "matplotlib_inline.backend_inline", "ipywidgets", "eoslib.scenarios",
                 "eoslib.viz", "eoslib.explore.attack", "eoslib.grading.judge",
                 "eoslib.grading.kernel")  # fmt: skip
@@ -61,12 +63,17 @@ def _warm() -> None:
     from . import registry
 
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     for name in WARM_MODULES:
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - a missing extra only costs start-up time
             pass
     registry.load_all()
+    gc.collect()
+    gc.freeze()  # the children's collections skip these objects: no copy-on-write storms
+    gc.collect()
+    gc.freeze()  # the children's collections skip these objects: no copy-on-write storms
 
 
 def _die_with_parent() -> None:

@@ -126,7 +126,7 @@ def compare(
                 for c, value in java_twins.variants(name):
                     if c not in wanted:
                         continue
-                    if c == "java" and java is None:
+                    if (c == "java" or TWINS[name].cluster_tv) and java is None:
                         from eoslib.real.java_env import JavaSession
 
                         java = own_java = JavaSession(cluster)

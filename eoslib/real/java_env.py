@@ -66,6 +66,44 @@ class JavaSession:
         self.close()
 
 
+class JavaAdmin:
+    """Kafka's admin API through a session's driver, for what confluent-kafka's AdminClient
+    lacks: ``describeTransactions``, ``describeProducers`` and ``updateFeatures`` (the
+    ``transaction.version`` set here is restored by :meth:`restore`)."""
+
+    def __init__(self, session: JavaSession) -> None:
+        self.session = session
+        self._restore: int | None = None
+
+    @property
+    def driver(self) -> JavaDriver:
+        return self.session.driver
+
+    def set_transaction_version(self, version: str) -> None:
+        """Finalize the cluster's ``transaction.version`` at ``version`` (until restore)."""
+        prev = self.driver.call("update_feature", name="transaction.version",
+                                level=int(version))["previous"]
+        if prev != int(version) and self._restore is None:
+            self._restore = prev
+
+    def restore(self) -> None:
+        """Put the cluster's ``transaction.version`` back (a new driver if this one died)."""
+        if self._restore is not None:
+            self.driver.call("update_feature", name="transaction.version", level=self._restore)
+            self._restore = None
+
+    def txn_state(self, txn_id: str) -> dict[str, Any]:
+        """The transaction coordinator's producer id, epoch and state of ``txn_id``."""
+        a = self.driver.call("describe_transactions", ids=[txn_id], timeout_ms=30000)
+        return a["transactions"][txn_id]
+
+    def producer_epochs(self, topic: str, partition: int = 0) -> dict[int, int]:
+        """The partition leader's producer state: producer id -> its last epoch."""
+        a = self.driver.call("describe_producers", topic=topic, partition=partition,
+                             timeout_ms=30000)
+        return {p["producer_id"]: p["epoch"] for p in a["producers"]}
+
+
 class JavaEnv:
     """The real side with the Java client (see the module docstring)."""
 
@@ -86,12 +124,9 @@ class JavaEnv:
         self.halted: set[int] = set()  # clients whose process JVM was halted
         self.drivers: dict[str, JavaDriver] = {}
         self.proxy: FaultProxy | None = None
-        self._restore_tv: int | None = None
+        self.admin = JavaAdmin(self.session)
         if transaction_version is not None:
-            prev = self.main.call("update_feature", name="transaction.version",
-                                  level=int(transaction_version))["previous"]
-            if prev != int(transaction_version):
-                self._restore_tv = prev
+            self.admin.set_transaction_version(transaction_version)
 
     # ------------------------------------------------------------------ names, topics
     def name(self, base: str) -> str:
@@ -167,14 +202,11 @@ class JavaEnv:
     # ------------------------------------------------------------------ observation
     def txn_state(self, txn_id: str) -> dict[str, Any]:
         """The transaction coordinator's producer id, epoch and state of ``txn_id``."""
-        a = self.main.call("describe_transactions", ids=[txn_id], timeout_ms=30000)
-        return a["transactions"][txn_id]
+        return self.admin.txn_state(txn_id)
 
     def producer_epochs(self, topic: str, partition: int = 0) -> dict[int, int]:
         """The partition leader's producer state: producer id -> its last epoch."""
-        a = self.main.call("describe_producers", topic=topic, partition=partition,
-                           timeout_ms=30000)
-        return {p["producer_id"]: p["epoch"] for p in a["producers"]}
+        return self.admin.producer_epochs(topic, partition)
 
     def sleep(self, seconds: float) -> None:
         import time
@@ -200,8 +232,6 @@ class JavaEnv:
         for d in self.drivers.values():
             if d.alive:
                 d.crash(0)
-        if not self.main.alive and self._restore_tv is not None:
-            self.main = self.session.driver  # a new shared driver, to restore the feature
         if self.main.alive:
             try:
                 if self.topics:
@@ -211,9 +241,7 @@ class JavaEnv:
                                    timeout_ms=15000)
             except JavaStepError:
                 pass
-            if self._restore_tv is not None:
-                self.main.call("update_feature", name="transaction.version",
-                               level=self._restore_tv)
+        self.admin.restore()  # on a new shared driver if this run killed the old one
         if self.proxy is not None:
             self.proxy.stop()
             self.proxy = None

@@ -48,10 +48,11 @@ class Twin:
 
 TWINS: dict[str, Twin] = {
     "tv2-epoch-bump": Twin(
-        "tv2-epoch-bump", "transaction.version", ("1", "2"), ("java",), tv2.epoch_bump,
-        (("epochs", "exact"),),
+        "tv2-epoch-bump", "transaction.version", ("1", "2"), ("librdkafka", "java"),
+        tv2.epoch_bump, (("epochs", "exact"),),
         "the coordinator's producer epoch after init_transactions and after each of 3 "
-        "commits (Kafka: Admin.describeTransactions)", cluster_tv=True, notebooks="06d"),
+        "commits (Kafka: Admin.describeTransactions; librdkafka speaks version 1 whatever "
+        "the cluster has)", cluster_tv=True, notebooks="06d"),
     "tv2-torn-txn": Twin(
         "tv2-torn-txn", "transaction.version", ("1", "2"), ("java",), tv2.torn_txn,
         (("torn_txn_records", "exact"), ("stale_end_txn_error", "exact")),
@@ -61,7 +62,7 @@ TWINS: dict[str, Twin] = {
         "retried it, the proxy delivered the original during the next transaction)",
         scenario="delayed-end-txn", cluster_tv=True, notebooks="06d"),
     "tv2-fence": Twin(
-        "tv2-fence", "transaction.version", ("1", "2"), ("java",), tv2.fence,
+        "tv2-fence", "transaction.version", ("1", "2"), ("librdkafka", "java"), tv2.fence,
         (("fence_bumps", "exact"), ("new_epoch_bumps", "exact"), ("a_fenced", "exact")),
         "epochs a fence adds: the ABORT marker's epoch on the partition minus the fenced "
         "producer's (Kafka: Admin.describeProducers), the new producer's epoch minus it, "
@@ -123,19 +124,35 @@ def run_real(name: str, client: str, value: Any, cluster: Any, java: Any = None)
 
     twin = TWINS[name]
     tv = value if twin.cluster_tv else None
-    if client == "librdkafka":
-        if tv is not None:
-            raise ValueError(f"{name}: the cluster's transaction.version is set through the "
-                             "Java admin client; librdkafka rows cannot set it")
+    if tv is not None and cluster.proxy_port is None:
+        from eoslib.real.errors import NeedsError
+
+        raise NeedsError("needs the bundled broker (`eoslib broker start`): this row sets the "
+                         "cluster-wide transaction.version feature, which eoslib never changes "
+                         "on a cluster of yours")
+    if client == "java" and cluster.extra_conf:
+        from eoslib.real.errors import NeedsError
+
+        raise NeedsError("needs a cluster without -X settings: they are confluent-kafka's, "
+                         "and the Java rows do not translate them")
+    from eoslib.real.java_env import JavaAdmin, JavaSession
+
+    if client == "librdkafka" and not twin.cluster_tv:
         from eoslib.real.clients import require_client
 
         require_client()
         return run(twin.script, RealEnv(cluster), value)
-    from eoslib.real.java_env import JavaSession
-
     session = java or JavaSession(cluster)
     try:
-        return run(twin.script, session.env(transaction_version=tv), value)
+        if client == "java":
+            return run(twin.script, session.env(transaction_version=tv), value)
+        # librdkafka, observed (and the feature set) through Kafka's Java admin client
+        admin = JavaAdmin(session)
+        try:
+            admin.set_transaction_version(value)
+            return run(twin.script, RealEnv(cluster, admin), value)
+        finally:
+            admin.restore()
     finally:
         if java is None:
             session.close()

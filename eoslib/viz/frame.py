@@ -155,13 +155,14 @@ def frame_of(result: Result, values: Mapping[str, Any] | None = None,
 def _messages(result: Result) -> Picture | None:
     """The Lamport view of the rows up to the run's first anomaly (or crash), else to its
     end: the messages that made what the log view shows."""
-    from eoslib.protocol_state import _BIRTHS, first_step
     from eoslib.viz.lamport import LamportView
 
     if not result.trace:
         return None
-    firsts = [s for w in _BIRTHS if (s := first_step(result, w)) is not None]
-    return LamportView(result).picture(min(firsts) if firsts else len(result.trace) - 1)
+    flags = ("duplicate", "lost", "aborted", "fenced", "crash")  # as the simulation flags them
+    first = next((ev["i"] for ev in result.trace if ev.get("flag") in flags),
+                 len(result.trace) - 1)
+    return LamportView(result).picture(first)
 
 
 def make_frame(scenario: str, values: Mapping[str, Any], run: Callable[..., Result]

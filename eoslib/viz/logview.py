@@ -24,7 +24,6 @@ import textwrap
 from dataclasses import dataclass
 
 from eoslib.protocol_state import (
-    Cell,
     PartitionState,
     ProtocolState,
     ReaderView,
@@ -33,11 +32,10 @@ from eoslib.protocol_state import (
     state_at,
 )
 from eoslib.viz.column import MAX_WIDTH_PX, TEXT_PX
+from eoslib.viz.logrow import Row, cell_value, labels_on_lines
 from eoslib.viz.palette import BLUE, GREY, INK, ORANGE, RED, SLATE
 from eoslib.viz.svg import Drawing, Picture, text_size, text_width
 
-#: Cells kept at the start of an elided row (the rest are the newest and the marked ones).
-HEAD_CELLS = 4
 #: Arcs are drawn for at most this many duplicated values (every copy is outlined anyway).
 MAX_ARCS = 4
 #: Rows of the sink table drawn (the newest).
@@ -45,7 +43,6 @@ SINK_ROWS = 10
 
 CELL_H = 40.0
 READER_H = 26.0
-MIN_CELL_W = 44.0
 MUTED = "#5b6070"  # grey text with enough contrast on white (not GREY: too light for text)
 
 
@@ -74,10 +71,6 @@ def _ordinal(n: int) -> str:
     return f"{n}{'nd' if n == 2 else 'rd' if n == 3 else 'th'}"
 
 
-def _cell_value(c: Cell) -> str:
-    return ("C" if c.control == "COMMIT" else "A") if c.control else c.value
-
-
 def wrap_name(name: str, width: float, size: float, bold: bool = True) -> str:
     """``name`` broken after ``_``/``-``/``#`` into lines no wider than ``width`` px."""
     if text_width(name, size, bold) <= width:
@@ -93,102 +86,6 @@ def wrap_name(name: str, width: float, size: float, bold: bool = True) -> str:
     return "\n".join(lines)
 
 
-class Row:
-    """The cells of one partition that fit the picture, and where each offset is drawn."""
-
-    def __init__(self, p: PartitionState, marks: list[int], x0: float, room: float) -> None:
-        cells = sorted(p.cells, key=lambda c: c.offset)
-        longest = max((text_width(_cell_value(c), TEXT_PX["cell"]) for c in cells), default=0)
-        self.cw = max(MIN_CELL_W, longest + 12)
-        self.x0 = x0
-        fit = max(8, int(room // self.cw))
-        self.shown, self.gaps = _elide(cells, marks, fit)
-        self.x: dict[int, float] = {}
-        k = 0
-        for j, c in enumerate(self.shown):
-            if j in self.gaps:
-                k += 1
-            self.x.setdefault(c.offset, x0 + k * self.cw)
-            k += 1
-        self.end = x0 + (k + (1 if len(self.shown) in self.gaps else 0)) * self.cw
-        self.leo = p.leo
-
-    def boundary(self, offset: int) -> float:
-        """x of the boundary before ``offset`` (the log end when past the last cell)."""
-        if offset in self.x:
-            return self.x[offset]
-        if not self.shown or offset >= self.leo:
-            return self.end
-        before = [o for o in self.x if o < offset]
-        return self.x[max(before)] + self.cw if before else self.x0
-
-
-def _elide(cells: list[Cell], marks: list[int], fit: int) -> tuple[list[Cell], dict[int, int]]:
-    """The cells drawn and the gaps (position in the shown list -> cells hidden there):
-    at most ``fit`` slots in all (an elision takes one): the first cells, the last one, the
-    marked offsets in the order given (most important first, each with the cell before
-    it), then as many of the newest as still fit."""
-    if len(cells) <= fit:
-        return cells, {}
-    offsets = [c.offset for c in cells]
-    index = {o: k for k, o in enumerate(offsets)}
-
-    def cost(keep: set[int]) -> int:
-        ks = sorted(keep)
-        gaps = sum(1 for a, b in zip(ks, ks[1:], strict=False) if b > a + 1)
-        return len(ks) + gaps + (1 if ks[-1] < len(offsets) - 1 else 0)
-
-    keep = set(range(min(HEAD_CELLS, fit - 4)))
-    keep.add(len(offsets) - 1)
-    wanted: list[int] = []
-    for m in marks:
-        if m in index:
-            wanted += [index[m], index[m] - 1] if index[m] > 0 else [index[m]]
-    wanted += list(range(len(offsets) - 2, -1, -1))  # then the newest
-    for k in wanted:
-        if k in keep:
-            continue
-        if cost(keep | {k}) <= fit:
-            keep.add(k)
-    shown: list[Cell] = []
-    gaps: dict[int, int] = {}
-    hidden = 0
-    for k, c in enumerate(cells):
-        if k in keep:
-            if hidden:
-                gaps[len(shown)] = hidden
-                hidden = 0
-            shown.append(c)
-        else:
-            hidden += 1
-    if hidden:
-        gaps[len(shown)] = hidden
-    return shown, gaps
-
-
-def _labels_on_lines(d: Drawing, y: float, items: list[tuple[float, str, str]],
-                     size: float, x_min: float, x_max: float) -> float:
-    """Draw labels centred at their x on the first line where they fit (no label on a
-    label), each with a small arrow up to its x; returns the y under the last line."""
-    placed: list[list[tuple[float, float]]] = []
-    line_h = size * 1.35
-    bottom = y
-    for x, text, colour in sorted(items):
-        w = text_width(text, size) + 6
-        left = min(max(x - w / 2, x_min), x_max - w)
-        k = 0
-        while k < len(placed) and any(left < b and a < left + w for a, b in placed[k]):
-            k += 1
-        if k == len(placed):
-            placed.append([])
-        placed[k].append((left, left + w))
-        ty = y + 12 + k * line_h + size
-        d.line(x, ty - size - 1, x, y + 1, stroke=colour, sw=1.2, arrow=colour)
-        d.text(left + 3, ty, text, size=size, color=colour, halo=True)
-        bottom = max(bottom, ty + 4)
-    return bottom
-
-
 def _draw_cells(d: Drawing, row: Row, p: PartitionState, y: float) -> None:
     dups = p.duplicates()
     copy_no = {o: k + 1 for offs in dups.values() for k, o in enumerate(offs)}
@@ -201,7 +98,7 @@ def _draw_cells(d: Drawing, row: Row, p: PartitionState, y: float) -> None:
                dash="5 3" if c.status == "lost" else None)
         size = TEXT_PX["cell"]
         bold = bool(n or c.control)
-        d.text(x + row.cw / 2, y + 17, _cell_value(c), size=size, anchor="middle",
+        d.text(x + row.cw / 2, y + 17, cell_value(c), size=size, anchor="middle",
                weight="bold" if bold else "normal", color=RED if n > 1 else style.text,
                halo=bool(style.hatch), owner=f"cell{c.offset}")
         retried = "↻" if c.retry or c.dropped else ""
@@ -265,7 +162,7 @@ def _draw_reader(d: Drawing, row: Row, p: PartitionState, v: ReaderView, y: floa
         items.append((row.boundary(v.position), f"position={v.position}", BLUE))
     if v.committed is not None:
         items.append((row.boundary(v.committed), f"committed={v.committed}", SLATE))
-    return _labels_on_lines(d, y + READER_H - 4, items, TEXT_PX["small"], row.x0 - 40,
+    return labels_on_lines(d, y + READER_H - 4, items, TEXT_PX["small"], row.x0 - 40,
                             d.width - 4)
 
 
@@ -324,7 +221,7 @@ def _draw_partition(d: Drawing, st: ProtocolState, p: PartitionState, y: float,
     for group, off in sorted(st.committed_offset(p.name).items()):
         if group not in drawn_groups:  # no live reader of that group: its offset still counts
             ptr.append((row.boundary(off), f"committed ({group})={off}", SLATE))
-    y = _labels_on_lines(d, top + CELL_H + 15, ptr, TEXT_PX["small"], x0 - 4, d.width - 4)
+    y = labels_on_lines(d, top + CELL_H + 15, ptr, TEXT_PX["small"], x0 - 4, d.width - 4)
     memory = _producer_memory(p)
     if memory:  # what the broker remembers of each idempotent producer (the dedup check)
         box = d.text(name_w + 4, top + CELL_H + 15, memory, size=TEXT_PX["small"],

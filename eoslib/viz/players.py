@@ -54,7 +54,7 @@ class PlayerBar:
         self.on_step = on_step
         label = speed or speed_for(n)
         self.play = widgets.Play(value=start + 1, min=1, max=max(n, 1), step=1,
-                                 interval=SPEEDS[label], description="play",
+                                 interval=SPEEDS[label], description="play", show_repeat=False,
                                  tooltip=f"Play the run {what} by {what}, from here "
                                          "(press again to pause)")
         self.slider = widgets.IntSlider(value=start + 1, min=1, max=max(n, 1),

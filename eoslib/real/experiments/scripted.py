@@ -106,15 +106,18 @@ class SimEnv:
 
 
 class RealEnv:
-    """The real side: confluent-kafka clients against ``cluster``."""
+    """The real side: confluent-kafka clients against ``cluster``. ``admin`` (a
+    :class:`eoslib.real.java_env.JavaAdmin`) answers what confluent-kafka's AdminClient
+    cannot: :meth:`txn_state`, :meth:`producer_epochs`."""
 
     backend = "real"
     client = "librdkafka"
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Cluster, admin: Any = None) -> None:
         from confluent_kafka import TopicPartition
 
         self.cluster = cluster
+        self.admin = admin
         self.prefix = run_prefix()
         self.TopicPartition = TopicPartition
         self.topics: list[str] = []
@@ -154,6 +157,23 @@ class RealEnv:
         """The proxy loses the answer to the ``nth`` Produce request from now on."""
         self._proxy_base()
         self.proxy.drop_produce_response(nth)
+
+    def txn_state(self, txn_id: str) -> dict[str, Any]:
+        """The coordinator's producer id, epoch and state of ``txn_id`` (Kafka's admin
+        ``describeTransactions``, through the Java admin: confluent-kafka has none)."""
+        return self._admin().txn_state(txn_id)
+
+    def producer_epochs(self, topic: str, partition: int = 0) -> dict[int, int]:
+        """The partition leader's producer state (``describeProducers``, Java admin)."""
+        return self._admin().producer_epochs(topic, partition)
+
+    def _admin(self) -> Any:
+        if self.admin is None:
+            from eoslib.real.errors import NeedsError
+
+            raise NeedsError("needs the Java admin client: confluent-kafka cannot describe "
+                             "transactions or producers")
+        return self.admin
 
     def consumer(self, conf: dict[str, Any], *, process: str | None = None) -> Any:
         from confluent_kafka import Consumer
