@@ -49,21 +49,28 @@ class ConsumerCoordinator:
         if not (self.config["enable.auto.commit"] and self.group_id and self.alive
                 and not self.closed and self._joined):
             return
-        offs = {tp: o for tp, o in self._positions.items() if o is not None}
+        offs = self._commit_offsets()
         if not offs:
             return
         err = self.cluster.group_coordinator.commit(self.group_id, self.generation,
                                                     self.member_id, offs)
         self.stats["commits" if err is None else "failed_commits"] += 1
         self._record_commit(self.sim.process_name(self), self.group_id, offs,
-                            "ok" if err is None else "fail", auto=True)
+                            "ok" if err is None else "fail", auto=True, error=err)
 
     def _record_commit(self, process: str, group: str, offs: dict[TP, int], outcome: str,
-                       auto: bool) -> None:
-        """Record a (non-transactional) offset commit in the history."""
+                       auto: bool, error: str | None = None) -> None:
+        """Record a (non-transactional) offset commit in the history (``error``: the
+        commit's error name, for confluent-kafka's ``on_commit`` callback; not recorded)."""
         self.sim.history.record(self.kernel.now, process, "commit", outcome, group=group,
                                 offsets=[[t, p, o] for (t, p), o in offs.items()], txn=None,
                                 auto=auto)
+
+    def _record_attempt(self, process: str, group: str, offs: dict[TP, int], outcome: str,
+                        auto: bool) -> None:
+        """Record an attempt of a commit that is retried: history only (the commit's
+        outcome, and any ``on_commit`` callback, come with its last attempt)."""
+        ConsumerCoordinator._record_commit(self, process, group, offs, outcome, auto)
 
     def _on_assignment(self, generation: int, parts: list[TP]) -> None:
         if self._alive():
@@ -79,6 +86,7 @@ class ConsumerCoordinator:
             self.cluster.group_coordinator.leave(self.group_id, member_id,
                                                  "missed max.poll.interval.ms")
             self._joined = False
+            self._lost = True
             return
         err = self.cluster.group_coordinator.heartbeat(self.group_id, member_id)
         if err == "FENCED_INSTANCE_ID":
@@ -90,6 +98,7 @@ class ConsumerCoordinator:
             return
         if err:
             self._joined = False
+            self._lost = True
             return
         self.kernel.schedule(self.config["heartbeat.interval.ms"], self._heartbeat, member_id)
 
@@ -99,8 +108,10 @@ class ConsumerCoordinator:
         generation, parts = self._pending_assignment
         self._pending_assignment = None
         revoked = [tp for tp in self._assignment if tp not in parts]
-        if revoked and self._on_revoke:
-            self._on_revoke(self, [TopicPartition(*tp) for tp in revoked])
+        on_revoke = self._on_lost if self._lost and self._on_lost else self._on_revoke
+        self._lost = False
+        if revoked and on_revoke:
+            on_revoke(self, [TopicPartition(*tp) for tp in revoked])
         for tp in revoked:
             self._positions.pop(tp, None)
             self._buffers.pop(tp, None)
@@ -140,8 +151,18 @@ class ConsumerCoordinator:
         self._auto_commit()
         self.kernel.schedule(self.config["auto.commit.interval.ms"], self._auto_commit_timer)
 
+    def _commit_offsets(self) -> dict[TP, int]:
+        """What an offset-less commit (auto-commit, ``commit()``, close, a rebalance)
+        commits: the positions, or with ``enable.auto.offset.store=false`` the offsets
+        ``store_offsets()`` stored (librdkafka commits each partition's rktp_stored_pos,
+        e.g. rd_kafka_assignment_serve_removals in src/rdkafka_assignment.c; with
+        auto-store on, poll() stores each returned message's offset + 1: the position)."""
+        if self.config["enable.auto.offset.store"]:
+            return {tp: o for tp, o in self._positions.items() if o is not None}
+        return {tp: o for tp, o in self._stored.items() if tp in self._assignment}
+
     def _auto_commit(self) -> None:
-        offs = {tp: o for tp, o in self._positions.items() if o is not None}
+        offs = self._commit_offsets()
         if offs:
             self._send_commit(offs, wait=False, auto=True)
 
@@ -189,19 +210,21 @@ class ConsumerCoordinator:
         def on_resp(resp: dict[str, Any]) -> None:
             err = resp["error"]
             if err and may_retry(err):
-                self._record_commit(process, group, offs, "fail", auto)
+                self._record_attempt(process, group, offs, "fail", auto)
                 retry(err)
                 return
             result.update(resp)
             self.stats["commits" if err is None else "failed_commits"] += 1
-            self._record_commit(process, group, offs, "ok" if err is None else "fail", auto)
+            self._record_commit(process, group, offs, "ok" if err is None else "fail", auto,
+                                err)
 
         def on_timeout() -> None:
-            self._record_commit(process, group, offs, "info", auto)
             if may_retry("REQUEST_TIMED_OUT"):
+                self._record_attempt(process, group, offs, "info", auto)
                 retry("REQUEST_TIMED_OUT")
                 return
             result.update(error="REQUEST_TIMED_OUT")
+            self._record_commit(process, group, offs, "info", auto, "REQUEST_TIMED_OUT")
 
         def attempt() -> None:
             if not self._alive():
