@@ -12,13 +12,14 @@ if TYPE_CHECKING:
 
 
 def show(result: Result, keys: Sequence[str] = ("duplicates", "lost", "processed_twice")) -> None:
-    """Print the client that ran ``result`` (its header line), its counts for ``keys``
-    (right-aligned names), then the checker's verdict. Raises ``KeyError`` naming a key the
-    run has no count for."""
-    print(client_line(result.config))
+    """Print whose client semantics ``result`` follows (``client: librdkafka
+    (confluent-kafka)``), its counts for ``keys`` (right-aligned names), then the checker's
+    verdict. Raises ``KeyError`` naming a key the run has no count for."""
     for key in keys:
         if key not in result.counts:
             raise KeyError(f"Invalid value {key!r} for keys: this run counts "
                            f"{', '.join(sorted(result.counts))}")
+    print(client_line(result.config))
+    for key in keys:
         print(f"{key:>16}: {result.counts[key]}")
     print(result.report)
