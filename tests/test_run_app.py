@@ -185,3 +185,27 @@ def test_the_examples_print_the_same_on_the_simulator_and_on_a_real_broker(
     assert real_eos.splitlines() == lines[:6] == EOS_LINES
     assert real_values.splitlines()[1:] == lines[7:]  # every value, in order
     assert "%% Aborted by user" in real_tail and err.rstrip().endswith("%% Aborted by user")
+
+
+def test_another_thread_keeps_the_real_clock_and_cannot_move_the_simulation(tmp_path):
+    import threading
+
+    prog = tmp_path / "idle.py"
+    prog.write_text("import time\nfrom confluent_kafka import Producer\np = Producer({})\n"
+                    "for _ in range(50):\n    p.poll(0.01)\n")
+    stop, slept = threading.Event(), []
+
+    def kernel_heartbeat():  # what a Jupyter kernel's threads do while a cell runs
+        while not stop.is_set():
+            t = time.monotonic()
+            time.sleep(0.001)
+            slept.append(time.monotonic() - t)
+
+    beat = threading.Thread(target=kernel_heartbeat)
+    beat.start()
+    try:
+        runs = [run(Plan([Program(str(prog))], echo=False)).sim.now for _ in range(3)]
+    finally:
+        stop.set()
+        beat.join()
+    assert runs == [500.0] * 3 and slept and max(slept) < 1.0
