@@ -106,6 +106,13 @@ CONSUMER = _keys(
     Key("default.api.timeout.ms", "int", 60000, minimum=0,
         doc="Java: how long a blocking call such as a synchronous commit may retry"),
     Key("partition.assignment.strategy", "choice", "range", ("range", "roundrobin")),
+    Key("enable.partition.eof", "bool", False,
+        doc="librdkafka: poll() returns a _PARTITION_EOF event each time a fetch reaches the "
+            "end of a partition (HW, or LSO under read_committed); rdkafka_fetcher.c"),
+    Key("enable.auto.offset.store", "bool", True,
+        doc="librdkafka: store offset+1 of each message poll() returns; false: only "
+            "store_offsets() stores, and auto-commit, commit() and close() commit what is "
+            "stored"),
 )
 
 TOPIC = _keys(

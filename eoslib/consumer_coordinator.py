@@ -12,11 +12,19 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from eoslib.backoff import retry_backoff_ms
 from eoslib.config import request_timeout_ms
 from eoslib.errors import KafkaError, KafkaException
 from eoslib.messages import TopicPartition
 
 TP = tuple[str, int]
+#: OffsetCommit errors both clients retry (Java OffsetCommitResponseHandler;
+#: librdkafka rd_kafka_handle_OffsetCommit_error); REQUEST_TIMED_OUT also stands for a
+#: request whose answer never came (Java DisconnectException; librdkafka _TIMED_OUT)
+RETRIABLE_COMMIT = frozenset({"COORDINATOR_LOAD_IN_PROGRESS", "UNKNOWN_TOPIC_OR_PART",
+                              "COORDINATOR_NOT_AVAILABLE", "NOT_COORDINATOR",
+                              "REQUEST_TIMED_OUT"})
+LIBRDKAFKA_REQUEST_DEFAULT_RETRIES = 2  # src/rdkafka_proto.h
 
 
 class ConsumerCoordinator:
@@ -41,21 +49,28 @@ class ConsumerCoordinator:
         if not (self.config["enable.auto.commit"] and self.group_id and self.alive
                 and not self.closed and self._joined):
             return
-        offs = {tp: o for tp, o in self._positions.items() if o is not None}
+        offs = self._commit_offsets()
         if not offs:
             return
         err = self.cluster.group_coordinator.commit(self.group_id, self.generation,
                                                     self.member_id, offs)
         self.stats["commits" if err is None else "failed_commits"] += 1
         self._record_commit(self.sim.process_name(self), self.group_id, offs,
-                            "ok" if err is None else "fail", auto=True)
+                            "ok" if err is None else "fail", auto=True, error=err)
 
     def _record_commit(self, process: str, group: str, offs: dict[TP, int], outcome: str,
-                       auto: bool) -> None:
-        """Record a (non-transactional) offset commit in the history."""
+                       auto: bool, error: str | None = None) -> None:
+        """Record a (non-transactional) offset commit in the history (``error``: the
+        commit's error name, for confluent-kafka's ``on_commit`` callback; not recorded)."""
         self.sim.history.record(self.kernel.now, process, "commit", outcome, group=group,
                                 offsets=[[t, p, o] for (t, p), o in offs.items()], txn=None,
                                 auto=auto)
+
+    def _record_attempt(self, process: str, group: str, offs: dict[TP, int], outcome: str,
+                        auto: bool) -> None:
+        """Record an attempt of a commit that is retried: history only (the commit's
+        outcome, and any ``on_commit`` callback, come with its last attempt)."""
+        ConsumerCoordinator._record_commit(self, process, group, offs, outcome, auto)
 
     def _on_assignment(self, generation: int, parts: list[TP]) -> None:
         if self._alive():
@@ -71,6 +86,7 @@ class ConsumerCoordinator:
             self.cluster.group_coordinator.leave(self.group_id, member_id,
                                                  "missed max.poll.interval.ms")
             self._joined = False
+            self._lost = True
             return
         err = self.cluster.group_coordinator.heartbeat(self.group_id, member_id)
         if err == "FENCED_INSTANCE_ID":
@@ -82,6 +98,7 @@ class ConsumerCoordinator:
             return
         if err:
             self._joined = False
+            self._lost = True
             return
         self.kernel.schedule(self.config["heartbeat.interval.ms"], self._heartbeat, member_id)
 
@@ -91,8 +108,10 @@ class ConsumerCoordinator:
         generation, parts = self._pending_assignment
         self._pending_assignment = None
         revoked = [tp for tp in self._assignment if tp not in parts]
-        if revoked and self._on_revoke:
-            self._on_revoke(self, [TopicPartition(*tp) for tp in revoked])
+        on_revoke = self._on_lost if self._lost and self._on_lost else self._on_revoke
+        self._lost = False
+        if revoked and on_revoke:
+            on_revoke(self, [TopicPartition(*tp) for tp in revoked])
         for tp in revoked:
             self._positions.pop(tp, None)
             self._buffers.pop(tp, None)
@@ -132,44 +151,113 @@ class ConsumerCoordinator:
         self._auto_commit()
         self.kernel.schedule(self.config["auto.commit.interval.ms"], self._auto_commit_timer)
 
+    def _commit_offsets(self) -> dict[TP, int]:
+        """What an offset-less commit (auto-commit, ``commit()``, close, a rebalance)
+        commits: the positions, or with ``enable.auto.offset.store=false`` the offsets
+        ``store_offsets()`` stored (librdkafka commits each partition's rktp_stored_pos,
+        e.g. rd_kafka_assignment_serve_removals in src/rdkafka_assignment.c; with
+        auto-store on, poll() stores each returned message's offset + 1: the position)."""
+        if self.config["enable.auto.offset.store"]:
+            return {tp: o for tp, o in self._positions.items() if o is not None}
+        return {tp: o for tp, o in self._stored.items() if tp in self._assignment}
+
     def _auto_commit(self) -> None:
-        offs = {tp: o for tp, o in self._positions.items() if o is not None}
+        offs = self._commit_offsets()
         if offs:
             self._send_commit(offs, wait=False, auto=True)
 
     def _send_commit(self, offs: dict[TP, int], *, wait: bool,
                      auto: bool = False) -> list[TopicPartition] | None:
+        """Send an OffsetCommit, retrying retriable errors as the client does.
+
+        Java: a synchronous commit retries until ``default.api.timeout.ms`` (60 s) has
+        passed, backing off exponentially (``ConsumerCoordinator.commitOffsetsSync``; its
+        ``OffsetCommitResponseHandler`` marks COORDINATOR_LOAD_IN_PROGRESS,
+        UNKNOWN_TOPIC_OR_PARTITION, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR and
+        REQUEST_TIMED_OUT retriable, as is a request that timed out); then
+        ``TimeoutException``. An asynchronous commit is sent once. librdkafka: every
+        OffsetCommit request, synchronous or not, is retried by ``rd_kafka_buf_retry`` up
+        to ``RD_KAFKA_REQUEST_DEFAULT_RETRIES`` (2) times on the same errors plus
+        ``_TIMED_OUT``/``_TRANSPORT`` (``rd_kafka_handle_OffsetCommit`` and
+        ``rd_kafka_handle_OffsetCommit_error`` in src/rdkafka_request.c, each attempt
+        bounded by ``socket.timeout.ms``); then the error is returned."""
         assert self.group_id is not None
         group = self.group_id
         gen = self.generation if not self._manual else -1
         member = self.member_id if not self._manual else ""
         result: dict[str, Any] = {}
         process = self.sim.process_name(self)
+        java = self.client == "java"
+        deadline = self.kernel.now + self.config["default.api.timeout.ms"]
+        attempts = [0]
 
         def handler(respond: Callable[[dict[str, Any]], None]) -> None:
             respond({"error": self.cluster.group_coordinator.commit(group, gen, member, offs)})
 
+        def may_retry(err: str) -> bool:
+            if err not in RETRIABLE_COMMIT or not self._alive():
+                return False
+            if java:
+                return wait and self.kernel.now < deadline
+            return attempts[0] <= LIBRDKAFKA_REQUEST_DEFAULT_RETRIES
+
+        def retry(err: str) -> None:
+            delay = retry_backoff_ms(self.config, attempts[0], self.sim.client_rng)
+            self.kernel.emit(self.lane, "error", f"OffsetCommit: {err}, retrying in "
+                             f"{delay:.0f} ms")
+            self.kernel.schedule(delay, attempt)
+
         def on_resp(resp: dict[str, Any]) -> None:
-            result.update(resp)
             err = resp["error"]
+            if err and may_retry(err):
+                self._record_attempt(process, group, offs, "fail", auto)
+                retry(err)
+                return
+            result.update(resp)
             self.stats["commits" if err is None else "failed_commits"] += 1
-            self._record_commit(process, group, offs, "ok" if err is None else "fail", auto)
+            self._record_commit(process, group, offs, "ok" if err is None else "fail", auto,
+                                err)
 
         def on_timeout() -> None:
+            if may_retry("REQUEST_TIMED_OUT"):
+                self._record_attempt(process, group, offs, "info", auto)
+                retry("REQUEST_TIMED_OUT")
+                return
             result.update(error="REQUEST_TIMED_OUT")
-            self._record_commit(process, group, offs, "info", auto)
+            self._record_commit(process, group, offs, "info", auto, "REQUEST_TIMED_OUT")
 
-        self.cluster.network.call(self.lane, "offset_commit", 0, handler, on_resp,
-                                  timeout=request_timeout_ms(self.config),
-                                  on_timeout=on_timeout,
-                                  client_alive=self._alive,
-                                  label="OffsetCommit " + ", ".join(
-                                      f"{t}-{i}={o}" for (t, i), o in offs.items()))
+        def attempt() -> None:
+            if not self._alive():
+                return
+            if java and attempts[0] and self.kernel.now >= deadline:
+                result.setdefault("error", "REQUEST_TIMED_OUT")  # the timer expired
+                return
+            attempts[0] += 1
+            self.cluster.network.call(self.lane, "offset_commit", 0, handler, on_resp,
+                                      timeout=request_timeout_ms(self.config),
+                                      on_timeout=on_timeout,
+                                      client_alive=self._alive,
+                                      label="OffsetCommit " + ", ".join(
+                                          f"{t}-{i}={o}" for (t, i), o in offs.items()))
+
+        attempt()
         if not wait:
             return None
-        self.kernel.run_until(lambda: bool(result) or not self._alive())
+        if java:
+            self.kernel.run_until(lambda: bool(result) or not self._alive(),
+                                  max(0.0, deadline - self.kernel.now))
+        else:
+            self.kernel.run_until(lambda: bool(result) or not self._alive())
         if not self._alive():
             raise KafkaException(KafkaError("_DESTROY", "consumer crashed"))
+        if not result or result["error"] == "REQUEST_TIMED_OUT":
+            # Java: "Timeout of 60000ms expired before successfully committing offsets";
+            # librdkafka: the last attempt's _TIMED_OUT
+            raise KafkaException(KafkaError(
+                "_TIMED_OUT", f"Timeout of {self.config['default.api.timeout.ms']}ms expired "
+                "before successfully committing offsets" if java else
+                f"OffsetCommit failed after {attempts[0]} attempts: Local: Timed out",
+                retriable=True))
         if result["error"]:
             err = result["error"]
             raise KafkaException(KafkaError(

@@ -197,7 +197,7 @@ class _Painter:
                    "rows up to this step)", size=TEXT_PX["small"], color=MUTED, italic=True)
         for y, ms in self.breaks:
             d.line(GUTTER - 6, y + 8, d.width - 8, y + 8, stroke=GREY, sw=0.8, dash="2 3")
-            d.text(4, y + 12, f"~{ms:g} ms later", size=TEXT_PX["small"], color=MUTED,
+            d.text(4, y + 12, f"~{ms:g} ms later", size=TEXT_PX["small"], color=MUTED, halo=True,
                    italic=True)
         self._lines()
         drawn = [a for a in self.v.arrows if a.step <= self.step and a.step in self.y

@@ -347,7 +347,8 @@ def row_names(st: ProtocolState, partitions: list[str] | None = None,
 
 def log_picture(st: ProtocolState, *, partitions: list[str] | None = None,
                 offsets_topic: bool | None = None, readers_rows: bool = True,
-                caption: str | None = None, width: float = MAX_WIDTH_PX) -> Picture:
+                caption: str | None = None, width: float = MAX_WIDTH_PX,
+                title: str = "Log view") -> Picture:
     """The log view of state ``st`` as an SVG :class:`~eoslib.viz.svg.Picture`."""
     names = row_names(st, partitions, offsets_topic)
     d = Drawing(width)
@@ -382,7 +383,7 @@ def log_picture(st: ProtocolState, *, partitions: list[str] | None = None,
     if caption:
         chars = int((width - 16) / (TEXT_PX["label"] * 0.6))
         d.text(8, y + 14, "\n".join(textwrap.wrap(caption, chars)), size=TEXT_PX["label"])
-    return d.picture(describe(st, names), title="Log view")
+    return d.picture(describe(st, names), title=title)
 
 
 def log_view(result_or_state: object, step: int | None = None, *,

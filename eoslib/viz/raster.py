@@ -135,7 +135,7 @@ def to_png(pic: Picture, scale: float = 2.0) -> bytes:
     image = PIL.Image.frombuffer("RGBA", canvas.get_width_height(physical=True),
                                  canvas.buffer_rgba(), "raw", "RGBA", 0, 1).convert("RGB")
     # a drawing of flat colours: 64 colours keep the text's edges and make the file small
-    image = image.quantize(colors=64, method=PIL.Image.Quantize.MEDIANCUT, dither=0)
+    image = image.quantize(colors=64, method=PIL.Image.Quantize.FASTOCTREE, dither=0)
     buf = io.BytesIO()
-    image.save(buf, format="png", optimize=True)
+    image.save(buf, format="png", compress_level=6)
     return buf.getvalue()

@@ -205,7 +205,9 @@ def _stuck_moment(trace: list[dict[str, Any]], partition: str | None
 
 def hanging_picture(source: Any, partition: str | None = None) -> Picture:
     """A partition whose LSO is stuck under an open transaction, a read_committed reader
-    waiting at it, and what the coordinator knows of that transaction. ``source``: a Result
+    waiting at it, and what the coordinator knows of that transaction: titled "Open
+    transaction" while the coordinator has it (its timeout will end it) and "Hanging
+    transaction" when it does not (nothing will). ``source``: a Result
     or a trace (the longest stuck moment is chosen), or a Simulation driven by hand (its
     state now, read from its objects: :func:`eoslib.protocol_state.state_of_simulation`)."""
     from eoslib.protocol_state import state_of_simulation
@@ -256,8 +258,11 @@ def hanging_picture(source: Any, partition: str | None = None) -> Picture:
     caption = (f"LSO stuck at {lso}{since} (HW={p.hw}): the open transaction of {who} starts "
                f"at offset {lso}, and every read_committed reader stops there, even for the "
                f"committed records after it. {coord}")
-    pic = log_picture(st, partitions=[tp], caption=caption)
-    pic.alt = f"Hanging transaction. {caption} {pic.alt}"
+    hanging = not known or not (known[0][1].state == "Ongoing"
+                                 or known[0][1].state.startswith("Prepare"))
+    what = "Hanging transaction" if hanging else "Open transaction"
+    pic = log_picture(st, partitions=[tp], caption=caption, title=what)
+    pic.alt = f"{what}. {caption} {pic.alt}"
     return pic
 
 
