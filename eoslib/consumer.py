@@ -15,7 +15,11 @@ Behaviour follows the Java client where it matters for exactly-once:
   group; one that stops heartbeating (a crash) is removed after ``session.timeout.ms``;
   either way a rebalance hands its partitions to others and its later commits fail;
 * ``abort_transaction`` does NOT rewind the consumer (KAFKA-17582): seek back yourself.
+
+The group protocol and commits live in ``consumer_coordinator.py``, fetching and positions
+in ``fetcher.py``.
 """
+
 
 from __future__ import annotations
 
@@ -25,8 +29,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from eoslib.config import public, validate
+from eoslib.consumer_coordinator import ConsumerCoordinator
 from eoslib.context import SimContext, resolve
 from eoslib.errors import KafkaError, KafkaException
+from eoslib.fetcher import Fetcher
 from eoslib.isolation import FetchFilter, read_committed_filter, read_uncommitted_filter
 from eoslib.messages import Message, TopicPartition
 
@@ -44,7 +50,7 @@ class GroupMetadata:
     group_instance_id: str | None = None
 
 
-class Consumer:
+class Consumer(ConsumerCoordinator, Fetcher):
     """A simulated Kafka consumer (see module docstring)."""
 
     def __init__(self, config: dict[str, Any] | None = None, *,
@@ -140,118 +146,6 @@ class Consumer:
         self._subscription = []
         self._assignment = []
 
-    def _join(self) -> None:
-        assert self.group_id is not None
-        self._joined = True
-        self.member_id = self.cluster.group_coordinator.join(
-            self.group_id, self._subscription, self.config["session.timeout.ms"],
-            self._on_assignment, self.config["partition.assignment.strategy"],
-            self.config["group.instance.id"], on_prepare=self._on_join_prepare)
-        self.kernel.schedule(self.config["heartbeat.interval.ms"], self._heartbeat,
-                             self.member_id)
-
-    def _on_join_prepare(self) -> None:
-        """A rebalance is about to take the partitions away: an auto-committing consumer
-        commits its consumed positions first, with the current generation (Java:
-        ``ConsumerCoordinator.onJoinPrepare`` -> ``maybeAutoCommitOffsetsSync``;
-        librdkafka commits its stored offsets on revocation too)."""
-        if not (self.config["enable.auto.commit"] and self.group_id and self.alive
-                and not self.closed and self._joined):
-            return
-        offs = {tp: o for tp, o in self._positions.items() if o is not None}
-        if not offs:
-            return
-        err = self.cluster.group_coordinator.commit(self.group_id, self.generation,
-                                                    self.member_id, offs)
-        self.stats["commits" if err is None else "failed_commits"] += 1
-        self._record_commit(self.sim.process_name(self), self.group_id, offs,
-                            "ok" if err is None else "fail", auto=True)
-
-    def _record_commit(self, process: str, group: str, offs: dict[TP, int], outcome: str,
-                       auto: bool) -> None:
-        """Record a (non-transactional) offset commit in the history."""
-        self.sim.history.record(self.kernel.now, process, "commit", outcome, group=group,
-                                offsets=[[t, p, o] for (t, p), o in offs.items()], txn=None,
-                                auto=auto)
-
-    def _on_assignment(self, generation: int, parts: list[TP]) -> None:
-        if self._alive():
-            self._pending_assignment = (generation, parts)
-
-    def _heartbeat(self, member_id: str) -> None:
-        if not self._alive() or member_id != self.member_id or not self._joined:
-            return
-        assert self.group_id is not None
-        if self.kernel.now - self._last_poll > self.config["max.poll.interval.ms"]:
-            self.kernel.emit(self.lane, "rebalance", "missed max.poll.interval.ms: leaving group",
-                             flag="error")
-            self.cluster.group_coordinator.leave(self.group_id, member_id,
-                                                 "missed max.poll.interval.ms")
-            self._joined = False
-            return
-        err = self.cluster.group_coordinator.heartbeat(self.group_id, member_id)
-        if err == "FENCED_INSTANCE_ID":
-            # a newer instance took this group.instance.id: fatal for this consumer
-            self._fatal = KafkaError(err, "FENCED_INSTANCE_ID: another consumer joined with "
-                                     f"group.instance.id={self.config['group.instance.id']}",
-                                     fatal=True)
-            self._joined = False
-            return
-        if err:
-            self._joined = False
-            return
-        self.kernel.schedule(self.config["heartbeat.interval.ms"], self._heartbeat, member_id)
-
-    def _apply_assignment(self) -> None:
-        if self._pending_assignment is None:
-            return
-        generation, parts = self._pending_assignment
-        self._pending_assignment = None
-        revoked = [tp for tp in self._assignment if tp not in parts]
-        if revoked and self._on_revoke:
-            self._on_revoke(self, [TopicPartition(*tp) for tp in revoked])
-        for tp in revoked:
-            self._positions.pop(tp, None)
-            self._buffers.pop(tp, None)
-        self.generation = generation
-        self._assignment = list(parts)
-        for tp in parts:
-            self._positions.setdefault(tp, None)
-            self._buffers.setdefault(tp, deque())
-        self.stats["rebalances"] += 1
-        self.kernel.emit(self.lane, "rebalance", f"generation {generation}: assigned "
-                         + (", ".join(f"{t}-{p}" for t, p in parts) or "nothing"))
-        if self._on_assign:
-            self._on_assign(self, [TopicPartition(*tp) for tp in parts])
-
-    def _init_positions(self) -> None:
-        positions = self._positions
-        for tp in self._assignment:
-            if positions.get(tp) is None:
-                break
-        else:
-            return  # every position known: the common case, on every poll
-        missing = [tp for tp in self._assignment if positions.get(tp) is None]
-        committed: dict[TP, int | None] = {}
-        if self.group_id:
-            committed = self._fetch_committed(missing, None)
-        for tp in missing:
-            off = committed.get(tp)
-            if off is None:
-                reset = self.config["auto.offset.reset"]
-                p = self.cluster.partition(*tp)
-                if reset == "earliest":
-                    off = 0
-                elif reset == "latest":
-                    off = p.lso if self.isolation == "read_committed" else p.hw
-                else:
-                    raise KafkaException(KafkaError("OFFSET_OUT_OF_RANGE",
-                                                    f"no committed offset for {tp[0]}-{tp[1]} "
-                                                    "and auto.offset.reset=none"))
-            self._positions[tp] = off
-            self._buffers[tp] = deque()
-            self._next_fetch[tp] = off
-
     # ------------------------------------------------------------------- poll
     def poll(self, timeout: float | None = None) -> Message | None:
         """Return the next record, waiting up to ``timeout`` seconds (None: until one
@@ -316,97 +210,6 @@ class Consumer:
                 "positions": {f"{t}-{i}": p for (t, i), p in self._positions.items()
                               if p is not None}}
 
-    def _has_data(self) -> bool:
-        buffers = self._buffers
-        for tp in self._assignment:  # a plain loop: this runs on every poll
-            if buffers.get(tp):
-                return True
-        return False
-
-    def _take(self, n: int) -> list[Message]:
-        out: list[Message] = []
-        parts = self._assignment
-        if not parts or not self._has_data():
-            return out  # fetches that return no records move the position in deliver()
-        for i in range(len(parts)):
-            tp = parts[(self._rr + i) % len(parts)]
-            buf = self._buffers.get(tp)
-            while buf and len(out) < n:
-                off, key, value = buf.popleft()
-                out.append(Message(tp[0], tp[1], off, key, value, timestamp=self.kernel.now))
-                self._positions[tp] = off + 1
-            if buf is not None and not buf and self._positions.get(tp) is not None:
-                self._positions[tp] = max(self._positions[tp] or 0,
-                                          self._next_fetch.get(tp, 0))
-            if len(out) >= n:
-                self._rr = (self._rr + i + 1) % len(parts)
-                break
-        return out
-
-    def _fetch_all(self) -> None:
-        for tp in self._assignment:
-            if tp in self._fetching or self._buffers.get(tp) or self._positions.get(tp) is None:
-                continue
-            self._fetch(tp)
-
-    def _fetch(self, tp: TP) -> None:
-        self._fetching.add(tp)
-        offset = self._positions[tp]
-        assert offset is not None
-        latency = self.cluster.config["network.latency.ms"]
-
-        def arrive() -> None:
-            if not self._alive():
-                self._fetching.discard(tp)
-                return
-            resp = self.cluster.handle_fetch(tp[0], tp[1], offset, self.isolation,
-                                             self.config["max.poll.records"])
-            empty = resp.get("error") is None and not resp["batches"]
-            delay = latency + (self.config["fetch.max.wait.ms"] if empty else 0)
-            self.kernel.schedule(delay, deliver, resp)
-
-        def deliver(resp: dict[str, Any]) -> None:
-            self._fetching.discard(tp)
-            if not self._alive() or tp not in self._assignment or \
-                    self._positions.get(tp) != offset:
-                return
-            if resp.get("error") == "OFFSET_OUT_OF_RANGE":
-                self._reset_offset(tp, offset, resp)
-                return
-            if resp.get("error"):
-                return
-            batches = resp["batches"]
-            if not batches:
-                return
-            records = [r for r in self.fetch_filter(batches, resp["aborted"]) if r[0] >= offset]
-            self._buffers[tp].extend(records)
-            self._next_fetch[tp] = batches[-1].last_offset + 1
-            if not records:
-                self._positions[tp] = self._next_fetch[tp]
-
-        self.kernel.schedule(latency, arrive)
-
-    def _reset_offset(self, tp: TP, offset: int, resp: dict[str, Any]) -> None:
-        """The fetch position is outside the log: apply ``auto.offset.reset`` (Java:
-        ``FetchCollector.handleInitializeErrors`` -> ``SubscriptionState.requestOffsetReset``,
-        or ``OffsetOutOfRangeException`` from ``poll()`` with ``none``; librdkafka:
-        ``rd_kafka_offset_reset``)."""
-        reset = self.config["auto.offset.reset"]
-        if reset == "none":
-            self._fetch_error = KafkaError("OFFSET_OUT_OF_RANGE", f"fetch offset {offset} is "
-                                           f"out of range for {tp[0]}-{tp[1]} and "
-                                           "auto.offset.reset=none")
-            return
-        new = 0 if reset == "earliest" else (
-            resp["lso"] if self.isolation == "read_committed" else resp["hw"])
-        self._positions[tp] = new
-        self._next_fetch[tp] = new
-        self._buffers[tp] = deque()
-        self.kernel.emit(self.lane, "seek", f"OFFSET_OUT_OF_RANGE at {offset}: "
-                         f"auto.offset.reset={reset} -> {new}",
-                         data={"group": self.group_id, "positions": {f"{tp[0]}-{tp[1]}": new}}
-                         if self.kernel.tracing else None)
-
     # ----------------------------------------------------------------- offsets
     def position(self, partitions: list[TopicPartition] | None = None) -> list[TopicPartition]:
         """The next offset the application will receive, per partition."""
@@ -445,25 +248,6 @@ class Consumer:
         return [TopicPartition(t, p, -1001 if got.get((t, p)) is None else got[(t, p)])
                 for t, p in keys]
 
-    @property
-    def require_stable(self) -> bool:
-        """Whether this client's OffsetFetch asks for stable offsets (KIP-447): Java always,
-        librdkafka only with ``isolation.level=read_committed``."""
-        return self.client == "java" or self.isolation == "read_committed"
-
-    def _fetch_committed(self, keys: list[TP], timeout: float | None) -> dict[TP, int | None]:
-        assert self.group_id is not None
-        deadline = self.kernel.now + (60_000 if timeout is None else timeout * 1000)
-        while True:
-            err, offs = self.cluster.group_coordinator.fetch(
-                self.group_id, keys, self.require_stable)
-            if err is None:
-                return offs
-            self.kernel.emit(self.lane, "error", f"OffsetFetch: {err}, retrying")
-            if self.kernel.now >= deadline:
-                raise KafkaException(KafkaError(err))
-            self.kernel.advance(100)
-
     def commit(self, message: Message | None = None,
                offsets: list[TopicPartition] | None = None,
                asynchronous: bool = True) -> list[TopicPartition] | None:
@@ -481,60 +265,6 @@ class Consumer:
         if not offs:
             raise KafkaException(KafkaError("_STATE", "commit(): no offsets to commit"))
         return self._send_commit(offs, wait=not asynchronous)
-
-    def _auto_commit_timer(self) -> None:
-        if not self.alive or self.closed:
-            return
-        self._auto_commit()
-        self.kernel.schedule(self.config["auto.commit.interval.ms"], self._auto_commit_timer)
-
-    def _auto_commit(self) -> None:
-        offs = {tp: o for tp, o in self._positions.items() if o is not None}
-        if offs:
-            self._send_commit(offs, wait=False, auto=True)
-
-    def _send_commit(self, offs: dict[TP, int], *, wait: bool,
-                     auto: bool = False) -> list[TopicPartition] | None:
-        assert self.group_id is not None
-        group = self.group_id
-        gen = self.generation if not self._manual else -1
-        member = self.member_id if not self._manual else ""
-        result: dict[str, Any] = {}
-        process = self.sim.process_name(self)
-
-        def handler(respond: Callable[[dict[str, Any]], None]) -> None:
-            respond({"error": self.cluster.group_coordinator.commit(group, gen, member, offs)})
-
-        def on_resp(resp: dict[str, Any]) -> None:
-            result.update(resp)
-            err = resp["error"]
-            self.stats["commits" if err is None else "failed_commits"] += 1
-            self._record_commit(process, group, offs, "ok" if err is None else "fail", auto)
-
-        def on_timeout() -> None:
-            result.update(error="REQUEST_TIMED_OUT")
-            self._record_commit(process, group, offs, "info", auto)
-
-        self.cluster.network.call(self.lane, "offset_commit", 0, handler, on_resp,
-                                  timeout=self.config["request.timeout.ms"],
-                                  on_timeout=on_timeout,
-                                  client_alive=self._alive,
-                                  label="OffsetCommit " + ", ".join(
-                                      f"{t}-{i}={o}" for (t, i), o in offs.items()))
-        if not wait:
-            return None
-        self.kernel.run_until(lambda: bool(result) or not self._alive())
-        if not self._alive():
-            raise KafkaException(KafkaError("_DESTROY", "consumer crashed"))
-        if result["error"]:
-            err = result["error"]
-            raise KafkaException(KafkaError(
-                err, f"{err}: commit failed; the group has rebalanced and this consumer's "
-                "partitions may belong to another member (CommitFailedException)"
-                if err in ("ILLEGAL_GENERATION", "UNKNOWN_MEMBER_ID", "REBALANCE_IN_PROGRESS",
-                           "FENCED_INSTANCE_ID")
-                else None))
-        return [TopicPartition(t, p, o) for (t, p), o in offs.items()]
 
     def consumer_group_metadata(self) -> GroupMetadata:
         """The group metadata to pass to ``send_offsets_to_transaction``."""

@@ -1,0 +1,180 @@
+"""The consumer's group coordinator client: membership, heartbeats, assignment, commits.
+
+Java: ``ConsumerCoordinator`` (with ``AbstractCoordinator``); librdkafka: ``rdkafka_cgrp.c``.
+It joins the group, heartbeats, applies assignments (calling ``on_assign``/``on_revoke``),
+commits offsets (synchronously, asynchronously, automatically on a timer or at the next
+poll, and before a rebalance or close) and fetches committed offsets.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from eoslib.errors import KafkaError, KafkaException
+from eoslib.messages import TopicPartition
+
+TP = tuple[str, int]
+
+
+class ConsumerCoordinator:
+    """Mixin of :class:`~eoslib.consumer.Consumer` (whose state it uses): the consumer's
+    side of the group protocol and of offset commits."""
+
+    def _join(self) -> None:
+        assert self.group_id is not None
+        self._joined = True
+        self.member_id = self.cluster.group_coordinator.join(
+            self.group_id, self._subscription, self.config["session.timeout.ms"],
+            self._on_assignment, self.config["partition.assignment.strategy"],
+            self.config["group.instance.id"], on_prepare=self._on_join_prepare)
+        self.kernel.schedule(self.config["heartbeat.interval.ms"], self._heartbeat,
+                             self.member_id)
+
+    def _on_join_prepare(self) -> None:
+        """A rebalance is about to take the partitions away: an auto-committing consumer
+        commits its consumed positions first, with the current generation (Java:
+        ``ConsumerCoordinator.onJoinPrepare`` -> ``maybeAutoCommitOffsetsSync``;
+        librdkafka commits its stored offsets on revocation too)."""
+        if not (self.config["enable.auto.commit"] and self.group_id and self.alive
+                and not self.closed and self._joined):
+            return
+        offs = {tp: o for tp, o in self._positions.items() if o is not None}
+        if not offs:
+            return
+        err = self.cluster.group_coordinator.commit(self.group_id, self.generation,
+                                                    self.member_id, offs)
+        self.stats["commits" if err is None else "failed_commits"] += 1
+        self._record_commit(self.sim.process_name(self), self.group_id, offs,
+                            "ok" if err is None else "fail", auto=True)
+
+    def _record_commit(self, process: str, group: str, offs: dict[TP, int], outcome: str,
+                       auto: bool) -> None:
+        """Record a (non-transactional) offset commit in the history."""
+        self.sim.history.record(self.kernel.now, process, "commit", outcome, group=group,
+                                offsets=[[t, p, o] for (t, p), o in offs.items()], txn=None,
+                                auto=auto)
+
+    def _on_assignment(self, generation: int, parts: list[TP]) -> None:
+        if self._alive():
+            self._pending_assignment = (generation, parts)
+
+    def _heartbeat(self, member_id: str) -> None:
+        if not self._alive() or member_id != self.member_id or not self._joined:
+            return
+        assert self.group_id is not None
+        if self.kernel.now - self._last_poll > self.config["max.poll.interval.ms"]:
+            self.kernel.emit(self.lane, "rebalance", "missed max.poll.interval.ms: leaving group",
+                             flag="error")
+            self.cluster.group_coordinator.leave(self.group_id, member_id,
+                                                 "missed max.poll.interval.ms")
+            self._joined = False
+            return
+        err = self.cluster.group_coordinator.heartbeat(self.group_id, member_id)
+        if err == "FENCED_INSTANCE_ID":
+            # a newer instance took this group.instance.id: fatal for this consumer
+            self._fatal = KafkaError(err, "FENCED_INSTANCE_ID: another consumer joined with "
+                                     f"group.instance.id={self.config['group.instance.id']}",
+                                     fatal=True)
+            self._joined = False
+            return
+        if err:
+            self._joined = False
+            return
+        self.kernel.schedule(self.config["heartbeat.interval.ms"], self._heartbeat, member_id)
+
+    def _apply_assignment(self) -> None:
+        if self._pending_assignment is None:
+            return
+        generation, parts = self._pending_assignment
+        self._pending_assignment = None
+        revoked = [tp for tp in self._assignment if tp not in parts]
+        if revoked and self._on_revoke:
+            self._on_revoke(self, [TopicPartition(*tp) for tp in revoked])
+        for tp in revoked:
+            self._positions.pop(tp, None)
+            self._buffers.pop(tp, None)
+        self.generation = generation
+        self._assignment = list(parts)
+        for tp in parts:
+            self._positions.setdefault(tp, None)
+            self._buffers.setdefault(tp, deque())
+        self.stats["rebalances"] += 1
+        self.kernel.emit(self.lane, "rebalance", f"generation {generation}: assigned "
+                         + (", ".join(f"{t}-{p}" for t, p in parts) or "nothing"))
+        if self._on_assign:
+            self._on_assign(self, [TopicPartition(*tp) for tp in parts])
+
+    @property
+    def require_stable(self) -> bool:
+        """Whether this client's OffsetFetch asks for stable offsets (KIP-447): Java always,
+        librdkafka only with ``isolation.level=read_committed``."""
+        return self.client == "java" or self.isolation == "read_committed"
+
+    def _fetch_committed(self, keys: list[TP], timeout: float | None) -> dict[TP, int | None]:
+        assert self.group_id is not None
+        deadline = self.kernel.now + (60_000 if timeout is None else timeout * 1000)
+        while True:
+            err, offs = self.cluster.group_coordinator.fetch(
+                self.group_id, keys, self.require_stable)
+            if err is None:
+                return offs
+            self.kernel.emit(self.lane, "error", f"OffsetFetch: {err}, retrying")
+            if self.kernel.now >= deadline:
+                raise KafkaException(KafkaError(err))
+            self.kernel.advance(100)
+
+    def _auto_commit_timer(self) -> None:
+        if not self.alive or self.closed:
+            return
+        self._auto_commit()
+        self.kernel.schedule(self.config["auto.commit.interval.ms"], self._auto_commit_timer)
+
+    def _auto_commit(self) -> None:
+        offs = {tp: o for tp, o in self._positions.items() if o is not None}
+        if offs:
+            self._send_commit(offs, wait=False, auto=True)
+
+    def _send_commit(self, offs: dict[TP, int], *, wait: bool,
+                     auto: bool = False) -> list[TopicPartition] | None:
+        assert self.group_id is not None
+        group = self.group_id
+        gen = self.generation if not self._manual else -1
+        member = self.member_id if not self._manual else ""
+        result: dict[str, Any] = {}
+        process = self.sim.process_name(self)
+
+        def handler(respond: Callable[[dict[str, Any]], None]) -> None:
+            respond({"error": self.cluster.group_coordinator.commit(group, gen, member, offs)})
+
+        def on_resp(resp: dict[str, Any]) -> None:
+            result.update(resp)
+            err = resp["error"]
+            self.stats["commits" if err is None else "failed_commits"] += 1
+            self._record_commit(process, group, offs, "ok" if err is None else "fail", auto)
+
+        def on_timeout() -> None:
+            result.update(error="REQUEST_TIMED_OUT")
+            self._record_commit(process, group, offs, "info", auto)
+
+        self.cluster.network.call(self.lane, "offset_commit", 0, handler, on_resp,
+                                  timeout=self.config["request.timeout.ms"],
+                                  on_timeout=on_timeout,
+                                  client_alive=self._alive,
+                                  label="OffsetCommit " + ", ".join(
+                                      f"{t}-{i}={o}" for (t, i), o in offs.items()))
+        if not wait:
+            return None
+        self.kernel.run_until(lambda: bool(result) or not self._alive())
+        if not self._alive():
+            raise KafkaException(KafkaError("_DESTROY", "consumer crashed"))
+        if result["error"]:
+            err = result["error"]
+            raise KafkaException(KafkaError(
+                err, f"{err}: commit failed; the group has rebalanced and this consumer's "
+                "partitions may belong to another member (CommitFailedException)"
+                if err in ("ILLEGAL_GENERATION", "UNKNOWN_MEMBER_ID", "REBALANCE_IN_PROGRESS",
+                           "FENCED_INSTANCE_ID")
+                else None))
+        return [TopicPartition(t, p, o) for (t, p), o in offs.items()]

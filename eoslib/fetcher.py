@@ -1,0 +1,142 @@
+"""The consumer's fetcher: positions, fetch requests, the isolation filter, offset resets.
+
+Java: ``Fetcher``/``FetchCollector`` and ``SubscriptionState``'s positions; librdkafka: the
+fetcher of ``rdkafka_fetcher.c``. Fetching goes on in the background between polls, as
+librdkafka's does; a fetch returns records up to the high watermark (read_uncommitted) or
+the last stable offset (read_committed, with aborted transactions filtered out by
+:func:`eoslib.isolation.read_committed_filter`).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from eoslib.errors import KafkaError, KafkaException
+from eoslib.messages import Message
+
+TP = tuple[str, int]
+
+
+class Fetcher:
+    """Mixin of :class:`~eoslib.consumer.Consumer` (whose state it uses): where to read
+    next and what a fetch returns."""
+
+    def _init_positions(self) -> None:
+        positions = self._positions
+        for tp in self._assignment:
+            if positions.get(tp) is None:
+                break
+        else:
+            return  # every position known: the common case, on every poll
+        missing = [tp for tp in self._assignment if positions.get(tp) is None]
+        committed: dict[TP, int | None] = {}
+        if self.group_id:
+            committed = self._fetch_committed(missing, None)
+        for tp in missing:
+            off = committed.get(tp)
+            if off is None:
+                reset = self.config["auto.offset.reset"]
+                p = self.cluster.partition(*tp)
+                if reset == "earliest":
+                    off = 0
+                elif reset == "latest":
+                    off = p.lso if self.isolation == "read_committed" else p.hw
+                else:
+                    raise KafkaException(KafkaError("OFFSET_OUT_OF_RANGE",
+                                                    f"no committed offset for {tp[0]}-{tp[1]} "
+                                                    "and auto.offset.reset=none"))
+            self._positions[tp] = off
+            self._buffers[tp] = deque()
+            self._next_fetch[tp] = off
+
+    def _has_data(self) -> bool:
+        buffers = self._buffers
+        for tp in self._assignment:  # a plain loop: this runs on every poll
+            if buffers.get(tp):
+                return True
+        return False
+
+    def _take(self, n: int) -> list[Message]:
+        out: list[Message] = []
+        parts = self._assignment
+        if not parts or not self._has_data():
+            return out  # fetches that return no records move the position in deliver()
+        for i in range(len(parts)):
+            tp = parts[(self._rr + i) % len(parts)]
+            buf = self._buffers.get(tp)
+            while buf and len(out) < n:
+                off, key, value = buf.popleft()
+                out.append(Message(tp[0], tp[1], off, key, value, timestamp=self.kernel.now))
+                self._positions[tp] = off + 1
+            if buf is not None and not buf and self._positions.get(tp) is not None:
+                self._positions[tp] = max(self._positions[tp] or 0,
+                                          self._next_fetch.get(tp, 0))
+            if len(out) >= n:
+                self._rr = (self._rr + i + 1) % len(parts)
+                break
+        return out
+
+    def _fetch_all(self) -> None:
+        for tp in self._assignment:
+            if tp in self._fetching or self._buffers.get(tp) or self._positions.get(tp) is None:
+                continue
+            self._fetch(tp)
+
+    def _fetch(self, tp: TP) -> None:
+        self._fetching.add(tp)
+        offset = self._positions[tp]
+        assert offset is not None
+        latency = self.cluster.config["network.latency.ms"]
+
+        def arrive() -> None:
+            if not self._alive():
+                self._fetching.discard(tp)
+                return
+            resp = self.cluster.handle_fetch(tp[0], tp[1], offset, self.isolation,
+                                             self.config["max.poll.records"])
+            empty = resp.get("error") is None and not resp["batches"]
+            delay = latency + (self.config["fetch.max.wait.ms"] if empty else 0)
+            self.kernel.schedule(delay, deliver, resp)
+
+        def deliver(resp: dict[str, Any]) -> None:
+            self._fetching.discard(tp)
+            if not self._alive() or tp not in self._assignment or \
+                    self._positions.get(tp) != offset:
+                return
+            if resp.get("error") == "OFFSET_OUT_OF_RANGE":
+                self._reset_offset(tp, offset, resp)
+                return
+            if resp.get("error"):
+                return
+            batches = resp["batches"]
+            if not batches:
+                return
+            records = [r for r in self.fetch_filter(batches, resp["aborted"]) if r[0] >= offset]
+            self._buffers[tp].extend(records)
+            self._next_fetch[tp] = batches[-1].last_offset + 1
+            if not records:
+                self._positions[tp] = self._next_fetch[tp]
+
+        self.kernel.schedule(latency, arrive)
+
+    def _reset_offset(self, tp: TP, offset: int, resp: dict[str, Any]) -> None:
+        """The fetch position is outside the log: apply ``auto.offset.reset`` (Java:
+        ``FetchCollector.handleInitializeErrors`` -> ``SubscriptionState.requestOffsetReset``,
+        or ``OffsetOutOfRangeException`` from ``poll()`` with ``none``; librdkafka:
+        ``rd_kafka_offset_reset``)."""
+        reset = self.config["auto.offset.reset"]
+        if reset == "none":
+            self._fetch_error = KafkaError("OFFSET_OUT_OF_RANGE", f"fetch offset {offset} is "
+                                           f"out of range for {tp[0]}-{tp[1]} and "
+                                           "auto.offset.reset=none")
+            return
+        new = 0 if reset == "earliest" else (
+            resp["lso"] if self.isolation == "read_committed" else resp["hw"])
+        self._positions[tp] = new
+        self._next_fetch[tp] = new
+        self._buffers[tp] = deque()
+        self.kernel.emit(self.lane, "seek", f"OFFSET_OUT_OF_RANGE at {offset}: "
+                         f"auto.offset.reset={reset} -> {new}",
+                         data={"group": self.group_id, "positions": {f"{tp[0]}-{tp[1]}": new}}
+                         if self.kernel.tracing else None)

@@ -1,0 +1,257 @@
+"""The producer's sender: produce requests, in-flight limits, answers, retries, epochs.
+
+Java: ``Sender`` (with the idempotence parts of ``TransactionManager``); librdkafka: the
+broker thread's produce path (``rdkafka_broker.c``, ``rdkafka_request.c``) and
+``rdkafka_idempotence.c``. What it models:
+
+* at most ``max.in.flight.requests.per.connection`` requests wait for answers per broker;
+* with idempotence each batch gets the partition's next sequence number when first sent
+  and keeps it on every retry; retries of a partition go out in sequence order, one at a
+  time, so the broker's 5-batch cache can recognise them;
+* without idempotence a retry is a new append (a duplicate, if the first one landed), and
+  with more than one request in flight a retry can land behind a later batch (reordering);
+* a request unanswered after ``request.timeout.ms`` is retried after ``retry.backoff.ms``
+  while ``retries`` and ``delivery.timeout.ms`` allow; then the delivery fails;
+* ``acks=0`` does not wait for the broker at all;
+* an idempotent producer without ``transactional.id`` gets its producer id from any broker
+  and bumps its own epoch after a sequence gap (KIP-360).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from eoslib.accumulator import ProducerBatch
+from eoslib.errors import KafkaError
+from eoslib.messages import Message
+
+SEQ_SPACE = 2147483648  # sequences wrap from Integer.MAX_VALUE to 0
+RETRIABLE = {"NOT_LEADER_OR_FOLLOWER", "REQUEST_TIMED_OUT", "NOT_ENOUGH_REPLICAS",
+             "NOT_ENOUGH_REPLICAS_AFTER_APPEND", "UNKNOWN_TOPIC_OR_PART"}
+ABORTABLE = {"INVALID_PRODUCER_EPOCH", "INVALID_TXN_STATE", "OUT_OF_ORDER_SEQUENCE_NUMBER",
+             "TRANSACTION_ABORTABLE", "UNKNOWN_PRODUCER_ID", "_MSG_TIMED_OUT"}
+
+
+class Sender:
+    """Mixin of :class:`~eoslib.producer.Producer` (whose state it uses): turns queued
+    batches into produce requests and handles their answers."""
+
+    def _kick(self) -> None:
+        if not self._drain_scheduled:
+            self._drain_scheduled = True
+            self.kernel.schedule(0, self._drain)
+
+    def _drain(self) -> None:
+        self._drain_scheduled = False
+        if not self._alive():
+            return
+        if self.idempotent and self.pid < 0:
+            return
+        if self._bump_pending:
+            if any(self._inflight_tp.values()):
+                return  # wait for in-flight requests before bumping the epoch
+            self._bump_epoch()
+        now = self._now()
+        linger = self.config["linger.ms"]
+        max_inflight = self.config["max.in.flight.requests.per.connection"]
+        for tp, q in self._queue.items():
+            while q:
+                b = q[0]
+                if b.ready_at > now:
+                    break
+                if self._open.get(tp) is b:
+                    if now < b.created + linger and not self._flushing:
+                        break
+                    del self._open[tp]
+                if self.txn_id and tp not in self.txn_partitions:
+                    break
+                p = self.cluster.partition(*tp)
+                broker = p.leader if p.leader is not None else -1
+                if self._inflight_broker.get(broker, 0) >= max_inflight:
+                    break
+                if self.idempotent and b.attempts > 0 and self._inflight_tp.get(tp, 0) > 0:
+                    break  # retries go one at a time, in sequence order
+                if now - b.created > self.config["delivery.timeout.ms"]:
+                    q.popleft()
+                    self._finish(b, KafkaError("_MSG_TIMED_OUT"), -1,
+                                 outcome="info" if b.maybe_appended else "fail")
+                    continue
+                q.popleft()
+                if self._sticky.get(tp[0]) == tp[1]:
+                    del self._sticky[tp[0]]  # the next unkeyed record picks a new partition
+                self._send(b, broker)
+
+    def _send(self, b: ProducerBatch, broker: int) -> None:
+        tp = b.tp
+        if self.idempotent and b.base_seq < 0:
+            b.base_seq = self._next_seq.get(tp, 0)
+            self._next_seq[tp] = (b.base_seq + len(b.msgs)) % SEQ_SPACE
+            b.epoch = self.epoch
+        retry = b.attempts > 0
+        b.attempts += 1
+        self.stats["sent"] += 1
+        if retry:
+            self.stats["retries"] += 1
+        vals = ",".join(str(m.value) for m in b.msgs[:3]) + ("..." if len(b.msgs) > 3 else "")
+        seq = f" seq={b.base_seq}" if b.base_seq >= 0 else ""
+        label = f"{vals}{seq}"
+        self.kernel.emit(self.lane, "retry" if retry else "send", f"{label} -> {tp[0]}-{tp[1]}",
+                         ref=b.id, data={"tp": f"{tp[0]}-{tp[1]}", "pid": self.pid,
+                                         "epoch": b.epoch if b.base_seq >= 0 else self.epoch,
+                                         "seq": b.base_seq, "count": len(b.msgs),
+                                         "values": [str(m.value) for m in b.msgs]}
+                         if self.kernel.tracing else None)
+        if self.acks == "0":
+            # fire and forget: the outcome is reported as success with no offset
+            self.cluster.network.call(self.lane, "produce", broker,
+                                      self._handler(b, broker, label), lambda r: None,
+                                      timeout=self.config["request.timeout.ms"],
+                                      client_alive=self._alive, label=label, ref=b.id,
+                                      to=f"partition {tp[0]}-{tp[1]}")
+            self._finish(b, None, -1)
+            return
+        self._inflight_broker[broker] = self._inflight_broker.get(broker, 0) + 1
+        self._inflight_tp[tp] = self._inflight_tp.get(tp, 0) + 1
+        self.cluster.network.call(
+            self.lane, "produce", broker, self._handler(b, broker, label),
+            lambda resp: self._on_response(b, broker, resp),
+            timeout=self.config["request.timeout.ms"],
+            on_timeout=lambda: self._on_timeout(b, broker),
+            client_alive=self._alive, label=label, ref=b.id, to=f"partition {tp[0]}-{tp[1]}",
+        )
+
+    def _handler(self, b: ProducerBatch, broker: int, label: str) -> Callable[..., None]:
+        req = {"topic": b.tp[0], "partition": b.tp[1],
+               "records": [(m.key, m.value) for m in b.msgs], "pid": self.pid,
+               "epoch": b.epoch if b.base_seq >= 0 else self.epoch,
+               "seq": b.base_seq, "transactional": self.txn_id is not None,
+               "txn_id": self.txn_id, "acks": self.acks, "label": label, "ref": b.id}
+        return lambda respond: self.cluster.handle_produce(req, broker, respond)
+
+    def _done_inflight(self, b: ProducerBatch, broker: int) -> None:
+        self._inflight_broker[broker] -= 1
+        self._inflight_tp[b.tp] -= 1
+
+    def _on_response(self, b: ProducerBatch, broker: int, resp: dict[str, Any]) -> None:
+        self._done_inflight(b, broker)
+        err = resp.get("error")
+        if err is None:
+            if b.base_seq >= 0:
+                last = (b.base_seq + len(b.msgs) - 1) % SEQ_SPACE
+                if last > self._last_acked_seq.get(b.tp, -1) or last < b.base_seq:
+                    self._last_acked_seq[b.tp] = last
+            if resp.get("duplicate"):
+                self.stats["duplicates_acked"] += 1
+            self.kernel.emit(self.lane, "ack", f"offset {resp['base_offset']}"
+                             + (" (duplicate: original offset)" if resp.get("duplicate") else ""),
+                             ref=b.id)
+            self._finish(b, None, resp["base_offset"])
+        else:
+            self.kernel.emit(self.lane, "error", f"{err}", flag="error", ref=b.id)
+            self._on_error(b, err)
+        self._kick()
+
+    def _on_timeout(self, b: ProducerBatch, broker: int) -> None:
+        self._done_inflight(b, broker)
+        b.maybe_appended = True
+        self.kernel.emit(self.lane, "timeout", f"no answer in {self.config['request.timeout.ms']}"
+                         " ms: the broker may have appended", flag="error", ref=b.id)
+        self._on_error(b, "REQUEST_TIMED_OUT")
+        self._kick()
+
+    def _on_error(self, b: ProducerBatch, err: str) -> None:
+        retriable = err in RETRIABLE
+        if err == "OUT_OF_ORDER_SEQUENCE_NUMBER" and self.idempotent:
+            # an earlier batch of this partition is still unsettled: retry in order
+            earlier = any(x.base_seq >= 0 and x.base_seq < b.base_seq
+                          for x in self._queue.get(b.tp, ())) or self._inflight_tp.get(b.tp, 0)
+            retriable = bool(earlier)
+            if not earlier and not self.txn_id:
+                # the Java client retries every OOOS of an idempotent producer; when the
+                # batch is the next one after the last acknowledged (a real gap: the broker
+                # lost our state), it first bumps its own epoch (KIP-360). Otherwise it
+                # retries until delivery.timeout.ms fails the batch.
+                last = self._last_acked_seq.get(b.tp, -1)
+                if b.base_seq == (last + 1) % SEQ_SPACE:
+                    self._bump_pending = True
+                retriable = True
+        if retriable and b.attempts <= self.config["retries"] and \
+                self._now() - b.created < self.config["delivery.timeout.ms"]:
+            b.ready_at = self._now() + self.config["retry.backoff.ms"]
+            q = self._queue[b.tp]
+            # retries go back in sequence (creation) order, ahead of newer batches
+            pos = 0
+            while pos < len(q) and q[pos].created <= b.created and q[pos] is not b:
+                pos += 1
+            q.insert(pos, b)
+            self.kernel.schedule(self.config["retry.backoff.ms"], self._kick)
+            return
+        if retriable and self._now() - b.created >= self.config["delivery.timeout.ms"]:
+            err = "_MSG_TIMED_OUT"
+        outcome = "info" if b.maybe_appended else "fail"
+        self._finish(b, KafkaError(err, txn_requires_abort=self.txn_id is not None
+                                   and err in ABORTABLE), -1, outcome=outcome)
+        if self.txn_id and self.txn_state == "IN_TRANSACTION":
+            self._set_abortable(KafkaError(err, txn_requires_abort=True))
+
+    def _finish(self, b: ProducerBatch, err: KafkaError | None, base_offset: int, *,
+                outcome: str = "ok", callback: bool = True) -> None:
+        topic, part = b.tp
+        for i, m in enumerate(b.msgs):
+            off = base_offset + i if base_offset >= 0 else -1
+            if err is None:
+                self.stats["acked"] += 1
+            else:
+                self.stats["failed"] += 1
+            self.sim.history.record(
+                self._now(), self.sim.process_name(self), "send", "ok" if err is None else outcome,
+                topic=topic, partition=part, key=m.key, value=m.value,
+                offset=off if off >= 0 else None, txn=self.txn_id, txn_seq=m.txn_seq,
+                error=err.name() if err else None, seq_no=m.seq_no)
+            if callback and m.cb is not None:
+                self._callbacks.append((m.cb, err, Message(topic, part, off, m.key, m.value, err,
+                                                           self._now())))
+        self._unsettled -= len(b.msgs)
+        b.msgs = []
+
+    def _bump_epoch(self) -> None:
+        """KIP-360: a new epoch for the same producer id; unacknowledged batches get fresh
+        sequence numbers from 0 under it."""
+        self._bump_pending = False
+        self.epoch += 1
+        self._next_seq.clear()
+        self._last_acked_seq.clear()
+        for q in self._queue.values():
+            for b in q:
+                b.base_seq = -1
+        self.kernel.emit(self.lane, "fence", f"bumped own epoch to {self.epoch} (KIP-360); "
+                         "sequences restart at 0")
+
+    # ------------------------------------------------------------- producer id
+    def _request_pid(self) -> None:
+        """InitProducerId for an idempotent producer; retried until it succeeds (the only
+        errors it can get, CONCURRENT_TRANSACTIONS and NOT_COORDINATOR, are retriable)."""
+
+        def handler(respond: Callable[[dict[str, Any]], None]) -> None:
+            self.cluster.txn_coordinator.handle_init_producer_id(
+                self.txn_id, self.config["transaction.timeout.ms"], respond,
+                self.transaction_version)
+
+        def on_resp(resp: dict[str, Any]) -> None:
+            if resp["error"]:
+                self.kernel.schedule(self.config["retry.backoff.ms"], self._request_pid)
+                return
+            self.pid, self.epoch = resp["pid"], resp["epoch"]
+            self._next_seq.clear()
+            self.kernel.emit(self.lane, "ack", f"InitProducerId: pid={self.pid} "
+                             f"epoch={self.epoch}", data={"pid": self.pid, "epoch": self.epoch})
+            self._kick()
+
+        # no transactional.id: any live broker answers (the least loaded; here the first)
+        broker = min(self.cluster.alive) if self.txn_id is None and self.cluster.alive else 0
+        self.cluster.network.call(self.lane, "init_pid", broker, handler, on_resp,
+                                  timeout=self.config["request.timeout.ms"],
+                                  on_timeout=self._request_pid, client_alive=self._alive,
+                                  label="InitProducerId",
+                                  to=None if self.txn_id else f"broker {broker}")
