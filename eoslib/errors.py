@@ -47,6 +47,7 @@ CODES: dict[str, tuple[int, bool, str]] = {
     "_FATAL": (-150, False, "Local: Fatal error"),
     "_DESTROY": (-197, False, "Local: Broker handle destroyed"),
     "_UNKNOWN_PARTITION": (-190, False, "Local: Unknown partition"),
+    "_QUEUE_FULL": (-184, True, "Local: Queue full"),  # confluent-kafka: BufferError
 }
 
 CODE_OF = {name: c[0] for name, c in CODES.items()}
