@@ -21,6 +21,8 @@ import pytest
 
 from eoslib.errors import KafkaException
 from eoslib.exercises import ex01_duplicates as ex01
+from eoslib.exercises import ex03_consumer_commits as ex03
+from eoslib.exercises import ex04_transactions as ex04
 from eoslib.exercises import ex05_atomic_commit as ex05
 from eoslib.exercises import failed_run
 from eoslib.exercises.harness import OUTPUT, Schedule, run_loop
@@ -31,6 +33,7 @@ from eoslib.isolation import read_uncommitted_filter
 from eoslib.messages import TopicPartition
 from eoslib.producer_state import APPEND
 from eoslib.producer_state import Verdict as BrokerVerdict
+from eoslib.protocol_state import state_at
 from eoslib.scenarios import run_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,7 +93,7 @@ def test_every_exercise_has_a_solution_and_questions() -> None:
     assert len(SOLUTIONS) == 8
     for exercise in EXERCISES:
         kinds = {q.kind for q in registry.questions_for(exercise)}
-        assert 2 <= len(registry.questions_for(exercise)) <= 3
+        assert 2 <= len(registry.questions_for(exercise)) <= 4
         assert kinds <= {"measure", "configure", "implement"}
 
 
@@ -211,6 +214,11 @@ _EX01 = {"duplicates": _EX01_RESULT.counts["duplicates"],
          "retries": _EX01_RESULT.counts["retries"], "messages": ex01.RUN["messages"]}
 
 
+#: ex01.q3's wrong answer: the offsets of the first copies (whose acks were lost or pending).
+_EX01_FIRST_COPIES = sorted(offsets[0] for offsets in state_at(
+    run_scenario("producer-retry", **ex01.ONE_LOST)).partitions["out-0"].duplicates().values())
+
+
 def test_ex01_run_separates_the_confusable_quantities() -> None:
     assert len(set(_EX01.values())) == 3, _EX01
 
@@ -223,7 +231,12 @@ WRONG: list[tuple[str, str, Any, tuple[str, ...]]] = [
     ("ex02.q2", "always append", lambda e, b: APPEND, ("returned append", "Trace excerpt")),
     ("ex02.q2", "ignores epochs", _check_ignoring_epochs, ("edge case", "epoch")),
     ("ex03.q3", "commit first", {"delivery": "at-most-once"}, ("never processed",)),
-    ("ex04.q3", "idempotence only", {"enable.idempotence": True}, ("duplicate",)),
+    ("ex04.q2", "idempotence only", {"enable.idempotence": True}, ("duplicate",)),
+    ("ex01.q3", "the first copies", _EX01_FIRST_COPIES, ("first write",)),
+    ("ex01.q3", "only the lost one", ex01.second_copies(**ex01.ONE_LOST)[:1], ("missing",)),
+    ("ex03.q4", "after the crashed batch", ex03.resume_offset(**ex03.REPLAY) + 8,
+     ("not the value",)),
+    ("ex04.q3", "forgets the aborted records", 10, ("not the value",)),
     ("ex05.q2", "commit before producing", _loop(commit_first=True),
      ("never reached the output", "crash", "Trace excerpt")),
     ("ex05.q2", "no rewind after abort", _loop(rewind=False),
@@ -253,9 +266,32 @@ WRONG: list[tuple[str, str, Any, tuple[str, ...]]] = [
     ("ex08.q3", "plain insert", _sink_insert, ("processed_twice", "Trace excerpt")),
 ]
 WRONG += [(qid, "wrong number", 12345, ("not the value",)) for qid, q in QUESTIONS.items()
-          if q.kind == "measure" and qid.startswith("ex0")]
+          if q.kind == "measure" and qid.startswith("ex0")
+          and isinstance(ANSWERS.get(qid), int | float)]
 WRONG += [(qid, "wrong type", "a string", ("expected",)) for qid, q in QUESTIONS.items()
           if q.kind in ("measure", "configure", "implement") and qid.startswith("ex0")]
+
+
+#: The question of each exercise that grades the mechanism, not a count read off a run.
+MECHANISM = {"ex01": "ex01.q3", "ex02": "ex02.q2", "ex03": "ex03.q4", "ex04": "ex04.q3",
+             "ex05": "ex05.q2"}
+
+
+def test_every_exercise_asks_about_the_mechanism() -> None:
+    for exercise, qid in MECHANISM.items():
+        assert qid in QUESTIONS and QUESTIONS[qid].exercise == exercise
+    # ex01.q3: one lost ack re-sends the whole window in flight, mid-log, not at its end
+    copies = ex01.second_copies(**ex01.ONE_LOST)
+    limit = ex01.ONE_LOST["config"]["max.in.flight.requests.per.connection"]
+    assert len(copies) == limit and copies[-1] < ex01.ONE_LOST["messages"] + limit - 1
+    # ex03.q4: the restart resumes at the last offset the dead instance committed
+    assert ex03.resume_offset(**ex03.REPLAY) % ex03.REPLAY["config"]["batch"] == 0
+    # ex04.q3: between AFTER and the answer lie a marker and an aborted transaction
+    cells = state_at(run_scenario("read-committed", **ex04.MIXED)).partitions["out-0"].cells
+    start = next(c.offset for c in cells if c.value == ex04.AFTER)
+    between = cells[start + 1:ex04.next_returned()]
+    assert {c.control for c in between} >= {"COMMIT", "ABORT"}
+    assert any(c.status == "aborted" for c in between)
 
 
 def test_every_question_has_a_wrong_answer() -> None:

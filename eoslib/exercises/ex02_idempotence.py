@@ -206,5 +206,7 @@ QUESTIONS = [
                   "already cached, then the sequence it expects next"),
     Question("ex02.q3", "Idempotence is per producer session", 1, "measure",
              measured(count_of("producer-restart", "duplicates", **RESTART)),
-             hint="run_scenario('producer-restart', **RESTART).counts['duplicates']"),
+             hint="the replacement producer gets a new producer id: the broker holds no sequence "
+                  "numbers for it, so everything it re-sends is new data, even what the old "
+                  "producer already wrote (counts['duplicates'])"),
 ]

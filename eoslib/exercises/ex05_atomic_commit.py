@@ -27,7 +27,9 @@ SCHEDULES = [Schedule(0, 10)] + [
 QUESTIONS = [
     Question("ex05.q1", "Aborted by the crash", 1, "measure",
              measured(count_of("transactional-crash", "txn_aborted", **CRASHED)),
-             hint="run_scenario('transactional-crash', **CRASHED).counts['txn_aborted']"),
+             hint="the crash leaves the batch's transaction open; the restarted instance's "
+                  "init_transactions() makes the coordinator abort it: count the aborted "
+                  "transactions (counts['txn_aborted'])"),
     Question("ex05.q2", "The transactional loop", 5, "implement",
              loop_grader("ex05.q2", SCHEDULES),
              hint="the offsets go into the transaction; after an abort, Kafka does not move "
