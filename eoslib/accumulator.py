@@ -24,22 +24,23 @@ DeliveryCallback = Callable[[KafkaError | None, Message], None]
 class PendingMessage:
     """One record waiting for its outcome, with its delivery callback."""
 
-    __slots__ = ("seq_no", "key", "value", "cb", "txn_seq")
+    __slots__ = ("seq_no", "key", "value", "cb", "txn_seq", "headers")
 
     def __init__(self, seq_no: int, key: Any, value: Any, cb: DeliveryCallback | None,
-                 txn_seq: int | None) -> None:
+                 txn_seq: int | None, headers: dict[str, Any] | None = None) -> None:
         self.seq_no = seq_no
         self.key = key
         self.value = value
         self.cb = cb
         self.txn_seq = txn_seq
+        self.headers = headers  # recorded in the history's send op (checker: lineage)
 
 
 class ProducerBatch:
     """Records of one partition, sent and retried together under one base sequence."""
 
     __slots__ = ("tp", "msgs", "size", "created", "base_seq", "attempts", "ready_at",
-                 "maybe_appended", "id", "epoch")
+                 "maybe_appended", "id", "epoch", "earlier")
 
     def __init__(self, tp: TP, created: float, bid: str) -> None:
         self.tp = tp
@@ -52,6 +53,9 @@ class ProducerBatch:
         self.maybe_appended = False
         self.id = bid
         self.epoch = -1
+        #: (epoch, base sequence) it was sent under before a KIP-360 epoch bump re-sequenced
+        #: it (recorded in the history: an earlier attempt may be in the log under them)
+        self.earlier: list[tuple[int, int]] = []
 
 
 class Accumulator:
@@ -81,12 +85,13 @@ class Accumulator:
                                             f"{topic} has no partition {partition}"))
         return partition
 
-    def _append(self, tp: TP, key: Any, value: Any, cb: DeliveryCallback | None) -> None:
+    def _append(self, tp: TP, key: Any, value: Any, cb: DeliveryCallback | None,
+                headers: dict[str, Any] | None = None) -> None:
         """Add a record to its partition's open batch (a new batch schedules a drain after
         ``linger.ms``); a full batch is closed and the sender woken."""
         self._seq_no += 1
         msg = PendingMessage(self._seq_no, key, value, cb,
-                             self.txn_seq if self.txn_id else None)
+                             self.txn_seq if self.txn_id else None, headers)
         b = self._open.get(tp)
         if b is None:
             b = self._open[tp] = ProducerBatch(tp, self._now(),

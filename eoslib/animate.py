@@ -1,11 +1,12 @@
 """`eoslib animate`: one self-contained HTML file that plays a run with both views.
 
-The file holds the run's steps as JSON (for each step its title, caption, the log view's state
-and the arrows of the Lamport view, all computed by :mod:`eoslib.protocol_state`,
-:mod:`eoslib.viz.captions` and :mod:`eoslib.viz.lamport`) and a small script that draws them
-as SVG. It loads nothing from the network: no external scripts, styles or fonts, so it can be
-mailed, put on a slide or opened offline. The cell styles are the log view's: colour, hatch
-and a text mark for every status (:data:`eoslib.viz.logview.CELL_STYLES`).
+The file holds, for every step, its title, its caption and the two pictures the notebook's
+step player draws at that step (:func:`eoslib.viz.stepper.moment_pictures`: the log view
+with each reader's view, and the Lamport view), as SVG text; log pictures that repeat are
+stored once. A small script only swaps them: the HTML player, ``show_moment`` and the
+``StepPlayer`` show the same picture and the same caption at the same step. It loads nothing
+from the network: no external scripts, styles or fonts, so it can be mailed, put on a slide
+or opened offline.
 """
 
 from __future__ import annotations
@@ -15,66 +16,41 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from eoslib.protocol_state import _BIRTHS, ProtocolState, first_step, states
+from eoslib.protocol_state import states
 from eoslib.viz.captions import caption, step_title
 from eoslib.viz.lamport import LamportView
-from eoslib.viz.logview import CELL_STYLES
+from eoslib.viz.logview import log_picture
+from eoslib.viz.stepper import jump_steps
 
 if TYPE_CHECKING:
     from eoslib.result import Result
 
 
-def _log_state(st: ProtocolState) -> dict[str, Any]:
-    rows = []
-    for name in st.data_partitions():
-        p = st.partitions[name]
-        if not p.cells and not p.truncated:
-            continue
-        dups = p.duplicates()
-        copy = {o: k + 1 for offs in dups.values() for k, o in enumerate(offs)}
-        cells = [[c.offset, c.control or c.value, c.status, copy.get(c.offset, 0)
-                  if c.status != "lost" else 0] for c in p.cells + p.truncated]
-        ptr_up = [[f"committed ({g})", o] for g, o in sorted(st.committed_offset(name).items())]
-        ptr_up += [[f"position ({c})", pos[name]] for c, pos in sorted(st.positions.items())
-                   if name in pos]
-        rows.append({"name": name, "cells": cells, "hw": p.hw, "lso": p.lso, "up": ptr_up})
-    sink = [[r.id, r.value, r.copy] for r in st.sink if r.applied]
-    return {"rows": rows, "sink": sink}
-
-
 def frames(result: Result) -> dict[str, Any]:
-    """The JSON payload of the HTML player: steps, log states, arrows and actors."""
+    """The JSON payload of the HTML player: per step its title, caption and pictures."""
     trace = result.trace
     if not trace:
         raise ValueError("this run has no trace (was it run with tracing=False?)")
     view = LamportView(result)
-    logs: list[dict[str, Any]] = []  # distinct log states; steps point into it
+    logs: list[str] = []  # distinct log pictures; steps point into it
+    alts: list[str] = []
     keys: dict[str, int] = {}
     steps = []
     for i, st in enumerate(states(trace)):  # one pass, not a fold per step
-        log = _log_state(st)
-        key = json.dumps(log, sort_keys=True)
-        if key not in keys:
-            keys[key] = len(logs)
-            logs.append(log)
+        log = log_picture(st)
+        if log.svg not in keys:
+            keys[log.svg] = len(logs)
+            logs.append(log.svg)
+            alts.append(log.alt)
+        lam = view.picture(i)
         steps.append({"title": step_title(result, i), "caption": caption(result, i, st),
-                      "log": keys[key], "row": view.axis(trace[i]["t"])})
-    arrs = [{"step": a.step, "kind": a.kind, "src": view.x[a.src], "dst": view.x[a.dst],
-             "y0": view.axis(a.t0), "y1": view.axis(a.t1), "label": a.label, "lost": a.lost,
-             "retry": a.retry} for a in view.arrows]
-    marks = [{"step": ev["i"], "x": view.x[ev["lane"]], "y": view.axis(ev["t"]),
-              "kind": ev["kind"], "label": ev["label"]}
-             for ev in trace if ev["kind"] in ("crash", "restart") and ev["lane"] in view.x]
-    jumps = {w: s for w in _BIRTHS if (s := first_step(result, w)) is not None}
-    styles = {k: {"fill": v.fill, "hatch": v.hatch, "text": v.text, "mark": v.mark,
-                  "label": v.label} for k, v in CELL_STYLES.items()}
+                      "log": keys[log.svg], "lamport": lam.svg, "lamport_alt": lam.alt})
     return {"scenario": result.scenario, "seed": result.seed, "messages": result.messages,
-            "counts": {k: result.counts[k] for k in ("duplicates", "lost", "aborted_reads",
-                                                     "uncommitted_reads")},
+            "counts": {k: result.counts.get(k, 0) for k in ("duplicates", "lost",
+                                                           "aborted_reads",
+                                                           "uncommitted_reads", "retries")},
             "verdict": str(result.report).splitlines()[0],
-            "actors": view.actors, "rows": len(view.axis.times), "steps": steps,
-            "states": logs, "arrows": arrs, "marks": marks, "jumps": jumps,
-            "styles": styles}
+            "steps": steps, "logs": logs, "log_alts": alts, "jumps": jump_steps(result)}
 
 
 _PAGE = Path(__file__).with_name("animate_page.html")

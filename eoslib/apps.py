@@ -3,8 +3,8 @@
 :class:`Pipeline` reads an input topic with a consumer group, transforms each record and
 writes the result to an output topic and/or a :class:`~eoslib.sinks.Sink`. ``delivery``:
 
-* ``at-most-once``: commit the input offsets, then process. A crash after the commit
-  loses the batch.
+* ``at-most-once``: commit the input offsets, then process, with a producer that never
+  retries (``retries=0``). A crash after the commit loses the batch; nothing is repeated.
 * ``at-least-once``: process, flush, then commit. A crash before the commit replays the
   batch: duplicates downstream.
 * ``exactly-once``: the transactional loop. ``begin_transaction``; produce;
@@ -44,6 +44,17 @@ class Crash(Exception):
     def __init__(self, step: str) -> None:
         super().__init__(step)
         self.step = step
+
+
+def input_id(msg: Message) -> str:
+    """The id of an input message: its value (the course's inputs are ``m0``, ``m1``...)."""
+    return str(msg.value())
+
+
+def lineage(msg: Message) -> dict[str, str]:
+    """The headers an output record carries to name the input it derives from (the
+    checker counts, per input, the output records that name it)."""
+    return {"input": input_id(msg)}
 
 
 def default_step(msg: Message) -> Any:
@@ -98,6 +109,7 @@ class Pipeline:
         self.processed = 0
         self.crash_at = sim.faults.crash_at
         self._fired: set[str] = set()  # explorer (issue 9): crash_points already fired
+        self._undelivered: list[Any] = []  # delivery errors since the last flush
         self.consumer: Consumer | None = None
         self.producer: Producer | None = None
 
@@ -110,6 +122,7 @@ class Pipeline:
     def start(self) -> None:
         """Start a new incarnation: fresh consumer (and producer) in the same group."""
         self.incarnation += 1
+        self._undelivered = []
         sim = self.sim
         eos = self.delivery == "exactly-once"
         cconf = {"group.id": self.group, "enable.auto.commit": False,
@@ -127,6 +140,9 @@ class Pipeline:
             pconf: dict[str, Any] = {"client.id": f"{self.process}-producer"}
             if eos:
                 pconf["transactional.id"] = self.txn_id
+            if self.delivery == "at-most-once" and not self.producer_config.get(
+                    "enable.idempotence"):
+                pconf["retries"] = 0  # at most once: a send is never repeated
             pconf.update(self.producer_config)
             self.producer = sim.Producer(pconf)
             sim.set_process(self.producer, self.process)
@@ -194,14 +210,16 @@ class Pipeline:
                 out = self.step(m)
                 self.sim.sleep(self.processing_ms)
                 if self.sink is not None:
-                    self.sink.write(self.process, str(m.value()), out, (m.topic(), m.partition()),
+                    self.sink.write(self.process, input_id(m), out, (m.topic(), m.partition()),
                                     m.offset())
                 if p is not None and self.output is not None:
-                    p.produce(self.output, value=out, key=m.key())
+                    p.produce(self.output, value=out, key=m.key(), headers=lineage(m),
+                              on_delivery=self._on_delivery)
                 self.processed += 1
             self._maybe_crash("after_process", msgs)
             if p is not None and not eos:
                 p.flush()
+                self._check_delivered()
             self._maybe_crash("after_produce", msgs)
             self._maybe_crash("before_commit", msgs)
             if self.delivery != "at-most-once":
@@ -224,6 +242,18 @@ class Pipeline:
             else:
                 raise
         return True
+
+    def _on_delivery(self, err: Any, msg: Message) -> None:
+        if err is not None:
+            self._undelivered.append(err)
+
+    def _check_delivered(self) -> None:
+        """At least once: an output that was not delivered must not be committed past, so
+        the instance stops (its supervisor restarts it from the committed offsets). At most
+        once: a lost output is what the guarantee allows."""
+        failed, self._undelivered = self._undelivered, []
+        if failed and self.delivery == "at-least-once":
+            raise KafkaException(failed[0])
 
     def _commit(self, msgs: list[Message]) -> None:
         assert self.consumer is not None

@@ -101,7 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         for k in keys:
             print(f"  {k:<18} {result.counts[k]}")
         print(f"  trace_digest       {result.trace_digest[:16]}…")
-        print(str(result.report))
+        print(str(result))  # the client first, then the verdict
     return 0
 
 

@@ -209,7 +209,7 @@ class Cluster:
                 return
         res: AppendResult = p.append_data(
             req["records"], producer_id=req["pid"], epoch=req["epoch"], base_seq=req["seq"],
-            transactional=req["transactional"], acks=req["acks"],
+            transactional=req["transactional"], acks=req["acks"], headers=req.get("headers"),
         )
         if res.error:
             self.kernel.emit(p.lane, "reject", f"{label}: {res.error}", flag="error",

@@ -78,7 +78,7 @@ class Consumer(ConsumerCoordinator, Fetcher):
         self._fatal: KafkaError | None = None
         self._fetch_error: KafkaError | None = None  # raised by the next consume()
         self._positions: dict[TP, int | None] = {}
-        self._buffers: dict[TP, deque[tuple[int, Any, Any]]] = {}
+        self._buffers: dict[TP, deque[tuple[int, Any, Any, Any]]] = {}  # + writer id
         self._next_fetch: dict[TP, int] = {}
         self._fetching: set[TP] = set()
         self._last_poll = self.kernel.now
@@ -192,7 +192,8 @@ class Consumer(ConsumerCoordinator, Fetcher):
             self.sim.history.record(
                 self.kernel.now, self.sim.process_name(self), "poll", "ok",
                 records=[[m.topic(), m.partition(), m.offset(), m.value()] for m in out],
-                isolation=self.isolation, group=self.group_id)
+                isolation=self.isolation, group=self.group_id,
+                **poll_meta(out))
             first, last = out[0], out[-1]
             self.kernel.emit(self.lane, "poll", f"{len(out)} from {first.topic()}-"
                              f"{first.partition()} @{first.offset()}..{last.offset()}",
@@ -305,3 +306,11 @@ class Consumer(ConsumerCoordinator, Fetcher):
     def effective_config(self) -> dict[str, Any]:
         """The configuration in force, defaults included."""
         return public(self.config)
+
+
+def poll_meta(out: list[Message]) -> dict[str, Any]:
+    """The history's ``writers`` (and ``headers``, when a record has any) of a poll."""
+    meta: dict[str, Any] = {"writers": [list(m._writer) if m._writer else None for m in out]}
+    if any(m._headers is not None for m in out):
+        meta["headers"] = [m._headers for m in out]
+    return meta

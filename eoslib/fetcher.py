@@ -14,6 +14,7 @@ from typing import Any
 
 from eoslib.errors import KafkaError, KafkaException
 from eoslib.messages import Message
+from eoslib.partition import SEQ_SPACE
 
 TP = tuple[str, int]
 
@@ -66,8 +67,11 @@ class Fetcher:
             tp = parts[(self._rr + i) % len(parts)]
             buf = self._buffers.get(tp)
             while buf and len(out) < n:
-                off, key, value = buf.popleft()
-                out.append(Message(tp[0], tp[1], off, key, value, timestamp=self.kernel.now))
+                off, key, value, meta = buf.popleft()
+                msg = Message(tp[0], tp[1], off, key, value, timestamp=self.kernel.now)
+                if meta is not None:
+                    msg._writer, msg._headers = meta[:3], meta[3]
+                out.append(msg)
                 self._positions[tp] = off + 1
             if buf is not None and not buf and self._positions.get(tp) is not None:
                 self._positions[tp] = max(self._positions[tp] or 0,
@@ -113,7 +117,8 @@ class Fetcher:
             if not batches:
                 return
             records = [r for r in self.fetch_filter(batches, resp["aborted"]) if r[0] >= offset]
-            self._buffers[tp].extend(records)
+            meta = record_meta(batches) if records else {}
+            self._buffers[tp].extend((o, k, v, meta.get(o)) for o, k, v in records)
             self._next_fetch[tp] = batches[-1].last_offset + 1
             if not records:
                 self._positions[tp] = self._next_fetch[tp]
@@ -140,3 +145,18 @@ class Fetcher:
                          f"auto.offset.reset={reset} -> {new}",
                          data={"group": self.group_id, "positions": {f"{tp[0]}-{tp[1]}": new}}
                          if self.kernel.tracing else None)
+
+
+def record_meta(batches: Any) -> dict[int, tuple[int, int, int, Any]]:
+    """offset -> (producer id, epoch, sequence, headers) of every data record in
+    ``batches``: what the record batch's header says about who wrote it (sequence -1 when
+    the writer had none) and the record's own headers (None when it has none)."""
+    out: dict[int, tuple[int, int, int, Any]] = {}
+    for b in batches:
+        if b.control is None:
+            pid, epoch, base, seq, hs = (b.producer_id, b.epoch, b.base_offset, b.base_seq,
+                                         b.headers)
+            for i in range(len(b.records)):
+                out[base + i] = (pid, epoch, (seq + i) % SEQ_SPACE if seq >= 0 else -1,
+                                 hs[i] if hs else None)
+    return out

@@ -13,11 +13,19 @@ second incarnation of ``app-1`` after a restart, ``"verifier"`` for the final re
 ``send``        ``topic``, ``partition``, ``key``, ``value``, ``offset`` (``None`` unless
                 acknowledged), ``txn`` (``transactional.id`` or ``None``), ``txn_seq``
                 (which transaction of this producer, counting from 0, or ``None``),
-                ``error`` (Kafka error name or ``None``).
+                ``error`` (Kafka error name or ``None``); optional: ``pid``, ``epoch``,
+                ``seq`` (the record's identity in the log: producer id, epoch, sequence;
+                -1 when the producer has none), ``earlier`` (``[epoch, seq]`` it was sent
+                under before a KIP-360 re-sequencing), ``headers`` (dict; ``input`` names
+                the input message the record derives from).
                 outcome ``ok`` = acknowledged; ``fail`` = definitely not written;
                 ``info`` = unknown (the client crashed or gave up while it was in flight).
 ``poll``        ``records``: list of ``[topic, partition, offset, value]``;
-                ``isolation``: ``read_committed`` / ``read_uncommitted``; ``group``.
+                ``isolation``: ``read_committed`` / ``read_uncommitted``; ``group``;
+                optional, parallel to ``records``: ``writers`` (``[producer id, epoch,
+                sequence]`` from the record batch's header, or null) and ``headers``;
+                ``covered``: ``[topic, partition]`` a reader read whole from its start
+                (a verifier's final read, even when it returned nothing).
 ``commit``      ``group``, ``offsets``: list of ``[topic, partition, offset]`` (the next
                 offset to read), ``txn`` (set when sent with ``send_offsets_to_transaction``).
 ``txn_end``     ``txn``, ``txn_seq``, ``result`` (``commit`` / ``abort``). outcome ``ok``
@@ -29,6 +37,9 @@ second incarnation of ``app-1`` after a restart, ``"verifier"`` for the final re
 ``crash``       ``step``: the named step of the loop at which the process died.
 ``fenced``      ``txn``, ``error``: the producer was fenced (``PRODUCER_FENCED``,
                 ``INVALID_PRODUCER_EPOCH``) and must be closed.
+``committed``   ``group``, ``offsets``: ``[topic, partition, offset]``: a group's committed
+                offsets (or a sink's stored ones, group ``sink NAME``) as a reader asked at
+                the end: the inputs below them were consumed.
 ``note``        free-form ``text``; ignored by the checker.
 ==============  ==========================================================================
 
@@ -44,7 +55,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 OUTCOMES = ("ok", "fail", "info")
-KINDS = ("send", "poll", "commit", "txn_end", "sink_write", "crash", "fenced", "note")
+KINDS = ("send", "poll", "commit", "txn_end", "sink_write", "crash", "fenced", "committed",
+         "note")
 
 
 class Op(NamedTuple):

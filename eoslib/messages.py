@@ -33,7 +33,8 @@ class TopicPartition:
 class Message:
     """A record returned by ``Consumer.poll`` or passed to a delivery callback."""
 
-    __slots__ = ("_topic", "_partition", "_offset", "_key", "_value", "_error", "_timestamp")
+    __slots__ = ("_topic", "_partition", "_offset", "_key", "_value", "_error", "_timestamp",
+                 "_writer", "_headers")
 
     def __init__(self, topic: str, partition: int, offset: int, key: Any, value: Any,
                  error: KafkaError | None = None, timestamp: float = 0.0) -> None:
@@ -44,6 +45,10 @@ class Message:
         self._value = value
         self._error = error
         self._timestamp = timestamp
+        #: (producer id, epoch, sequence) from the record's batch header, as fetched (the
+        #: history records it so the checker identifies records; not in the public API)
+        self._writer: tuple[int, int, int] | None = None
+        self._headers: dict[str, Any] | None = None
 
     def topic(self) -> str:
         """The topic."""
@@ -64,6 +69,10 @@ class Message:
     def value(self) -> Any:
         """The value."""
         return self._value
+
+    def headers(self) -> list[tuple[str, Any]] | None:
+        """The record's headers as (key, value) pairs, or None (confluent-kafka's shape)."""
+        return None if self._headers is None else list(self._headers.items())
 
     def error(self) -> KafkaError | None:
         """The error, or None."""

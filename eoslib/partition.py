@@ -51,6 +51,8 @@ class Batch:
     transactional: bool = False
     control: str | None = None
     append_time: float = 0.0
+    #: each record's headers (a dict or None), parallel to ``records``; None when none has any
+    headers: list[Any] | None = None
 
     @property
     def last_offset(self) -> int:
@@ -135,6 +137,7 @@ class Partition:
         transactional: bool = False,
         acks: str = "all",
         required_isr: bool = True,
+        headers: list[Any] | None = None,
     ) -> AppendResult:
         """Append a data batch as the leader would, after the producer-state checks."""
         if acks == "all" and required_isr and len(self.isr) < self.min_insync:
@@ -166,7 +169,7 @@ class Partition:
                                        f"{entry.current_txn_first_offset} is still open")
         base = self.leo
         batch = Batch(base, list(records), producer_id, epoch, base_seq, transactional, None,
-                      self.kernel.now)
+                      self.kernel.now, list(headers) if headers else None)
         # producer state first, so the LSO computed on append sees the open transaction
         if producer_id != NO_PID:
             if entry is None:
@@ -411,7 +414,8 @@ class Partition:
                 break
             if b.last_offset >= limit:
                 b = Batch(b.base_offset, b.records[: limit - b.base_offset], b.producer_id,
-                          b.epoch, b.base_seq, b.transactional, b.control, b.append_time)
+                          b.epoch, b.base_seq, b.transactional, b.control, b.append_time,
+                          b.headers[: limit - b.base_offset] if b.headers else None)
             out.append(b)
             n += len(b.records)
         aborted: list[AbortedTxn] = []

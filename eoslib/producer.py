@@ -60,6 +60,8 @@ class Producer(Accumulator, Sender, TransactionManager):
         self._queue: dict[TP, deque[ProducerBatch]] = {}
         self._inflight_broker: dict[int, int] = {}
         self._inflight_tp: dict[TP, int] = {}
+        #: batches on the wire (a crash records them as outcome unknown in the history)
+        self._on_wire: dict[int, ProducerBatch] = {}
         self._next_seq: dict[TP, int] = {}
         self._last_acked_seq: dict[TP, int] = {}
         self._unsettled = 0  # messages produced but not yet completed
@@ -106,7 +108,7 @@ class Producer(Accumulator, Sender, TransactionManager):
                 raise self._state_error("produce() outside a transaction: call "
                                         "begin_transaction() first")
         tp = (topic, self._choose_partition(topic, key, partition))
-        self._append(tp, key, value, on_delivery or callback)
+        self._append(tp, key, value, on_delivery or callback, _headers(headers))
         if self.txn_id and tp not in self.txn_partitions and tp not in self._adding:
             self._add_partition(tp)
 
@@ -161,6 +163,10 @@ class Producer(Accumulator, Sender, TransactionManager):
             self.alive = False
 
     def _abandon(self, why: str) -> None:
+        for b in list(self._on_wire.values()):  # on the wire: it may be appended
+            self._finish(b, KafkaError("_DESTROY", f"producer {why}"), -1, outcome="info",
+                         callback=False)
+        self._on_wire.clear()
         for q in self._queue.values():
             for b in q:
                 self._finish(b, KafkaError("_DESTROY", f"producer {why}"), -1,
@@ -173,3 +179,10 @@ class Producer(Accumulator, Sender, TransactionManager):
     def effective_config(self) -> dict[str, Any]:
         """The configuration in force, defaults included."""
         return public(self.config)
+
+
+def _headers(headers: Any) -> dict[str, Any] | None:
+    """confluent-kafka's headers (a dict, or a list of (key, value) pairs) as a dict."""
+    if headers is None:
+        return None
+    return dict(headers.items() if isinstance(headers, dict) else headers)

@@ -41,6 +41,8 @@ class Cell:
     status: str = "committed"  # one of STATUSES
     step: int = 0  # the trace event that appended it
     ref: str | None = None  # the producer batch it came from
+    retry: bool = False  # appended by a retried request (the batch was sent before)
+    dropped: int = 0  # retries of this record the broker recognised and did not append
 
 
 @dataclass
@@ -87,6 +89,9 @@ class ProducerState:
     epoch: int = -1
     next_seq: dict[str, int] = field(default_factory=dict)
     inflight: list[str] = field(default_factory=list)
+    #: batches whose answer reached the client's connection but is not handed to the
+    #: producer yet (it waits behind an earlier, unanswered request on that connection)
+    arrived: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -115,8 +120,13 @@ class ProtocolState:
     producers: dict[str, ProducerState] = field(default_factory=dict)
     sink: list[SinkRow] = field(default_factory=list)
     crashed: set[str] = field(default_factory=set)
+    handed: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # consumer -> tp
+    isolation: dict[str, str] = field(default_factory=dict)  # consumer -> isolation.level
+    #: steps of timeouts that hit a batch whose answer had arrived (held on its connection)
+    held_timeouts: set[int] = field(default_factory=set)
     # where each group's transactional offsets live: group -> __consumer_offsets partition
     _offsets_tp: dict[str, str] = field(default_factory=dict, repr=False)
+    _retried: set[str] = field(default_factory=set, repr=False)  # batch refs sent again
 
     def partition(self, name: str) -> PartitionState:
         """The state of partition ``name`` (``"out-0"``), created empty if unseen."""
@@ -142,12 +152,18 @@ class ProtocolState:
 def _apply_partition(st: ProtocolState, ev: TraceEvent, d: dict[str, Any]) -> None:
     kind = ev["kind"]
     p = st.partition(d["tp"])
-    if kind == "append" or (kind == "commit" and "base" in d):
+    if kind == "dedup":
+        for c in p.cells:
+            if d["base"] <= c.offset < d["base"] + len(d["values"]):
+                c.dropped += 1
+    elif kind == "append" or (kind == "commit" and "base" in d):
         txn = bool(d.get("txn"))
+        retry = ev.get("ref") in st._retried
         for k, v in enumerate(d["values"]):
             p.cells.append(Cell(d["base"] + k, v, d.get("pid", -1), d.get("epoch", -1),
                                 d["seq"] + k if d.get("seq", -1) >= 0 else -1, txn, None,
-                                "open" if txn else "committed", ev["i"], ev.get("ref")))
+                                "open" if txn else "committed", ev["i"], ev.get("ref"),
+                                retry))
     elif kind == "marker":
         for c in p.cells:
             if c.pid == d["pid"] and c.status == "open" and c.offset < d["offset"]:
@@ -187,7 +203,10 @@ def _apply(st: ProtocolState, ev: TraceEvent) -> None:
         st.crashed.discard(lane)
         return
     if d is None:
-        if kind == "timeout" and ev.get("ref"):
+        if kind in ("timeout", "ack", "error") and ev.get("ref"):
+            ps = st.producers.get(lane)
+            if kind == "timeout" and ps is not None and ev["ref"] in ps.arrived:
+                st.held_timeouts.add(ev["i"])
             _drop_inflight(st, lane, ev["ref"])
         return
     if "tp" in d and lane.startswith("partition") or kind in ("marker", "replicate",
@@ -204,7 +223,14 @@ def _apply(st: ProtocolState, ev: TraceEvent) -> None:
     elif kind in ("poll", "seek"):
         st.positions.setdefault(lane, {}).update(d["positions"])
         st.groups_of[lane] = d.get("group")
+        if d.get("isolation"):
+            st.isolation[lane] = d["isolation"]
+        got = st.handed.setdefault(lane, {})
+        for tp, off, _ in d.get("records", ()):
+            got.setdefault(tp, []).append(off)
     elif kind in ("send", "retry"):
+        if kind == "retry" and ev.get("ref"):
+            st._retried.add(ev["ref"])
         ps = st.producers.setdefault(lane, ProducerState())
         ps.pid, ps.epoch = d["pid"], d["epoch"]
         if d["seq"] >= 0:
@@ -212,8 +238,13 @@ def _apply(st: ProtocolState, ev: TraceEvent) -> None:
         if ev.get("ref") and ev["ref"] not in ps.inflight:
             ps.inflight.append(ev["ref"])
     elif kind == "response":
-        if ev.get("ref") and not d.get("ignored"):
-            _drop_inflight(st, lane, ev["ref"])
+        ps = st.producers.get(lane)
+        ref = ev.get("ref")
+        if ps is not None and ref in ps.inflight and not d.get("ignored") \
+                and ref not in ps.arrived:
+            ps.arrived.append(ref)
+    elif kind in ("reject", "error") and ev.get("ref"):
+        _drop_inflight(st, lane, ev["ref"])
     elif kind == "ack" and "pid" in d:
         ps = st.producers.setdefault(lane, ProducerState())
         ps.pid, ps.epoch = d["pid"], d["epoch"]
@@ -228,9 +259,13 @@ def _apply(st: ProtocolState, ev: TraceEvent) -> None:
 
 
 def _drop_inflight(st: ProtocolState, lane: str, ref: str) -> None:
+    """The producer is done waiting for batch ``ref`` (answered, failed or timed out)."""
     ps = st.producers.get(lane)
-    if ps is not None and ref in ps.inflight:
-        ps.inflight.remove(ref)
+    if ps is not None:
+        if ref in ps.inflight:
+            ps.inflight.remove(ref)
+        if ref in ps.arrived:
+            ps.arrived.remove(ref)
 
 
 def fold(trace: list[TraceEvent], step: int | None = None) -> ProtocolState:
@@ -320,3 +355,124 @@ def first_step(result: Result, what: str) -> int | None:
             continue
         return int(ev["i"])
     return None
+
+
+#: What a reader does with each offset of a partition (see :func:`reader_view`).
+READER_FATES = ("returned", "unread", "skipped", "control", "beyond")
+
+
+@dataclass
+class ReaderView:
+    """What one consumer is handed from one partition under its ``isolation.level``.
+
+    ``fates`` maps every offset of the log to one of :data:`READER_FATES`: ``returned``
+    (a poll handed it to the application), ``unread`` (readable, not handed yet),
+    ``skipped`` (an aborted record a read_committed reader never returns), ``control`` (a
+    COMMIT/ABORT marker: never returned to any application), ``beyond`` (at or past
+    ``limit``: the LSO for read_committed, the HW for read_uncommitted). ``aborted_reads``
+    lists the aborted offsets it was handed (read_uncommitted only)."""
+
+    consumer: str
+    tp: str
+    isolation: str
+    group: str | None
+    position: int | None
+    committed: int | None
+    limit: int
+    limit_name: str  # "LSO" or "HW"
+    fates: dict[int, str] = field(default_factory=dict)
+    aborted_reads: list[int] = field(default_factory=list)
+
+    @property
+    def waits_on_open_txn(self) -> bool:
+        """True when a read_committed reader stops at an open transaction (LSO < HW)."""
+        return self.limit_name == "LSO" and any(f == "beyond" for f in self.fates.values())
+
+
+def reader_view(st: ProtocolState, consumer: str, tp: str,
+                isolation: str | None = None) -> ReaderView:
+    """What ``consumer`` is handed from partition ``tp`` at this state (its isolation level
+    as its polls recorded it, or ``isolation`` when given or never recorded)."""
+    level = isolation or st.isolation.get(consumer) or "read_uncommitted"
+    p = st.partition(tp)
+    rc = level == "read_committed"
+    limit = p.lso if rc else p.hw
+    group = st.groups_of.get(consumer)
+    got = set(st.handed.get(consumer, {}).get(tp, ()))
+    view = ReaderView(consumer, tp, level, group, st.positions.get(consumer, {}).get(tp),
+                      st.committed.get(group or "", {}).get(tp), limit,
+                      "LSO" if rc else "HW")
+    for c in p.cells:
+        if c.control:
+            fate = "control"
+        elif c.offset >= limit:
+            fate = "beyond"
+        elif rc and c.status == "aborted":
+            fate = "skipped"
+        else:
+            fate = "returned" if c.offset in got else "unread"
+        view.fates[c.offset] = fate
+        if fate == "returned" and c.status == "aborted":
+            view.aborted_reads.append(c.offset)
+    return view
+
+
+def readers(st: ProtocolState, tp: str) -> list[str]:
+    """The consumers that read ``tp`` at this state (a position on it, not crashed)."""
+    return sorted(c for c, pos in st.positions.items() if tp in pos and c not in st.crashed)
+
+
+def answer_fate(trace: list[TraceEvent], step: int) -> str:
+    """What became of the answer trace event ``step`` carried to a producer: ``handed``
+    (the producer got it), ``held`` (it reached the connection but waited behind an earlier
+    unanswered request until the request timed out, so the producer never used it),
+    ``ignored`` (it came too late) or ``lost``. Read from the events after it."""
+    ev = trace[step]
+    d = ev.get("data") or {}
+    if d.get("lost"):
+        return "lost"
+    if d.get("ignored"):
+        return "ignored"
+    ref = ev.get("ref")
+    if not ref:
+        return "handed"
+    for later in trace[step + 1:]:
+        if later.get("ref") != ref or later["kind"] in ("request", "append", "dedup"):
+            continue
+        return "held" if later["kind"] == "timeout" else "handed"
+    return "handed"
+
+
+def state_of_simulation(sim: Any) -> ProtocolState:
+    """The logs (cells, HW, LSO) and the coordinator's transactions of a live
+    :class:`~eoslib.Simulation`, read from its objects: for a simulation driven by hand
+    (appends made straight on a partition leave no trace event to fold)."""
+    st = ProtocolState(step=len(sim.trace) - 1, t=float(sim.kernel.now))
+    for topic in sim.cluster.topics:
+        for p in sim.cluster.partitions(topic):
+            ps = st.partition(p.name)
+            for b in p.log:
+                status = _batch_status(p, b)
+                for k, (_, v) in enumerate(b.records):
+                    ps.cells.append(Cell(b.base_offset + k, b.control or str(v), b.producer_id,
+                                         b.epoch, b.base_seq + k if b.base_seq >= 0 else -1,
+                                         b.transactional, b.control, status))
+            ps.hw, ps.lso = p.hw, p.lso
+    for txn_id, meta in sim.cluster.txn_coordinator.txns.items():
+        st.txns[txn_id] = TxnState(meta.state, meta.producer_id, meta.epoch)
+    return st
+
+
+def _batch_status(p: Any, b: Any) -> str:
+    """A stored batch's status: control, committed, aborted (in the aborted index) or open
+    (no marker of its producer after it)."""
+    if b.control:
+        return "control"
+    if not b.transactional:
+        return "committed"
+    if any(a.producer_id == b.producer_id and a.first_offset <= b.base_offset <= a.last_offset
+           for a in p.aborted):
+        return "aborted"
+    decided = any(m.control and m.producer_id == b.producer_id and m.base_offset > b.base_offset
+                  for m in p.log)
+    return "committed" if decided else "open"

@@ -61,6 +61,16 @@ TRACE_KINDS = (
 )
 
 
+#: how a result's header names each client (``config["client"]``)
+CLIENT_NAMES = {"librdkafka": "librdkafka (confluent-kafka)", "java": "Java (kafka-clients)"}
+
+
+def client_line(config: dict[str, Any]) -> str:
+    """``client: librdkafka (confluent-kafka)``: the client whose semantics a run follows."""
+    client = config.get("client")
+    return f"client: {CLIENT_NAMES.get(str(client), client or 'not recorded')}"
+
+
 def digest(trace: list[TraceEvent]) -> str:
     """SHA-256 of the canonical JSON of a trace: equal traces, equal digests."""
     h = hashlib.sha256()
@@ -92,6 +102,10 @@ class Result:
     #: how many requests of each API the run sent (``{"produce": 4, ...}``): the explorer
     #: places faults on them
     requests: dict[str, int] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        """The client it ran (first line), then the checker's verdict."""
+        return f"{client_line(self.config)}\n{self.report}"
 
     @property
     def trace_digest(self) -> str:

@@ -113,6 +113,7 @@ class Sender:
             return
         self._inflight_broker[broker] = self._inflight_broker.get(broker, 0) + 1
         self._inflight_tp[tp] = self._inflight_tp.get(tp, 0) + 1
+        self._on_wire[id(b)] = b
         self.cluster.network.call(
             self.lane, "produce", broker, self._handler(b, broker, label),
             lambda resp: self._on_response(b, broker, resp),
@@ -126,12 +127,15 @@ class Sender:
                "records": [(m.key, m.value) for m in b.msgs], "pid": self.pid,
                "epoch": b.epoch if b.base_seq >= 0 else self.epoch,
                "seq": b.base_seq, "transactional": self.txn_id is not None,
-               "txn_id": self.txn_id, "acks": self.acks, "label": label, "ref": b.id}
+               "txn_id": self.txn_id, "acks": self.acks, "label": label, "ref": b.id,
+               "headers": [m.headers for m in b.msgs]
+               if any(m.headers is not None for m in b.msgs) else None}
         return lambda respond: self.cluster.handle_produce(req, broker, respond)
 
     def _done_inflight(self, b: ProducerBatch, broker: int) -> None:
         self._inflight_broker[broker] -= 1
         self._inflight_tp[b.tp] -= 1
+        self._on_wire.pop(id(b), None)
 
     def _on_response(self, b: ProducerBatch, broker: int, resp: dict[str, Any]) -> None:
         self._done_inflight(b, broker)
@@ -198,6 +202,8 @@ class Sender:
     def _finish(self, b: ProducerBatch, err: KafkaError | None, base_offset: int, *,
                 outcome: str = "ok", callback: bool = True) -> None:
         topic, part = b.tp
+        # the record's identity in the log (checker): producer id, epoch, sequence
+        epoch = b.epoch if b.base_seq >= 0 else self.epoch
         for i, m in enumerate(b.msgs):
             off = base_offset + i if base_offset >= 0 else -1
             if err is None:
@@ -208,7 +214,11 @@ class Sender:
                 self._now(), self.sim.process_name(self), "send", "ok" if err is None else outcome,
                 topic=topic, partition=part, key=m.key, value=m.value,
                 offset=off if off >= 0 else None, txn=self.txn_id, txn_seq=m.txn_seq,
-                error=err.name() if err else None, seq_no=m.seq_no)
+                error=err.name() if err else None, seq_no=m.seq_no, pid=self.pid,
+                epoch=epoch, seq=(b.base_seq + i) % SEQ_SPACE if b.base_seq >= 0 else -1,
+                **({"headers": m.headers} if m.headers is not None else {}),
+                **({"earlier": [[e, (s + i) % SEQ_SPACE] for e, s in b.earlier]}
+                   if b.earlier else {}))
             if callback and m.cb is not None:
                 self._callbacks.append((m.cb, err, Message(topic, part, off, m.key, m.value, err,
                                                            self._now())))
@@ -224,6 +234,8 @@ class Sender:
         self._last_acked_seq.clear()
         for q in self._queue.values():
             for b in q:
+                if b.base_seq >= 0:
+                    b.earlier.append((b.epoch, b.base_seq))
                 b.base_seq = -1
         self.kernel.emit(self.lane, "fence", f"bumped own epoch to {self.epoch} (KIP-360); "
                          "sequences restart at 0")

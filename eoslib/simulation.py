@@ -170,6 +170,7 @@ class Simulation:
         """Read every partition of ``topic`` from the start, as a fresh consumer with
         ``isolation`` would, and record it in the history as ``process``'s polls.
         Returns ``(partition, offset, value)`` triples."""
+        from eoslib.fetcher import record_meta
         from eoslib.isolation import read_uncommitted_filter
 
         filt = self.fetch_filter if isolation == "read_committed" else read_uncommitted_filter
@@ -177,8 +178,14 @@ class Simulation:
         for p in self.cluster.partitions(topic):
             batches, aborted, _ = p.read(0, isolation, max_records=1 << 30)
             recs = filt(batches, aborted)
+            meta = record_meta(batches)
+            heads = [meta[off][3] if off in meta else None for off, _, _ in recs]
             self.history.record(self.now, process, "poll", "ok",
                                 records=[[topic, p.index, off, v] for off, _, v in recs],
-                                isolation=isolation, group=None)
+                                isolation=isolation, group=None, covered=[topic, p.index],
+                                writers=[list(meta[off][:3]) if off in meta else None
+                                         for off, _, _ in recs],
+                                **({"headers": heads} if any(h is not None for h in heads)
+                                   else {}))
             out.extend((p.index, off, v) for off, _, v in recs)
         return out

@@ -16,6 +16,7 @@ import pytest
 from eoslib.animate import frames, render_html
 from eoslib.cli import main
 from eoslib.scenarios import run_scenario
+from eoslib.viz.stepper import show_moment
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["producer-retry", "--seed", "1", "--messages", "3", "--set", "enable.idempotence=false",
@@ -38,9 +39,16 @@ def test_the_file_is_self_contained(tmp_path: Path) -> None:
     r = run_scenario("producer-retry", seed=1, messages=3, config={"enable.idempotence": False},
                      faults={"lost_acks": 1, "response_loss": 0})
     assert len(payload["steps"]) == len(r.trace)
-    assert payload["jumps"] == {"duplicate": next(e["i"] for e in r.trace
-                                                  if e.get("flag") == "duplicate")}
+    assert payload["jumps"] == {"first duplicate": next(e["i"] for e in r.trace
+                                                        if e.get("flag") == "duplicate")}
     assert payload == json.loads(json.dumps(frames(r)))  # the CLI and the API agree
+    # the HTML player shows at each step what show_moment shows there, and says the same
+    for i in (0, len(r.trace) // 2, len(r.trace) - 1):
+        m = show_moment(r, at=i)
+        step = payload["steps"][i]
+        assert step["caption"] == m.caption
+        assert payload["logs"][step["log"]] == m.pictures["log"].svg
+        assert step["lamport"] == m.pictures["lamport"].svg
 
 
 @pytest.mark.parametrize("argv, word", [
@@ -92,9 +100,10 @@ def test_it_plays_to_the_end_in_chromium(tmp_path: Path) -> None:
             assert page.evaluate("() => document.body.dataset.step") == str(n - 1)
             assert page.locator("#caption").inner_text().startswith(f"step {n} of {n}")
             assert page.locator("#log").inner_html() != first_log
-            page.click("text=jump to the first duplicate")
+            page.click("text=first duplicate (step")
             assert "again" in page.locator("#caption").inner_text()
             assert page.locator("#lamport line[stroke='#bd1f01']").count() >= 1  # a lost ack
+            assert page.locator("#play").get_attribute("title")
         finally:
             browser.close()
     assert errors == []

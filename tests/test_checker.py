@@ -53,8 +53,9 @@ def poll(
     proc: str,
     records: list[list[Any]],
     isolation: str = "read_committed",
+    **extra: Any,
 ) -> None:
-    h.record(t, proc, "poll", "ok", records=records, isolation=isolation, group="g")
+    h.record(t, proc, "poll", "ok", records=records, isolation=isolation, group="g", **extra)
 
 
 def txn_end(
@@ -92,7 +93,9 @@ def test_clean_plain_run_is_ok() -> None:
     r = check(plain_run())
     assert r.ok
     assert_only(r)
-    assert str(r) == "OK: no anomalies"
+    assert str(r).splitlines()[0] == "OK: no anomalies (10 of 12 kinds checked)"
+    assert r.unchecked.keys() == {"processed_twice", "lost_input"}
+    assert str(r).splitlines()[-1].startswith("not checked: processed_twice (no sink")
     assert list(r.anomalies) == list(ANOMALIES)
     assert all(isinstance(a, Anomaly) and a.examples == [] for a in r.anomalies.values())
 
@@ -227,8 +230,8 @@ def test_aborted_read_of_an_aborted_transaction() -> None:
 
 def test_aborted_read_of_a_failed_send() -> None:
     h = History()
-    send(h, 0, "producer-1", "m3", None, outcome="fail")
-    poll(h, 1, "consumer-1", [["out", 0, 3, "m3"]])
+    send(h, 0, "producer-1", "m3", None, outcome="fail", pid=7, epoch=0, seq=3)
+    poll(h, 1, "consumer-1", [["out", 0, 3, "m3"]], writers=[[7, 0, 3]])
     r = check(h)
     assert_only(r, aborted_read=1)
     ex = r.anomalies["aborted_read"].examples[0]
@@ -312,7 +315,7 @@ def test_lost_input_only_with_expected_ids() -> None:
     r = check(h, expected_ids={"m10", "m2", "m0", "m1"})
     assert_only(r, lost_input=2)
     assert [e["id"] for e in r.anomalies["lost_input"].examples] == ["m1", "m2"]
-    assert "id 'm1' never written" in str(r)
+    assert "id 'm1' never reached sink totals" in str(r)
 
 
 def test_nonmonotonic_poll_across_and_within_polls() -> None:
@@ -526,3 +529,147 @@ def test_unknown_commit_resolved_as_aborted_by_read_committed_reads() -> None:
     send(h2, 3, "app-1#2", "m0'", 2, txn="tx", txn_seq=0)
     txn_end(h2, 4, "app-1#2", 0, "commit")
     assert check(h2).count("duplicate") == 1
+
+
+# --------------------------------------------------------------------------------------------
+# Records by identity (issue 18 §2): a read is tied to its write by the record batch's
+# (producer id, epoch, sequence) or by its offset, never by its value.
+
+
+def _two_incarnations(with_ids: bool) -> History:
+    """app-1 (pid 5, epoch 0) writes m5' in a transaction and dies before the answer; its
+    restart app-1#2 (same transactional.id: pid 5, epoch 1) writes the same value again,
+    acknowledged at offset 12, and commits. A read_uncommitted reader sees both copies."""
+    ids = {"pid": 5, "epoch": 0, "seq": 5} if with_ids else {}
+    h = History()
+    send(h, 0, "app-1", "m5'", None, outcome="info", txn="app-txn", txn_seq=0, **ids)
+    h.record(1, "app-1", "crash", "ok", step="after_produce")
+    ids2 = {"pid": 5, "epoch": 1, "seq": 0} if with_ids else {}
+    send(h, 2, "app-1#2", "m5'", 12, txn="app-txn", txn_seq=0, **ids2)
+    txn_end(h, 3, "app-1#2", 0, "commit", txn="app-txn")
+    writers = {"writers": [[5, 0, 5], [5, 1, 0]]} if with_ids else {}
+    poll(h, 4, "downstream", [["out", 0, 5, "m5'"], ["out", 0, 12, "m5'"]],
+         "read_uncommitted", **writers)
+    poll(h, 5, "verifier", [["out", 0, 12, "m5'"]],
+         **({"writers": [[5, 1, 0]]} if with_ids else {}))
+    return h
+
+
+def test_a_read_of_the_aborted_copy_is_blamed_on_the_incarnation_that_wrote_it() -> None:
+    r = check(_two_incarnations(with_ids=True), topics=["out"])
+    assert_only(r, aborted_read=1)  # no duplicate, no uncommitted read: the copies differ
+    ex = r.anomalies["aborted_read"].examples[0]
+    assert (ex["offset"], ex["writer"], ex["why"]) == (5, "app-1", "its transaction aborted")
+    assert "aborted_read" not in r.unchecked and "duplicate" not in r.unchecked
+
+
+def test_without_producer_ids_the_unattributed_read_is_not_checked_not_guessed() -> None:
+    """A history without the batch header's ids (a real broker's client may not expose
+    them): the unacknowledged copy cannot be tied to a write, and the report says so."""
+    r = check(_two_incarnations(with_ids=False), topics=["out"])
+    assert_only(r)  # nothing is blamed on a write by value
+    for name in ("aborted_read", "uncommitted_read", "duplicate", "torn_txn"):
+        assert "1 record read could not be tied" in r.unchecked[name]
+    assert "not checked: duplicate, aborted_read, uncommitted_read, torn_txn (1 record" \
+        in str(r)
+
+
+def test_equal_values_from_two_acknowledged_writes_are_told_apart_by_offset() -> None:
+    h = History()
+    send(h, 0, "app-1", "x", 0, txn="tx", txn_seq=0)
+    txn_end(h, 1, "app-1", 0, "abort")
+    send(h, 2, "app-1", "x", 2, txn="tx", txn_seq=1)
+    txn_end(h, 3, "app-1", 1, "commit")
+    poll(h, 4, "consumer-1", [["out", 0, 0, "x"]], "read_uncommitted")
+    r = check(h)
+    assert_only(r, aborted_read=1)
+    assert r.anomalies["aborted_read"].examples[0]["offset"] == 0
+
+
+# --------------------------------------------------------------------------------------------
+# Every input accounted for (issue 18 §1)
+
+
+def _pipeline_history(copies: dict[str, int]) -> History:
+    """Input ids -> how many records naming them the verifier reads at the end."""
+    h = History()
+    recs, writers, heads, off = [], [], [], 0
+    for i, n in copies.items():
+        for _ in range(n):
+            send(h, off, "app-1", f"{i}'", off, pid=1, epoch=0, seq=off, headers={"input": i})
+            recs.append(["out", 0, off, f"{i}'"])
+            writers.append([1, 0, off])
+            heads.append({"input": i})
+            off += 1
+    poll(h, 99, "verifier", recs, writers=writers, headers=heads)
+    return h
+
+
+def test_inputs_count_how_often_each_reached_each_output() -> None:
+    h = _pipeline_history({"m0": 1, "m1": 2, "m2": 0})
+    r = check(h, inputs=["m0", "m1", "m2"], outputs=["out"], topics=["out"])
+    assert r.effects == {"out": {"m0": 1, "m1": 2, "m2": 0}}
+    assert r.reached() == {"out": {1: 1, 0: 1, 2: 1}}
+    assert_only(r, lost_input=1, duplicate=1)
+    assert r.anomalies["lost_input"].examples == [{"id": "m2", "missing_from": ["out"]}]
+    assert r.anomalies["duplicate"].examples[0]["input"] == "m1"
+    text = str(r)
+    assert "inputs: out 1 once, 1 never, 1 twice" in text
+    assert "id 'm2' never reached out" in text
+    assert r.to_json()["inputs"] == {"out": {"1": 1, "0": 1, "2": 1}}
+
+
+def test_an_output_without_a_final_read_or_without_lineage_is_not_checked() -> None:
+    h = _pipeline_history({"m0": 1})
+    r = check(h, inputs=["m0"], outputs=["elsewhere"], topics=["out"])
+    assert r.count("lost_input") == 0
+    assert r.unchecked["lost_input"] == "no read_committed verifier read elsewhere at the end"
+    bare = History()
+    send(bare, 0, "app-1", "m0", 0)
+    poll(bare, 1, "verifier", [["out", 0, 0, "m0"]])
+    r = check(bare, inputs=["m0"], outputs=["out"])
+    assert "name none of the inputs" in r.unchecked["lost_input"]
+    declared = check(bare, inputs=["m0"], outputs=["out"], lineage=lambda v: v)
+    assert "lost_input" not in declared.unchecked and declared.effects == {"out": {"m0": 1}}
+
+
+def test_a_report_says_what_it_did_not_check() -> None:
+    r = check(History())
+    assert r.checked == ["fenced"]
+    assert str(r).splitlines()[0] == "OK: no anomalies (1 of 12 kinds checked)"
+    assert r.to_json()["unchecked"]["lost_input"].startswith("no input ids given")
+
+
+def test_in_the_simulation_a_read_of_a_dead_incarnations_copy_is_blamed_on_it() -> None:
+    """Instance a dies after its record is appended, before the answer (its send's outcome
+    is unknown, no offset); b (same transactional.id) writes the same value and commits. A
+    read_uncommitted reader gets both: one aborted read of a's copy, no duplicate (a value
+    match would blame offset 0 on b: a duplicate and no aborted read)."""
+    from eoslib.simulation import Simulation
+
+    sim = Simulation(0)
+    sim.create_topic("out", 1)
+    a = sim.Producer({"transactional.id": "t", "client.id": "a", "linger.ms": 0})
+    a.init_transactions()
+    a.begin_transaction()
+    a.produce("out", value="x")
+    part = sim.cluster.partition("out", 0)
+    sim.kernel.run_until(lambda: part.leo == 1)
+    a.crash()
+    sim.history.record(sim.now, "a", "crash", "ok", step="after_produce")
+    b = sim.Producer({"transactional.id": "t", "client.id": "b", "linger.ms": 0})
+    b.init_transactions()
+    b.begin_transaction()
+    b.produce("out", value="x")
+    b.commit_transaction()
+    c = sim.Consumer({"group.id": "g", "auto.offset.reset": "earliest",
+                      "isolation.level": "read_uncommitted"})
+    c.subscribe(["out"])
+    c.consume(10, timeout=1)
+    sim.read_all("out")
+    first = sim.history.of("send")[0]
+    assert (first.process, first.outcome, first.value["offset"]) == ("a", "info", None)
+    r = check(sim.history, topics=["out"])
+    assert_only(r, aborted_read=1)
+    ex = r.anomalies["aborted_read"].examples[0]
+    assert (ex["offset"], ex["writer"], ex["reader"]) == (0, "a", "consumer-1")

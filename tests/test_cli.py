@@ -52,6 +52,39 @@ def test_scenarios_prints_one_line_per_scenario_name_first_no_header(capsys):
 
 
 # ---------------------------------------------------------------------------- run
+def test_run_says_an_at_most_once_crash_lost_ten_inputs(capsys):
+    """Issue 18: the batch committed before the crash never reaches the output."""
+    code, out, err = run_cli(["run", "consumer-crash", "--messages", "30", "--set",
+                              "delivery=at-most-once", "--set", "crash_step=after_commit"],
+                             capsys)
+    assert code == 0 and err == ""
+    assert "NOT OK: 1 kind of anomaly not allowed (lost_input)" in out
+    assert "lost_input: 10 (id 'm20' never reached out" in out
+    assert "inputs: out 20 once, 10 never" in out
+
+
+@pytest.mark.parametrize("client,words", [("librdkafka", "librdkafka (confluent-kafka)"),
+                                          ("java", "Java (kafka-clients)")])
+def test_a_result_names_its_client_first(client, words, capsys):
+    from eoslib.scenarios import run_scenario
+
+    r = run_scenario("producer-retry", messages=3, config={"client": client})
+    assert r.config["client"] == client
+    assert str(r).splitlines()[0] == f"client: {words}"
+    assert str(r).splitlines()[1] == str(r.report).splitlines()[0]
+    code, out, _ = run_cli(["run", "producer-retry", "--messages", "3", "--set",
+                            f"client={client}"], capsys)
+    lines = out.splitlines()
+    verdict = next(i for i, line in enumerate(lines) if line.startswith(("OK", "NOT OK")))
+    assert lines[verdict - 1] == f"client: {words}"
+
+
+def test_run_lists_what_the_checker_could_not_check(capsys):
+    code, out, _ = run_cli(["run", "producer-retry", "--messages", "5"], capsys)
+    assert code == 0
+    assert "not checked: processed_twice (no sink in this run); lost_input (no input ids" in out
+
+
 @pytest.mark.parametrize("name", ["producer-retry", "pipeline", "read-committed"])
 def test_run_json_has_the_documented_keys(name, capsys):
     data = run_json(["run", name, "--messages", "20", "--seed", "3"], capsys)

@@ -39,7 +39,7 @@ MAX_WORDS = 1000
 
 #: rule -> notebooks (file names) not yet converted; owner in the comment.
 PENDING: dict[str, set[str]] = {
-    "answers": {"07-read-committed.ipynb", "07b-writes-are-not-isolated.ipynb"},  # lessons-b
+    "answers": {"07b-writes-are-not-isolated.ipynb"},  # lessons-b
     "recorded": {
         "06-crash-aborts.ipynb", "06b-fencing-zombies.ipynb",  # lessons-b
         "06c-timeouts-and-hanging.ipynb", "06d-transaction-versions.ipynb",  # lessons-b
@@ -65,9 +65,11 @@ PENDING: dict[str, set[str]] = {
 
 PREDICT = re.compile(r"^\s*(\w+)\s*=\s*(?:predict|Prediction)\(", re.M)
 REVEAL = re.compile(r"\b(\w+)\.reveal\(")
-ASKS = re.compile(r"\bPredict\b")
+ASKS = re.compile(r"(^|\*)Predict\b", re.M)  # "*Predict, then run:*", "**Predict.**"
 CLIENT = re.compile(r"\bclient: (librdkafka|Java)\b")
 VERDICT = re.compile(r"^(OK|NOT OK|UNKNOWN)\b.*:", re.M)
+#: Section and list numbers ("## 3. Auto-commit", "2. process") are not statements.
+NUMBERING = re.compile(r"^(#+\s*|\s*)\d+\.\s", re.M)
 NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve "
                 "thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty").split()
 #: Answers too common as words to search the prose for (the question itself uses them).
@@ -126,14 +128,15 @@ def revealed(text: str) -> list[str]:
 
 def stated(value: str, prose: str) -> bool:
     """Whether ``value`` occurs in ``prose`` as a whole token (or, for a small whole
-    number, as its English word)."""
+    number other than 1, as its English word)."""
     value = value.strip()
     if not value or value.lower() in COMMON_WORDS:
         return False
-    pattern = rf"(?<![\w.]){re.escape(value)}(?![\w]|\.\d)"
+    prose = NUMBERING.sub("", prose)
+    pattern = rf"(?<![\w.-]){re.escape(value)}(?![\w-]|\.\d)"
     if re.search(pattern, prose, re.I):
         return True
-    if value.isdigit() and int(value) < len(NUMBER_WORDS):
+    if value.isdigit() and int(value) != 1 and int(value) < len(NUMBER_WORDS):  # "one": too common
         return re.search(rf"\b{NUMBER_WORDS[int(value)]}\b", prose, re.I) is not None
     return False
 
@@ -268,6 +271,8 @@ def test_the_rules_catch_a_stated_answer_and_an_unrecorded_question(tmp_path: Pa
     assert revealed(f"{RUN_SAYS}103 (answer: more than 5).") == ["103", "more than 5"]
     assert revealed(f"{RUN_SAYS}yes. (No prediction recorded: pick...)") == ["yes"]
     assert stated("3", "three records") and not stated("3", "0.3 loss") and not stated("no", "no")
+    assert not stated("0", "partition in-0") and stated("0", "offset 0, then")
+    assert not stated("3", "## 3. Auto-commit\n1. read\n3. write") and stated("3", "## 2. a 3")
 
 
 def test_the_rules_catch_an_unnamed_client_and_a_headless_verdict(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from eoslib.viz.dashboard import (  # noqa: E402
     measure_update_latency,
     split_params,
 )
+from eoslib.viz.frame import Frame  # noqa: E402
 
 LOSS = 0.2  # probability that a produce response is lost: enough to force retries
 SCENARIO = "producer-retry"  # the idempotent-producer scenario of notebook 02
@@ -102,12 +103,38 @@ def test_no_lost_responses_no_duplicates_even_without_idempotence(dash):
     assert dash.result.counts["duplicates"] == 0
 
 
-def test_every_change_redraws_the_same_figure(dash):
-    fig = dash.figure
+def test_the_widget_shows_the_frame_the_kernel_free_api_computes(dash):
+    """One source: what the widget shows is Dashboard.frame() of its current values."""
     dash.controls["seed"].value = 3
-    assert dash.result.seed == 3
-    assert dash.figure is fig
-    assert dash.updates == 2
+    assert dash.result.seed == 3 and dash.updates == 2
+    values = {n: w.value for n, w in dash.controls.items()}
+    frame = dash.frame(**values)
+    assert frame.pictures == dash.frame_now.pictures
+    assert frame.counts == dash.result.counts and frame.caption == dash.frame_now.caption
+    assert dash.log.value == frame.picture_html("log")
+    assert frame.caption in dash.caption.value.replace("&#x27;", "'")
+
+
+def test_choices_and_frames_for_a_static_page(dash):
+    choices = dash.choices()
+    assert choices == {"enable.idempotence": [False, True], "response_loss": [LOSS],
+                       "seed": [0]}
+    frames = {v: dash.frame(**{"enable.idempotence": v}) for v in (False, True)}
+    off, on = frames[False], frames[True]
+    assert isinstance(off, Frame) and off.error is None
+    assert off.counts["duplicates"] > 0 and on.counts["duplicates"] == 0
+    assert off.verdict.startswith("NOT OK") and on.verdict.startswith("OK")
+    for f in (off, on):
+        assert set(f.pictures) == {"log", "counts"} == set(f.alt)
+        assert all(svg.startswith("<svg") and "<desc" in svg for svg in f.pictures.values())
+        assert all(f.alt.values()) and f.caption
+        assert "retries" in f.counts_html()
+    assert off.pictures["log"] != on.pictures["log"]
+    assert "at two offsets" in off.caption and "at two offsets" not in on.caption
+    with pytest.raises(ValueError, match="for a control name"):
+        dash.frame(acks="all")
+    bad = Dashboard(SCENARIO, ["acks"], {"enable.idempotence": True}).frame(acks="0")
+    assert bad.error and "cannot run" in bad.verdict_html() and not bad.pictures
 
 
 def test_last_update_ms_is_measured(dash):
@@ -122,9 +149,15 @@ def test_counts_html_has_its_css_class_and_text(dash):
     assert dash.counts_text == text
 
 
-def test_plot_is_an_img_with_alt_text(dash):
-    assert dash.plot.value.startswith('<img class="eoslib-chart" alt="Bar chart of anomaly')
-    assert "data:image/png;base64," in dash.plot.value
+def test_pictures_are_svg_imgs_with_alt_text(dash):
+    assert dash.plot.value.startswith('<img class="eoslib-counts-img" alt="Bar chart of')
+    assert dash.log.value.startswith('<img class="eoslib-log-img" alt="Log view. partition')
+    assert "data:image/svg+xml;base64," in dash.log.value
+
+
+def test_every_control_has_a_tooltip():
+    d = Dashboard(SCENARIO, list(CONTROLS))
+    assert all(w.tooltip for w in d.controls.values())
 
 
 def test_fixed_defaults_go_to_config_and_faults():
@@ -164,7 +197,7 @@ def test_every_control_can_be_built():
 
 
 def test_unknown_control_is_refused():
-    with pytest.raises(ValueError, match="unknown control"):
+    with pytest.raises(ValueError, match="for controls"):
         Dashboard(SCENARIO, ["enable.idempotency"])
 
 
@@ -181,10 +214,9 @@ def test_a_failing_run_shows_the_error_and_keeps_the_last_result():
 
 def test_display_bundle_is_short_and_stable(dash):
     bundle = dash._repr_mimebundle_()
-    assert bundle["text/plain"] == (
-        f"Dashboard({dash.scenario!r}, controls=['enable.idempotence', 'response_loss', 'seed'])"
-    )
+    assert bundle["text/plain"].startswith(f"[Dashboard {dash.scenario!r}: run this cell")
     assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["image/svg+xml"] == dash.frame_now.pictures["log"]  # for a code host
 
 
 def test_measure_update_latency(dash):
@@ -201,18 +233,21 @@ def test_measure_update_latency(dash):
 def test_timeline_player_steps_through_the_trace(dash):
     player = TimelinePlayer(dash.result)
     n = len(dash.result.trace)
-    assert player.slider.max == player.play.max == n - 1
-    assert player._link.source == (player.play, "value")
-    assert player._link.target == (player.slider, "value")
+    assert player.slider.max == player.play.max == n  # 1-based, like the step player
     first = player.image.value
-    player.slider.value = 7
+    player.slider.value = 8
     assert player.view.upto == 7
-    assert "step 8 of " in player.caption.value  # the slider is 0-based, steps count from 1
+    assert "step 8 of " in player.caption.value
     assert dash.result.trace[7]["kind"] in player.caption.value
     assert player.image.value != first
+    player.bar.fwd.click()
+    assert player.view.upto == 8 and player.slider.value == 9
+    player.bar.back.click()
+    assert player.view.upto == 7
+    assert player.play.interval * n <= 30_000  # the default speed plays it in <= 30 s
     assert player.last_update_ms > 0
     assert "eoslib-caption" in player.caption._dom_classes
-    assert player._repr_mimebundle_()["text/plain"].startswith("TimelinePlayer(")
+    assert player._repr_mimebundle_()["text/plain"].startswith("[TimelinePlayer ")
 
 
 # -- notebook rules (eoslib.notebooks.lint_notebook) -------------------------------------------

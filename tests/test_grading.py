@@ -434,8 +434,8 @@ def test_killing_the_grader_worker_loses_only_that_notebook(batch: dict[str, dic
 @pytest.mark.slow
 def test_naive_forgery_is_rejected(batch: dict[str, dict]) -> None:
     result = batch["forged_store"]
-    assert _scores(result) == {"exfix.q1": 2.0, "exfix.q2": 0.0, "exfix.q3": 0.0}
-    assert "submission modified eoslib" in _reasons(result)["exfix.q2"]
+    assert _scores(result) == {"exfix.q1": 2.0, "exfix.q2": 0.0, "exfix.q3": 3.0}
+    assert "carried a verdict (passed, reason, score)" in _reasons(result)["exfix.q2"]
 
 
 @pytest.mark.slow

@@ -149,6 +149,7 @@ def test_at_least_once_never_loses_an_input(seed, faults, sink, scenario, batch)
         assert {f"m{i}'" for i in range(done)} <= out, summary(r)
     if done == MESSAGES:  # the app got through its input: nothing is missing at all
         assert r.counts["lost"] == 0, summary(r)
+    assert r.report.count("lost_input") == 0, summary(r)  # no consumed input is missing
 
 
 @PROPS
@@ -160,6 +161,47 @@ def test_at_most_once_never_processes_twice(seed, faults, batch):
     assert r.counts["processed_twice"] == 0, summary(r)
     ids = sink_ids(r)
     assert len(ids) == len(set(ids))
+
+
+@PROPS
+@given(seed=seeds, faults=app_faults(), batch=st.sampled_from([1, 5, 10]))
+def test_at_most_once_never_duplicates_in_a_topic(seed, faults, batch):
+    r = run_scenario("consumer-crash", seed=seed, messages=MESSAGES, faults=faults,
+                     tracing=False, config={"delivery": "at-most-once", "batch": batch})
+    assert r.report.count("duplicate") == 0, summary(r)
+    assert "duplicate" not in r.report.unchecked, summary(r)
+
+
+# --------------------------------------------- each preset shows exactly its guarantee
+def _placed():
+    """Every crash step in the first, middle and last batch, then a lost answer to each of
+    the first Produce, OffsetCommit and TxnOffsetCommit requests (placed faults only)."""
+    for step in CRASH_STEPS:
+        for at in (0, 15, 29):
+            yield {"crash_step": step, "crash_at": at}
+    for drop in ("produce.response.1", "offset_commit.response.1",
+                 "txn_offset_commit.response.1", "produce.request.2"):
+        yield {"crash_step": None, "drop": (drop,)}
+
+
+@pytest.mark.parametrize("delivery,loses,duplicates", [
+    ("at-most-once", True, False), ("at-least-once", False, True),
+    ("exactly-once", False, False)])
+def test_each_delivery_preset_shows_exactly_its_guarantee(delivery, loses, duplicates):
+    """at-most-once loses inputs and never repeats one; at-least-once repeats inputs and
+    never loses one; exactly-once does neither: per input, the checker counts the records
+    of the output a read_committed reader sees at the end."""
+    seen = {"lost_input": 0, "duplicate": 0}
+    for faults in _placed():
+        r = run_scenario("consumer-crash", seed=0, messages=MESSAGES, faults=faults,
+                         config={"delivery": delivery, "batch": 10}, tracing=False)
+        rep = r.report
+        assert "lost_input" not in rep.unchecked and not rep.unconsumed, (faults, str(rep))
+        for name in seen:
+            if rep.count(name):
+                assert {"lost_input": loses, "duplicate": duplicates}[name], (faults, str(rep))
+                seen[name] += 1
+    assert bool(seen["lost_input"]) == loses and bool(seen["duplicate"]) == duplicates, seen
 
 
 # ------------------------------------------------------------------- exactly-once

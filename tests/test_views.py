@@ -1,20 +1,22 @@
-"""The log view, the Lamport view, captions and the step player (issue: see the mechanism).
+"""The log view, the Lamport view, captions and the step player (see the mechanism).
 
-The pictures are checked through what they draw (the artists and the text in them), not by
-pixels: a known duplicate is drawn in two cells, HW/LSO pointers sit at the right offsets,
-and there is one arrow per request and response in the trace, lost ones drawn as lost.
+The pictures are checked through what they draw (the texts and marks each SVG picture
+records with its box), not by pixels: a known duplicate is drawn in two cells, HW/LSO
+pointers sit at the right offsets, a reader's row changes with its isolation.level, and
+there is one arrow per request and response in the trace, lost ones drawn as lost. Every
+fact a caption states is checked against the folded state of its step.
 """
 
 from __future__ import annotations
 
 import pytest
-from matplotlib.text import Text
 
-from eoslib.protocol_state import first_step, state_at
+from eoslib.protocol_state import answer_fate, first_step, fold, reader_view, state_at, states
 from eoslib.scenarios import SCENARIOS, run_scenario
-from eoslib.viz import StepPlayer, caption, lamport_view, log_view, show_moment
-from eoslib.viz.lamport import LamportView, arrows
-from eoslib.viz.stepper import resolve_step
+from eoslib.viz import StepPlayer, caption, lamport_picture, log_view, show_moment
+from eoslib.viz.captions import explain
+from eoslib.viz.lamport import MAX_LANES, OTHERS, LamportView, arrows
+from eoslib.viz.stepper import moment_pictures, resolve_step
 
 
 def _dup_run():
@@ -23,17 +25,21 @@ def _dup_run():
                         faults={"response_loss": 0, "lost_acks": 1})
 
 
-def _texts(fig) -> list[str]:
-    return [t.get_text() for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
+def _texts(pic) -> list[str]:
+    return [b.text for b in pic.boxes if b.kind == "text"]
+
+
+def _box(pic, text):
+    return next(b for b in pic.boxes if b.kind == "text" and b.text == text)
 
 
 def test_the_log_view_draws_a_duplicated_value_in_two_cells() -> None:
     r = _dup_run()
     assert r.counts["duplicates"] == 5
     texts = _texts(log_view(r))
-    cells_m0 = [t for t in texts if t.split("\n")[0] == "m0"]
-    assert len(cells_m0) == 2, texts
-    assert any(t == "m0\n2nd" for t in texts)  # the repeat says it is the second copy
+    assert texts.count("m0") == 2, texts
+    assert any(t.startswith("2nd") for t in texts)  # the repeat says it is the second copy
+    assert any("↻" in t for t in texts)  # and that a retry wrote it
 
 
 def test_hw_and_lso_pointers_sit_at_the_offsets_of_the_state() -> None:
@@ -41,13 +47,14 @@ def test_hw_and_lso_pointers_sit_at_the_offsets_of_the_state() -> None:
     step = next(e["i"] for e in r.trace if e["kind"] == "append" and e["data"]["txn"])
     st = state_at(r, step).partition("out-0")
     assert (st.lso, st.hw) == (0, 4)
-    fig = log_view(r, step, partitions=["out-0"])
-    texts = _texts(fig)
-    assert "LSO=0" in texts and "HW=4" in texts
-    ann = {t.get_text(): t.xy[0] for t in fig.axes[0].texts if hasattr(t, "xy")}
-    assert ann["LSO=0"] == 0 and ann["HW=4"] == 4  # x of a pointer = its offset's left edge
-    after = log_view(r, partitions=["out-0"])
-    assert "HW=LSO=5" in _texts(after)
+    pic = log_view(r, step, partitions=["out-0"])
+    c0, c1 = _box(pic, "0"), _box(pic, "1")  # the offsets under cells 0 and 1
+    cw = (c1.x0 + c1.x1) / 2 - (c0.x0 + c0.x1) / 2
+    left = (c0.x0 + c0.x1) / 2 - cw / 2
+    lso, hw = _box(pic, "LSO=0"), _box(pic, "HW=4")
+    assert abs((lso.x0 + lso.x1) / 2 - left) < 1 or lso.x0 <= 4  # at offset 0's left edge
+    assert abs((hw.x0 + hw.x1) / 2 - (left + 4 * cw)) < 1
+    assert "HW=LSO=5" in _texts(log_view(r, partitions=["out-0"]))
 
 
 def test_open_aborted_and_marker_cells_carry_a_text_mark() -> None:
@@ -55,11 +62,61 @@ def test_open_aborted_and_marker_cells_carry_a_text_mark() -> None:
     # for the ABORT marker to cover (with lingering the crash loses them in the buffer)
     r = run_scenario("transactional-crash", seed=2, messages=4, config={"linger.ms": 0},
                      faults={"crash_step": "after_produce", "crash_at": 2})
-    st = state_at(r)
-    statuses = {c.status for c in st.partition("out-0").cells}
+    statuses = {c.status for c in state_at(r).partition("out-0").cells}
     assert {"aborted", "control"} <= statuses
     texts = _texts(log_view(r, partitions=["out-0"]))
-    assert any(t.endswith("\nx") for t in texts) and "ABORT" in texts
+    assert "x" in texts and "A" in texts
+
+
+def _reader_row(pic, consumer: str) -> list[str]:
+    """The texts drawn in a consumer's row (between its label and the next row)."""
+    label = next(b for b in pic.boxes if b.kind == "text" and b.text.startswith(consumer))
+    return sorted(b.text
+                  for b in pic.boxes if b.kind == "text" and abs(b.y0 - label.y0) < 12
+                  and b is not label)
+
+
+def test_switching_isolation_level_changes_the_readers_row() -> None:
+    """read_uncommitted is handed the aborted records (marked !); read_committed skips them
+    (struck through) and is handed fewer: the reader row differs, not just the counts."""
+    runs = {lvl: run_scenario("read-committed", seed=1, messages=30,
+                              config={"isolation.level": lvl})
+            for lvl in ("read_uncommitted", "read_committed")}
+    views = {lvl: reader_view(state_at(r), "consumer-1", "out-0") for lvl, r in runs.items()}
+    ru, rc = views["read_uncommitted"], views["read_committed"]
+    assert ru.aborted_reads and not rc.aborted_reads
+    assert any(f == "skipped" for f in rc.fates.values())
+    assert not any(f == "skipped" for f in ru.fates.values())
+    rows = {lvl: _reader_row(log_view(r), "consumer-1") for lvl, r in runs.items()}
+    assert rows["read_uncommitted"] != rows["read_committed"]
+    assert any(t.endswith("!") for t in rows["read_uncommitted"])
+    assert not any(t.endswith("!") for t in rows["read_committed"])
+
+
+def test_a_read_committed_reader_stops_at_the_lso_of_an_open_transaction() -> None:
+    r = run_scenario("read-committed", seed=1, messages=30,
+                     config={"isolation.level": "read_committed"})
+    step = next(st.step for st in states(r.trace)
+                if "out-0" in st.partitions and st.partitions["out-0"].lso
+                < st.partitions["out-0"].hw and st.partitions["out-0"].lso > 0)
+    st = fold(r.trace, step)
+    p = st.partitions["out-0"]
+    st.positions["consumer-1"] = {"out-0": 0}  # a reader at the start of the log
+    st.isolation["consumer-1"] = "read_committed"
+    v = reader_view(st, "consumer-1", "out-0")
+    assert v.limit == p.lso < p.hw and v.waits_on_open_txn
+    assert {f for o, f in v.fates.items() if o >= p.lso} == {"beyond"}
+    assert f"stops at LSO={p.lso}: open transaction" in _texts(log_view(st))
+    st.isolation["consumer-1"] = "read_uncommitted"
+    assert f"end: HW={p.hw}" in _texts(log_view(st))
+
+
+def test_consumer_offsets_is_a_row_wherever_offsets_were_committed() -> None:
+    r = run_scenario("consumer-crash", seed=1, messages=6)
+    texts = _texts(log_view(r))
+    assert any(t.startswith("__consumer_") for t in texts)
+    assert any(t.startswith("in-0=") for t in texts)
+    assert not any(t.startswith("__consumer_") for t in _texts(log_view(r, offsets_topic=False)))
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
@@ -70,8 +127,7 @@ def test_one_arrow_per_request_and_response(name: str) -> None:
     assert len(net) == len(msgs)
     lost = [e for e in msgs if e["data"]["lost"]]
     assert sum(a.lost for a in net) == len(lost)
-    view = LamportView(r)
-    assert len(view.arrows) >= len(net)
+    assert len(LamportView(r).arrows) >= len(net)
 
 
 def test_a_lost_response_is_drawn_stopping_half_way_with_an_x() -> None:
@@ -79,16 +135,50 @@ def test_a_lost_response_is_drawn_stopping_half_way_with_an_x() -> None:
     view = LamportView(r)
     lost = [a for a in view.arrows if a.lost]
     assert lost and all(a.kind == "response" for a in lost)
-    assert any("LOST" in t for t in _texts(view.fig))
-    # up to the step before the first loss, no lost arrow is visible
-    view.show(lost[0].step - 1)
-    assert not any(a.lost for a in view.visible_arrows())
+    at = view.picture(lost[0].step)
+    assert any("LOST" in t for t in _texts(at))
+    assert any(b.kind == "marker" and b.text == "✕" for b in at.boxes)
+    before = view.picture(lost[0].step - 1)
+    assert not any("LOST" in t for t in _texts(before))
+
+
+def test_held_answers_are_said_held_not_missing() -> None:
+    """Idempotence on, one lost answer: the answers behind it reach the connection but are
+    held; the captions and arrows say so instead of "no answer"."""
+    r = run_scenario("producer-retry", seed=1, messages=3, faults={"lost_acks": 1,
+                                                                     "response_loss": 0})
+    held = [e["i"] for e in r.trace if e["kind"] == "response"
+            and answer_fate(r.trace, e["i"]) == "held"]
+    assert held
+    assert all("held" in caption(r, i) for i in held)
+    timeouts = [e["i"] for e in r.trace if e["kind"] == "timeout"]
+    said = [explain(r, i).facts["answer"] for i in timeouts]
+    assert said.count("none") == 1 and said.count("held") == len(timeouts) - 1
+    assert any(a.held and "(held)" in a.label for a in arrows(r.trace))
+
+
+def test_at_most_six_lanes_by_default_and_all_on_request() -> None:
+    r = run_scenario("pipeline", seed=1, messages=10, config={"transactions": True},
+                     faults={"crash_step": "after_produce"})
+    view = LamportView(r)
+    assert len(view.actors) > MAX_LANES
+    for step in range(0, len(r.trace), 7):
+        pic = view.picture(step)
+        heads = [b for b in pic.boxes if b.kind == "text" and b.y1 <= 52
+                 and not b.text.startswith("(")]
+        assert len(heads) <= MAX_LANES
+    crash = first_step(r, "crash")
+    lanes, folded = view.choose(crash, view.rows_upto(crash))
+    assert "app-1" in lanes and len(lanes) <= MAX_LANES and folded
+    every = LamportView(r, lanes="all")
+    assert every.choose(crash, every.rows_upto(crash)) == (every.actors, [])
+    assert OTHERS not in every.actors
 
 
 def test_labels_are_whole() -> None:
     r = _dup_run()
-    for fig in (log_view(r), lamport_view(r)):
-        assert not any(t.endswith("...") or "\u2026" in t for t in _texts(fig))
+    for pic in (log_view(r), lamport_picture(r)):
+        assert not any(t.endswith("...") or t.endswith("…") for t in _texts(pic))
 
 
 def test_captions_say_why_the_dedup_matters() -> None:
@@ -96,24 +186,90 @@ def test_captions_say_why_the_dedup_matters() -> None:
     dedup = next(e["i"] for e in r.trace if e["kind"] == "dedup")
     text = caption(r, dedup)
     assert "seq 0" in text and "original offset 0" in text and "appends nothing" in text
-    for i in range(len(r.trace)):
-        assert caption(r, i)  # every step has a sentence
 
 
-def test_show_moment_and_the_player_agree_on_step_and_caption() -> None:
+def _check_fact(name: str, value, st, r, i: int) -> None:
+    ev = r.trace[i]
+    tp = (ev.get("data") or {}).get("tp")
+    if name in ("hw", "lso"):
+        assert getattr(st.partitions[tp], name) == value
+    elif name == "offsets":
+        cells = {c.offset: c.value for c in st.partitions[tp].cells}
+        assert [cells[o] for o in value] == ev["data"]["values"]
+    elif name == "offset" and ev["kind"] == "dedup":
+        cell = next(c for c in st.partitions[tp].cells if c.offset == value)
+        assert (cell.pid, cell.seq) == (ev["data"]["pid"], ev["data"]["seq"])
+    elif name == "offset":
+        assert any(c.offset == value and c.control for c in st.partitions[tp].cells)
+    elif name == "answer":
+        fate = answer_fate(r.trace, i) if ev["kind"] in ("response", "lost") else None
+        if ev["kind"] == "timeout":
+            assert (value == "held") == (i in st.held_timeouts)
+        elif fate is not None:
+            assert value == fate
+        else:  # an ack: the producer holds no more wait for this batch
+            assert ev.get("ref") not in st.producers[ev["lane"]].inflight
+    elif name == "position":
+        assert st.positions[ev["lane"]][next(iter(ev["data"]["positions"]))] == value
+    elif name == "committed":
+        group = ev["data"]["group"]
+        tp = ev["data"]["records"][0][0]
+        assert st.committed[group][tp] == value
+    elif name == "txn_state":
+        assert st.txns[ev["data"]["txn_id"]].state == value
+    elif name == "epoch" and ev["kind"] in ("state", "fence"):
+        assert st.txns[ev["data"]["txn_id"]].epoch == value
+    elif name == "isolation":
+        assert st.isolation[ev["lane"]] == value
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_every_fact_a_caption_states_matches_the_state(name: str) -> None:
+    r = run_scenario(name, seed=3, messages=8)
+    checked = 0
+    for i, st in enumerate(states(r.trace)):
+        said = explain(r, i, st)
+        assert said.text
+        for fact, value in said.facts.items():
+            if fact in ("hw", "lso", "offset", "position", "committed", "epoch"):
+                assert str(value) in said.text, (i, fact, value, said.text)
+            _check_fact(fact, value, st, r, i)
+            checked += 1
+    assert checked > 0
+
+
+def test_show_moment_and_the_player_draw_identical_pictures() -> None:
     r = _dup_run()
     i = first_step(r, "duplicate")
     assert resolve_step(r, "duplicate") == i
     m = show_moment(r, at="duplicate")
     assert m.text().startswith(f"step {i + 1} of {len(r.trace)}")
-    assert "duplicate" in m.caption and [v for v, _, _ in m.images] == ["log", "lamport"]
+    assert "duplicate" in m.caption and list(m.pictures) == ["log", "lamport"]
     p = StepPlayer(r, start=0)
-    assert set(p.jumps) == {"duplicate"}
+    assert list(p.jumps) == ["first duplicate"]
     before = p.images["log"].value
-    p.jumps["duplicate"].click()
+    p.jumps["first duplicate"].click()
     assert p.step == i and p.slider.value == i + 1
     assert p.images["log"].value != before
     assert p.caption.value.count("step ") == 1 and m.caption.split(":")[0] in p.caption.value
+    for step in (0, i - 1, i, len(r.trace) - 1):
+        shown = show_moment(r, at=step).pictures
+        played = p.render(step)
+        assert {v: pic.svg for v, pic in shown.items()} == \
+            {v: pic.svg for v, pic in played.items()}
+        assert {v: pic.svg for v, pic in moment_pictures(r, step).items()} == \
+            {v: pic.svg for v, pic in shown.items()}
+
+
+def test_jump_buttons_come_in_time_order() -> None:
+    r = run_scenario("transactional-crash", seed=1, messages=20, config={"linger.ms": 0},
+                     faults={"crash_step": "after_produce", "crash_at": 5})
+    p = StepPlayer(r, start=0)
+    steps = [int(b.description.split("step ")[1].rstrip(")")) for b in p.jumps.values()]
+    assert len(steps) >= 2 and steps == sorted(steps)
+    assert all(b.tooltip for b in p.jumps.values())
+    assert all(w.tooltip for w in (p.bar.play, p.bar.slider, p.bar.back, p.bar.fwd,
+                                   p.bar.speed))
 
 
 def test_bad_steps_and_views_name_the_argument() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Hashable
-from typing import Any
+from collections.abc import Hashable, Mapping
+from typing import Any, NamedTuple
 
 from eoslib.history import History, Op
 
@@ -48,6 +48,45 @@ INVISIBLE = (FAILED, ABORTED)
 
 TxnKey = tuple[str, Any]
 Pos = tuple[Any, Any, int]
+#: a write's identity in the log: (topic, partition, producer id, epoch, sequence)
+Ident = tuple[Any, Any, int, int, int]
+
+
+class Read(NamedTuple):
+    """One record a poll returned: where it sits, what it holds, and who wrote it as the
+    record batch's header says (``writer`` = (producer id, epoch, sequence), None when the
+    history does not say) and its headers (None when it has none or the history lacks them)."""
+
+    op: Op
+    topic: Any
+    partition: Any
+    offset: int
+    value: Any
+    writer: tuple[int, int, int] | None
+    headers: Mapping[str, Any] | None
+
+
+def input_of(headers: Mapping[str, Any] | None) -> Any:
+    """The input id a record derives from: its ``input`` header (None when it has none)."""
+    return headers.get("input") if isinstance(headers, Mapping) else None
+
+
+def message_key(value: Any, headers: Mapping[str, Any] | None) -> Hashable:
+    """What makes two records the same message: the input they derive from (their ``input``
+    header), else their value (the course's values are unique per message, as Jepsen's)."""
+    i = input_of(headers)
+    return ("input", vkey(i)) if i is not None else ("value", vkey(value))
+
+
+def _ident(v: Mapping[str, Any]) -> list[Ident]:
+    """The log identities a send may have: (pid, epoch, seq), and earlier ones (KIP-360)."""
+    pid, epoch, seq = v.get("pid"), v.get("epoch"), v.get("seq")
+    if not isinstance(pid, int) or pid < 0 or not isinstance(seq, int) or seq < 0:
+        return []
+    t, p = v.get("topic"), v.get("partition")
+    out = [(t, p, pid, epoch, seq)]
+    out.extend((t, p, pid, e, s) for e, s in v.get("earlier") or ())
+    return out
 
 
 class Index:
@@ -57,11 +96,16 @@ class Index:
         self.topics = topics
         self.sends: list[Op] = []  # sends in the selected topics, history order
         self.acked_at: dict[Pos, list[Op]] = defaultdict(list)
-        self.sends_of: dict[tuple[Any, Hashable], list[Op]] = defaultdict(list)
-        # reads: (poll op, topic, partition, offset, value), history order
-        self.reads: list[tuple[Op, Any, Any, int, Any]] = []
+        self.by_ident: dict[Ident, Op] = {}
+        self.reads: list[Read] = []  # history order
+        self.polls = 0  # polls of the selected topics (verifiers' included)
+        #: (topic, partition) -> the last poll that read it whole (``covered``), by isolation
+        self.covered: dict[tuple[Any, Any, Any], Op] = {}
         self.sink_writes: list[Op] = []
         self.fenced: list[Op] = []
+        #: (topic, partition) -> the highest offset a group committed (or a sink stored)
+        #: by the end, from ``committed`` ops: inputs below it were consumed
+        self.consumed: dict[tuple[Any, Any], int] = {}
         txn_ends: dict[TxnKey, list[Op]] = defaultdict(list)
         dead: set[str] = set()
         for op in history:
@@ -73,12 +117,25 @@ class Index:
                 off = offset_of(v.get("offset"))
                 if op.outcome == "ok" and off is not None:
                     self.acked_at[(v.get("topic"), v.get("partition"), off)].append(op)
-                self.sends_of[(v.get("topic"), vkey(v.get("value")))].append(op)
+                for ident in _ident(v):
+                    self.by_ident.setdefault(ident, op)
             elif f == "poll":
-                for rec in v.get("records") or ():
-                    topic, partition, offset, value = rec
+                writers = v.get("writers") or ()
+                heads = v.get("headers") or ()
+                wanted = False
+                for i, rec in enumerate(v.get("records") or ()):
+                    topic, partition, offset, value = rec[:4]
                     if self._wanted(topic) and offset_of(offset) is not None:
-                        self.reads.append((op, topic, partition, offset, value))
+                        w = writers[i] if i < len(writers) else None
+                        self.reads.append(Read(op, topic, partition, offset, value,
+                                               tuple(w) if w else None,
+                                               heads[i] if i < len(heads) else None))
+                        wanted = True
+                cov = v.get("covered")
+                if cov and self._wanted(cov[0]):
+                    self.covered[(cov[0], cov[1], v.get("isolation"))] = op
+                    wanted = True
+                self.polls += wanted
             elif f == "txn_end":
                 txn_ends[(op.process, v.get("txn_seq"))].append(op)
             elif f == "sink_write":
@@ -88,6 +145,10 @@ class Index:
                 dead.add(op.process)
             elif f == "crash":
                 dead.add(op.process)
+            elif f == "committed":
+                for t, p, o in v.get("offsets") or ():
+                    if isinstance(o, int) and o > self.consumed.get((t, p), -1):
+                        self.consumed[(t, p)] = o
         self._txn_state: dict[TxnKey, tuple[str, Op | None]] = {}
         fenced_processes = {op.process for op in self.fenced}
         for key, ends in txn_ends.items():
@@ -108,10 +169,10 @@ class Index:
             else:
                 self._txn_state[key] = (UNCERTAIN, None)
         self._dead = dead
-        self._resolve_by_reads()
-        self._read_memo: dict[tuple[Any, Any, Hashable], Op | None] = {}
+        self._writers: dict[int, Op | None] = {}
         #: results analyses share (e.g. lost and unseen come from one pass)
         self.memo: dict[str, Any] = {}
+        self._resolve_by_reads()
 
     def _wanted(self, topic: Any) -> bool:
         return self.topics is None or topic in self.topics
@@ -121,13 +182,15 @@ class Index:
         the writer died) is aborted if read_committed reads went past all of its records
         without returning any: read_committed returns only decided, committed data below
         the LSO, so a skipped record below the highest one returned was aborted."""
-        seen: set[Pos] = set()
+        seen: set[TxnKey] = set()
         high: dict[tuple[Any, Any], int] = {}
-        for op, t, p, o, _ in self.reads:
-            if op.value.get("isolation") == "read_committed":
-                seen.add((t, p, o))
-                if o > high.get((t, p), -1):
-                    high[(t, p)] = o
+        for r in self.reads:
+            if r.op.value.get("isolation") == "read_committed":
+                w = self.writer(r)
+                if w is not None:
+                    seen.add((w.process, w.value.get("txn_seq")))
+                if r.offset > high.get((r.topic, r.partition), -1):
+                    high[(r.topic, r.partition)] = r.offset
         by_txn: dict[TxnKey, list[Pos]] = defaultdict(list)
         for s in self.sends:
             v = s.value
@@ -140,8 +203,7 @@ class Index:
                 continue
             if key not in self._txn_state and key[0] in self._dead:
                 continue  # already aborted by the dead-writer rule
-            if not any(pos in seen for pos in positions) and all(
-                    high.get((t, p), -1) > o for t, p, o in positions):
+            if key not in seen and all(high.get((t, p), -1) > o for t, p, o in positions):
                 self._txn_state[key] = (ABORTED, None)
 
     def txn(self, send: Op) -> tuple[str, Op | None]:
@@ -161,31 +223,53 @@ class Index:
             return PLAIN
         return self.txn(send)[0]
 
-    def writer(self, topic: Any, partition: Any, offset: int, value: Any) -> Op | None:
-        """The send that most plausibly wrote this record, or None if no send matches.
-
-        The acknowledged send at that exact position when there is one; otherwise the first
-        send of that value to that topic and partition whose data may be visible, or, when all
-        are invisible, the first of them.
-        """
-        vk = vkey(value)
-        for s in self.acked_at.get((topic, partition, offset), ()):
-            if vkey(s.value.get("value")) == vk:
-                return s
-        memo_key = (topic, partition, vk)
-        if memo_key in self._read_memo:
-            return self._read_memo[memo_key]
-        cands = [
-            s
-            for s in self.sends_of.get((topic, vk), ())
-            if s.value.get("partition") in (partition, None)
-        ]
-        found = next((s for s in cands if self.state(s) not in INVISIBLE), None)
-        if found is None and cands:
-            found = cands[0]
-        self._read_memo[memo_key] = found
+    def writer(self, r: Read) -> Op | None:
+        """The send that wrote the record ``r`` read, by identity, never by value: the send
+        with the record's (producer id, epoch, sequence) in that partition; for a record
+        without one (a producer without idempotence, or a history that does not say), the
+        send acknowledged at that position. None when neither names a send."""
+        key = id(r)
+        if key in self._writers:
+            return self._writers[key]
+        found: Op | None = None
+        w = r.writer
+        if w is not None and w[0] >= 0 and w[2] >= 0:
+            found = self.by_ident.get((r.topic, r.partition, *w))
+            if found is None:  # sends recorded without identities: the one acked there
+                found = next((s for s in self.acked_at.get((r.topic, r.partition, r.offset),
+                                                           ()) if "pid" not in s.value), None)
+        else:
+            acked = self.acked_at.get((r.topic, r.partition, r.offset), ())
+            if w is not None:  # the batch says: no producer id, so a plain producer's
+                acked = [s for s in acked if not isinstance(s.value.get("pid"), int)
+                         or s.value["pid"] < 0]
+            if len(acked) > 1:  # the position was reused (truncation): the one it holds
+                acked = [s for s in acked if vkey(s.value.get("value")) == vkey(r.value)]
+            found = acked[0] if acked else None
+        self._writers[key] = found
         return found
 
-    def read_state(self, topic: Any, partition: Any, offset: int, value: Any) -> str | None:
-        w = self.writer(topic, partition, offset, value)
-        return None if w is None else self.state(w)
+    def read_state(self, r: Read) -> str | None:
+        """The write state of the record ``r`` read: its writer's, PLAIN for a record its
+        batch header says no producer id wrote (nothing can abort it), None when unknown."""
+        w = self.writer(r)
+        if w is not None:
+            return self.state(w)
+        if r.writer is not None and r.writer[0] < 0:
+            return PLAIN
+        if r.topic not in self.transactional_topics():
+            return PLAIN  # no transactional producer wrote to the topic: nothing aborts it
+        return None
+
+    def transactional_topics(self) -> set[Any]:
+        """Topics some transactional send of the history wrote to."""
+        if "txn_topics" not in self.memo:
+            self.memo["txn_topics"] = {s.value.get("topic") for s in self.sends
+                                       if s.value.get("txn") is not None}
+        return self.memo["txn_topics"]
+
+    def unattributed(self) -> list[Read]:
+        """Reads whose write the history does not name (their state is unknown)."""
+        if "unattributed" not in self.memo:
+            self.memo["unattributed"] = [r for r in self.reads if self.read_state(r) is None]
+        return self.memo["unattributed"]

@@ -18,13 +18,15 @@ def _bad_reads(ix: Index) -> tuple[Collector, Collector]:
     early = Collector("uncommitted_read")
     done_a: set[tuple[Any, Any, int, Hashable]] = set()
     done_u: set[tuple[Any, Any, int, Hashable]] = set()
-    for op, t, p, o, value in ix.reads:
-        w = ix.writer(t, p, o, value)
+    for r in ix.reads:
+        w = ix.writer(r)
         if w is None:
             continue
+        op, t, p, o, value = r.op, r.topic, r.partition, r.offset, r.value
         key = (t, p, o, vkey(value))
         state = ix.state(w)
-        base = {"value": value, "topic": t, "partition": p, "offset": o, "reader": op.process}
+        base = {"value": value, "topic": t, "partition": p, "offset": o, "reader": op.process,
+                "writer": w.process}
         if state in INVISIBLE:
             if key in done_a:
                 continue
@@ -50,8 +52,10 @@ def _bad_reads(ix: Index) -> tuple[Collector, Collector]:
 
 def aborted_read(ix: Index) -> Anomaly:
     """``aborted_read`` (G1a): a poll returned a record whose write is invisible: its send
-    definitely failed or its transaction aborted. Count: distinct records (position and
-    value) so read."""
+    definitely failed or its transaction aborted. The record is tied to its write by its
+    producer id, epoch and sequence (or the send acknowledged at its offset), never by its
+    value, so a copy an aborted incarnation wrote is blamed on that incarnation. Count:
+    distinct records (position and value) so read."""
     return _bad_reads(ix)[0].anomaly()
 
 
@@ -78,7 +82,8 @@ def nonmonotonic_poll(ix: Index) -> Anomaly:
     out = Collector("nonmonotonic_poll")
     flagged: set[tuple[Any, Any]] = set()
     current = None
-    for op, t, p, o, _ in ix.reads:
+    for r in ix.reads:
+        op, t, p, o = r.op, r.topic, r.partition, r.offset
         if op is not current:
             current, flagged = op, set()
         key = (op.process, t, p)
@@ -109,10 +114,11 @@ def torn_txn(ix: Index, history: History) -> Anomaly:
     if not aborted_by_app:
         return torn.anomaly()
     done: set[tuple[Any, Any, int, Hashable]] = set()
-    for op, t, p, o, value in ix.reads:
+    for r in ix.reads:
+        op, t, p, o, value = r.op, r.topic, r.partition, r.offset, r.value
         if op.value.get("isolation") != "read_committed":
             continue
-        w = ix.writer(t, p, o, value)
+        w = ix.writer(r)
         if w is None or (w.process, w.value.get("txn"),
                          w.value.get("txn_seq")) not in aborted_by_app:
             continue

@@ -12,6 +12,7 @@ from eoslib.checker.index import (
     Index,
     Pos,
     is_verifier,
+    message_key,
     natural,
     offset_of,
     vkey,
@@ -20,16 +21,20 @@ from eoslib.checker.report import MAX_POSITIONS, Anomaly, Collector, at, formatt
 
 
 def duplicate(ix: Index) -> Anomaly:
-    """``duplicate``: the same value sits at more than one offset of a topic (any partitions).
+    """``duplicate``: the same message sits at more than one offset of a topic (any
+    partitions). A message is what the records derive from: the input named by their
+    ``input`` header, else their value (the course's values are unique per message).
 
-    Evidence: acknowledged sends and polled records; copies written by aborted transactions
-    are not counted (reading them is an ``aborted_read``). Count: extra copies, i.e. the sum
-    over values of (distinct positions - 1)."""
+    Evidence: acknowledged sends and polled records whose write is visible (a record is
+    tied to its write by its producer id, epoch and sequence, or by its offset, never by
+    its value); copies written by aborted transactions are not counted (reading them is an
+    ``aborted_read``), nor records whose write the history does not name. Count: extra
+    copies, i.e. the sum over messages of (distinct positions - 1)."""
     where: dict[tuple[Any, Hashable], dict[tuple[Any, int], None]] = {}
     original: dict[tuple[Any, Hashable], Any] = {}
 
-    def note(topic: Any, partition: Any, offset: int, value: Any) -> None:
-        key = (topic, vkey(value))
+    def note(topic: Any, partition: Any, offset: int, value: Any, headers: Any) -> None:
+        key = (topic, message_key(value, headers))
         if key not in where:
             where[key] = {}
             original[key] = value
@@ -39,17 +44,20 @@ def duplicate(ix: Index) -> Anomaly:
         v = s.value
         off = offset_of(v.get("offset"))
         if s.outcome == "ok" and off is not None and ix.state(s) not in INVISIBLE:
-            note(v.get("topic"), v.get("partition"), off, v.get("value"))
-    for _, t, p, o, value in ix.reads:
-        if ix.read_state(t, p, o, value) not in INVISIBLE:
-            note(t, p, o, value)
+            note(v.get("topic"), v.get("partition"), off, v.get("value"), v.get("headers"))
+    for r in ix.reads:
+        state = ix.read_state(r)
+        if state is not None and state not in INVISIBLE:
+            note(r.topic, r.partition, r.offset, r.value, r.headers)
     out = Collector("duplicate")
     for key, positions in where.items():
         if len(positions) > 1:
             pos = sorted(positions, key=lambda po: (natural(po[0]), po[1]))
-            out.add(len(positions) - 1, {"value": original[key], "topic": key[0],
-                                         "copies": len(pos),
-                                         "positions": [[p, o] for p, o in pos[:MAX_POSITIONS]]})
+            example = {"value": original[key], "topic": key[0], "copies": len(pos),
+                       "positions": [[p, o] for p, o in pos[:MAX_POSITIONS]]}
+            if key[1][0] == "input":
+                example["input"] = key[1][1]
+            out.add(len(positions) - 1, example)
     return out.anomaly()
 
 
@@ -63,7 +71,8 @@ def _fmt_duplicate(e: dict[str, Any]) -> str:
         word = "offset" if len(offs) == 1 else "offsets"
         parts.append(f"{tp(e['topic'], p)} {word} {', '.join(map(str, offs))}")
     more = ", ..." if e["copies"] > len(e["positions"]) else ""
-    return f"value {e['value']!r} at {' and '.join(parts)}{more}"
+    of = f" (from input {e['input']!r})" if e.get("input") is not None else ""
+    return f"value {e['value']!r}{of} at {' and '.join(parts)}{more}"
 
 
 def inconsistent_offsets(ix: Index) -> Anomaly:
@@ -78,8 +87,8 @@ def inconsistent_offsets(ix: Index) -> Anomaly:
     for pos, sends in ix.acked_at.items():
         for s in sends:
             note(pos, s.value.get("value"), s.index)
-    for op, t, p, o, value in ix.reads:
-        note((t, p, o), value, op.index)
+    for r in ix.reads:
+        note((r.topic, r.partition, r.offset), r.value, r.op.index)
     bad = [(pos, vals) for pos, vals in seen_at.items() if len(vals) > 1]
     bad.sort(key=lambda pv: sorted(i for _, i in pv[1].values())[1])
     out = Collector("inconsistent_offsets")
@@ -98,17 +107,21 @@ def _never_read(ix: Index) -> tuple[Collector, Collector]:
     """Acknowledged, visible writes never read: lost if a read covered them, else unseen."""
     if "never_read" in ix.memo:
         return ix.memo["never_read"]
-    read_values: set[tuple[Any, Hashable]] = set()
+    read_msgs: set[tuple[Any, Hashable]] = set()
     read_past: dict[tuple[Any, Any], int] = {}
     verified_tps: set[tuple[Any, Any]] = set()
     verified_topics: set[Any] = set()
-    for op, t, p, o, value in ix.reads:
-        read_values.add((t, vkey(value)))
-        if o > read_past.get((t, p), -1):
-            read_past[(t, p)] = o
-        if is_verifier(op.process):
+    for r in ix.reads:
+        t, p = r.topic, r.partition
+        read_msgs.add((t, message_key(r.value, r.headers)))
+        if r.offset > read_past.get((t, p), -1):
+            read_past[(t, p)] = r.offset
+        if is_verifier(r.op.process):
             verified_tps.add((t, p))
             verified_topics.add(t)
+    for t, p, _ in ix.covered:
+        verified_tps.add((t, p))
+        verified_topics.add(t)
     lost_c = Collector("lost")
     unseen_c = Collector("unseen")
     done: set[tuple[Any, Any, int, Hashable]] = set()
@@ -117,10 +130,10 @@ def _never_read(ix: Index) -> tuple[Collector, Collector]:
         t, p, off = v.get("topic"), v.get("partition"), offset_of(v.get("offset"))
         if s.outcome != "ok" or off is None or ix.state(s) not in (PLAIN, COMMITTED):
             continue
-        vk = vkey(v.get("value"))
-        if (t, vk) in read_values or (t, p, off, vk) in done:
+        mk = message_key(v.get("value"), v.get("headers"))
+        if (t, mk) in read_msgs or (t, p, off, mk) in done:
             continue
-        done.add((t, p, off, vk))
+        done.add((t, p, off, mk))
         example = {"value": v.get("value"), "topic": t, "partition": p, "offset": off,
                    "producer": s.process, "send_index": s.index}
         if (t, p) in verified_tps or t in verified_topics:
@@ -135,8 +148,9 @@ def _never_read(ix: Index) -> tuple[Collector, Collector]:
 
 def lost(ix: Index) -> Anomaly:
     """``lost``: an acknowledged write (not transactional, or its transaction committed)
-    whose value no poll ever returned, although some poll read that partition past its
-    offset, or a ``verifier`` process read the partition. Count: such writes."""
+    whose message (see ``duplicate``) no poll ever returned, although some poll read that
+    partition past its offset, or a ``verifier`` process read the partition. Count: such
+    writes."""
     return _never_read(ix)[0].anomaly()
 
 

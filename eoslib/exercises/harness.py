@@ -37,6 +37,7 @@ from eoslib.errors import KafkaException
 from eoslib.messages import Message
 from eoslib.result import Result
 from eoslib.scenarios import values
+from eoslib.scenarios.inputs import input_positions, record_consumed
 from eoslib.simulation import Simulation
 
 INPUT, OUTPUT, GROUP, TXN_ID = "in", "out", "app", "app-txn"
@@ -242,7 +243,11 @@ def run_loop(process_batch: ProcessBatch, schedule: Schedule, *, max_polls: int 
     app.close()
     sim.settle(1000)
     delivered = [str(v) for _, _, v in sim.read_all(OUTPUT, "read_committed")]
-    report = check_history(sim.history, topics=[OUTPUT], allowed=("fenced",))
+    record_consumed(sim, [INPUT])
+    # the learner copies each record: an output's value names its input
+    report = check_history(sim.history, topics=[OUTPUT], allowed=("fenced",),
+                           inputs=input_positions(sim, INPUT, inputs), outputs=[OUTPUT],
+                           lineage=str)
     counts = {"duplicates": report.count("duplicate"), "aborted_reads": report.count(
         "aborted_read"), "fenced": report.count("fenced")}
     result = Result("process-batch-harness", schedule.seed, schedule.messages, {},

@@ -27,11 +27,15 @@ def _table(ex: Exploration) -> str:
                      f"schedule(s), e.g. {'; '.join(p.words() for p in stopped[0].schedule)}"
                      f": {stopped[0].error}")
     if not anomalies:
-        lines.append(f"  no anomaly in any of the {ex.schedules} schedules")
+        lines.append(f"  no anomaly in any of the {ex.schedules} schedules"
+                     + (" (of the kinds checked)" if ex.unchecked else ""))
     for kind, r in ex.counterexamples().items():
         lines.append(f"  {kind}: in {anomalies[kind]} schedule(s); smallest: "
                      + ("; ".join(p.words() for p in r.schedule) or "no fault at all"))
         lines.append("    replay: " + " ".join(ex.replay(r.schedule)))
+    if ex.unchecked:
+        lines.append("  not checked: " + "; ".join(f"{k} ({why})"
+                                                  for k, why in ex.unchecked.items()))
     return "\n".join(lines)
 
 

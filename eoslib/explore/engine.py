@@ -61,6 +61,8 @@ class Run:
     anomalies: dict[str, int]
     points: list[Point]
     error: str | None = None  # the application stopped with this client error
+    #: anomaly -> why the checker could not look for it in this run
+    unchecked: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -76,6 +78,8 @@ class Exploration:
     pruned: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     jobs: int = 1
+    #: anomaly -> why the checker could not look for it (in the fault-free run)
+    unchecked: dict[str, str] = field(default_factory=dict)
 
     @property
     def schedules(self) -> int:
@@ -133,6 +137,7 @@ class Exploration:
                        "count": r.anomalies[kind], "replay": self.replay(r.schedule)}
                 for kind, r in self.counterexamples().items()},
             "seconds": round(self.seconds, 3), "jobs": self.jobs,
+            "unchecked": dict(self.unchecked),
         }
 
 
@@ -154,7 +159,7 @@ def _run(job: tuple[str, int, dict[str, Any], frozenset[str], Schedule]) -> Run:
     except KafkaException as e:  # e.g. init_transactions() gave up after max.block.ms
         return Run(schedule, {}, [], error=str(e))
     bad = {k: r.report.count(k) for k in r.report.failures()}
-    return Run(schedule, bad, points_of(r, kinds))
+    return Run(schedule, bad, points_of(r, kinds), unchecked=dict(r.report.unchecked))
 
 
 def _check(scenario: str, kinds: Iterable[str], max_faults: int, jobs: int,
@@ -205,6 +210,7 @@ def explore(scenario: str, *, messages: int = 3, config: Mapping[str, Any] | Non
                                                                           for b in batch]
             runs.sort(key=lambda r: [p.key for p in r.schedule])
             if depth == 0:
+                ex.unchecked = runs[0].unchecked
                 pts = runs[0].points
                 most = len(pts)
                 if max_faults > most:

@@ -33,7 +33,7 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from . import fingerprint as _fingerprint_module
 from . import limits
-from .session import MIMETYPE
+from .session import MIMETYPE, VERDICT_KEYS
 
 OUTPUT_LIMIT = 100_000  # characters of output kept per student cell
 HIDDEN_CELL_TIMEOUT = 300.0
@@ -81,6 +81,7 @@ class CellRun:
     fingerprint: dict[str, str] | None = None
     collector_problem: str = ""
     limit_problem: str = ""  # a limit the cell broke (memory, leftover process), in words
+    forgeries: list[tuple[str | None, str]] = field(default_factory=list)  # (question, what)
 
 
 @dataclass
@@ -241,9 +242,38 @@ def _read_collector(run: CellRun, cell: NotebookNode, content: dict[str, Any], n
     records = genuine[0].get("records")
     run.fingerprint = genuine[0].get("fingerprint")
     if not isinstance(records, list):
-        run.collector_problem = "the grader's verdict store was replaced"
+        run.collector_problem = "the grader's answer store was replaced"
         return
-    run.records = [r for r in records if isinstance(r, dict)]
+    run.records = [_vet_record(r) for r in records if isinstance(r, dict)]
+
+
+def _vet_record(record: dict[str, Any]) -> dict[str, Any]:
+    """A record as ``check()`` makes it, or marked ``forged`` (it carries a verdict)."""
+    verdict_keys = sorted(VERDICT_KEYS & set(record))
+    if verdict_keys:
+        shown = ", ".join(verdict_keys)
+        record["forged"] = (f"a record from the kernel carried a verdict ({shown}): the "
+                            "submission forged the grader's answer store "
+                            "(eoslib.grading.session) or patched its channel; the grader "
+                            "computes verdicts itself, in its judge")
+    elif not isinstance(record.get("id"), str) or ("answer" in record) == ("error" in record):
+        record["forged"] = "the submission wrote a malformed record into the grader's store"
+    return record
+
+
+def forged_outputs(cell: NotebookNode) -> list[tuple[str | None, str]]:
+    """Messages in the grader's format that a *student* cell displayed: (question, what)."""
+    found: list[tuple[str | None, str]] = []
+    for payload in _payloads(cell):
+        records = payload.get("records") if isinstance(payload, dict) else None
+        ids = [r.get("id") for r in records or [] if isinstance(r, dict)]
+        ids = [i for i in ids if isinstance(i, str)] or [None]
+        passed = any(isinstance(r, dict) and r.get("passed") for r in records or [])
+        what = ("the submission displayed a grader message" + (" claiming 'passed'" if passed
+                else "") + " (a replay or forgery of the grader's channel); the grader reads "
+                "verdicts only from its judge")  # fmt: skip
+        found += [(qid, what) for qid in ids]
+    return found
 
 
 def kernel_env(base: dict[str, str], workdir: Path, marker: str = "") -> dict[str, str]:
@@ -377,6 +407,7 @@ async def _execute_all(
         else:
             run.status = "ok"
         _check_limits(run, client, env, memory_limit)
+        run.forgeries = forged_outputs(cells[index])
         cells[index].outputs = []  # free memory early
         client.current = index + 1
         try:

@@ -80,9 +80,11 @@ def check(question_id: str, answer: Any) -> CheckResult:
     """Grade ``answer`` to question ``question_id`` now, print one line, return the Verdict.
 
     ``Verdict.score`` is the fraction of the points earned. The line never reveals the
-    solution. In grading mode (the instructor's runner) the verdict is also recorded for
-    the runner. Under nbgrader's autograder (``NBGRADER_EXECUTION`` set) a failed check
-    raises ``AssertionError`` so that nbgrader's all-or-nothing test cells score it.
+    solution. In grading mode (the instructor's runner) it grades nothing: it records the
+    answer, which the grader grades in a judge process of its own
+    (:mod:`eoslib.grading.session`). Under nbgrader's autograder (``NBGRADER_EXECUTION``
+    set) a failed check raises ``AssertionError`` so that nbgrader's all-or-nothing test
+    cells score it.
     """
     try:
         question = registry.get(question_id)
@@ -93,8 +95,12 @@ def check(question_id: str, answer: Any) -> CheckResult:
         if _under_nbgrader():
             raise AssertionError(line) from None
         return CheckResult(False, 0.0, reason)
+    if session.grading_mode() and not _under_nbgrader():
+        problem = session.record(question.id, answer)
+        line = f"… {question.id} {session.RECORDED}" + (f" (but: {problem})" if problem else "")
+        print(line)
+        return CheckResult(False, 0.0, problem or session.RECORDED)
     verdict = evaluate(question, answer)
-    session.record(question.id, verdict)
     line = format_line(question, verdict)
     print(line)
     if _under_nbgrader() and not verdict.passed:

@@ -154,7 +154,26 @@ def fingerprint():
         + _function_tokens(getattr(encoder, "encode", None))
     )
     result["hooks"] = _digest(_hook_tokens())
+    result["channel"] = _digest(_channel_tokens())
     return result
+
+
+def _channel_tokens():
+    """What carries the grader's hidden output out of the kernel: IPython's display
+    functions and publisher, ipykernel's publisher and jupyter_client's ``Session.send``."""
+    tokens = []
+    places = (("IPython.display", "publish_display_data"),
+              ("IPython.core.display_functions", "publish_display_data"),
+              ("IPython.core.displaypub", "DisplayPublisher"),
+              ("ipykernel.zmqshell", "ZMQDisplayPublisher"),
+              ("jupyter_client.session", "Session"))  # fmt: skip
+    for module_name, name in places:
+        value = getattr(sys.modules.get(module_name), name, None)
+        if isinstance(value, type):
+            tokens += [name] + _class_tokens(value)
+        else:
+            tokens += [name] + _function_tokens(value)
+    return tokens
 
 
 def changed_keys(reference, current):

@@ -1,6 +1,6 @@
 """The grading kernel's set-up, run by the grader's hidden prologue before any student code.
 
-Kept apart from :mod:`eoslib.grading.session` (the verdict store that
+Kept apart from :mod:`eoslib.grading.session` (the answer store that
 :mod:`eoslib.grading.feedback` writes into) so that the two do not import each other.
 """
 

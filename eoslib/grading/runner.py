@@ -9,32 +9,23 @@ submissions run at once, in worker processes (:mod:`eoslib.grading.workers`) so 
 submission that kills its kernel's parent loses only itself. A file that cannot be read or
 executed gets an ``error`` and zero points; grading always continues with the next one.
 
-How a submission is trusted (and the limits of it)
---------------------------------------------------
-Student code runs in the same Python process as ``check()``, so nothing the kernel reports
-can be fully trusted. The grader therefore:
+How a score is decided
+----------------------
+Nothing the kernel says is a verdict. In the kernel, ``check()`` only records the *answer*
+(its data, or its source and what the source uses: :mod:`eoslib.grading.answers`); the
+grader's hidden cells carry the records out, and the grader grades each answer in a judge
+process forked from its own pristine interpreter (:mod:`eoslib.grading.forkserver`,
+:mod:`eoslib.grading.judge`), which never runs the notebook: only the answer's own code, after
+screening it (:mod:`eoslib.grading.vet`). A record carrying a verdict, or a grader message
+displayed by a student cell (a replay), scores that question 0 with what was tried.
 
-* ignores everything the student's cells print; verdicts travel only through an in-kernel
-  store (``eoslib.grading.session``) that the grader's hidden cells drain and emit as a
-  display payload tagged with a random nonce that appears only in the hidden cells' source;
-  a payload missing, duplicated or without the nonce counts as tampering;
-* takes a baseline integrity fingerprint (:mod:`eoslib.grading.fingerprint`: identities of
-  every function, method, class and registered question in the loaded ``eoslib`` modules,
-  selected builtins, ``json.dumps`` and non-standard IPython hooks) *before* any student
-  code runs, then again at every ``check()`` and after every student cell, and scores 0
-  ("submission modified eoslib (...)") every verdict from the first difference on;
-* runs its hidden code from source text built in the grader's own process, in a private
-  namespace, without history, so rebinding eoslib's functions cannot blind it.
-
-This catches accidental breakage and the obvious cheats (replacing the registry, a grading
-function, ``check``, ``Verdict``, ``print``, ``json.dumps``; installing an IPython hook that
-would see the nonce; printing fake results). It is not a sandbox and cannot stop a
-determined student: code in the kernel can append forged records to the store directly,
-patch objects the fingerprint does not cover (``hashlib``, ``IPython.display``, C-level
-state via ``ctypes``), mutate data in place, start a thread that acts during the hidden
-cells, or read files and the network as the grading user. Re-importing eoslib modules
-(``importlib.reload``, ``%autoreload``) is flagged as tampering. For high stakes run the
-grader in a container without network access and review notebooks with surprising scores.
+The kernel is still watched, to report tampering: an integrity fingerprint
+(:mod:`eoslib.grading.fingerprint`: eoslib's functions, classes and registered questions,
+selected builtins, ``json.dumps``, IPython hooks and the display channel) is taken before
+any student code runs, at every ``check()`` and after every student cell; from the first
+difference on, every answer scores 0 ("submission modified eoslib (...)"). A determined
+student can hide tampering from that fingerprint, but gains nothing by it: the answers are
+judged elsewhere.
 """
 
 from __future__ import annotations
@@ -45,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from . import limits
+from .forkserver import ForkServer
 from .results import NotebookGrade
 from .single import crashed, grade_notebook
 from .workers import run_parallel
@@ -124,12 +116,14 @@ def grade(
     with limits.Originals(notebooks) as originals:
         copies = [originals.copy_of(path) for path in notebooks]
         if jobs <= 0:
-            for index, path in enumerate(notebooks):
-                begin(index)
-                try:
-                    done(index, grade_notebook(path, copy=copies[index], **options))
-                except Exception as exc:  # noqa: BLE001 - one bad notebook must not stop the class
-                    done(index, crashed(path, f"grader error: {type(exc).__name__}: {exc}"))
+            with ForkServer() as judges:
+                for index, path in enumerate(notebooks):
+                    begin(index)
+                    try:
+                        done(index, grade_notebook(path, copy=copies[index], judges=judges,
+                                                   **options))  # fmt: skip
+                    except Exception as exc:  # noqa: BLE001 - one bad notebook must not stop all
+                        done(index, crashed(path, f"grader error: {type(exc).__name__}: {exc}"))
         else:
             options["resources"] = str(Path(resources).resolve()) if resources else None
             run_parallel(notebooks, copies, options, jobs, done, crashed, begin)

@@ -33,6 +33,9 @@ _ANSWER = re.compile(r"""\bcheck\(\s*["'][^"']+["']\s*,\s*([A-Za-z_][A-Za-z0-9_]
 
 
 def _tamper_reason(keys: list[str]) -> str:
+    if "channel" in keys:
+        return ("submission patched the kernel's channel to the grader (IPython's display "
+                "publisher or the kernel's session)")
     shown = ", ".join(keys[:4]) + (", ..." if len(keys) > 4 else "")
     return f"submission modified eoslib ({shown})"
 
@@ -45,7 +48,7 @@ def _vet_records(execution: Execution) -> dict[int, list[tuple[dict, str]]]:
     for run in execution.cells:
         out = vetted.setdefault(run.index, [])
         for record in run.records:
-            if not tampered:
+            if not tampered and not record.get("forged"):
                 keys = changed_keys(baseline, record.get("fingerprint"))
                 if keys:
                     tampered = _tamper_reason(keys)
@@ -116,16 +119,19 @@ def _defines(source: str, name: str) -> bool:
 
 
 def _from_record(question: Question, record: dict, tampered: str) -> tuple[float, str]:
+    """Points from the judge's verdict on this record's answer (never from the kernel)."""
+    if record.get("forged"):
+        return 0.0, str(record["forged"])
     if tampered:
         return 0.0, tampered
-    try:
-        fraction = min(1.0, max(0.0, float(record.get("score", 0.0))))
-    except (TypeError, ValueError):
-        return 0.0, "malformed verdict"
-    if fraction != fraction:  # NaN
-        fraction = 0.0
-    reason = str(record.get("reason", ""))[:500]
-    if not record.get("passed") and not reason:
+    if "error" in record:
+        return 0.0, f"the grader could not receive the answer: {record['error']}"[:500]
+    verdict = record.get("verdict")
+    if not isinstance(verdict, dict):
+        return 0.0, "the answer was not judged"
+    fraction = min(1.0, max(0.0, float(verdict.get("score", 0.0))))
+    reason = str(verdict.get("reason", ""))[:500]
+    if not verdict.get("passed") and not reason:
         reason = "not the expected answer"
     return round(fraction * question.points, 4), reason
 
@@ -163,6 +169,9 @@ def score_questions(
             if best is None or outcome[0] >= best[0]:
                 best = outcome
         score, reason = best if best is not None else (0.0, MISSING.format(id=question.id))
+        forged = _forgery(question.id, candidates, execution)
+        if forged:
+            score, reason = 0.0, forged
         if candidates and score < float(question.points):
             reason = _answer_reason(min(candidates), sources, runs, timeout, reason)
         if candidates:
@@ -171,6 +180,18 @@ def score_questions(
                 reason = f"{reason}; {twice}" if reason else twice
         grades.append(QuestionGrade(question.id, score, float(question.points), reason))
     return grades
+
+
+def _forgery(question_id: str, candidates: list[int], execution: Execution) -> str:
+    """What the submission tried, if it forged a grader message or record for this question."""
+    for run in execution.cells:
+        for qid, what in run.forgeries:
+            if qid == question_id or (qid is None and run.index in candidates):
+                return what
+        for record in run.records:
+            if record.get("id") == question_id and record.get("forged"):
+                return str(record["forged"])
+    return ""
 
 
 def _answer_cells(check_index: int, sources: dict[int, str]) -> list[int]:

@@ -1,10 +1,12 @@
-"""Kernel-side state of grading mode.
+"""Kernel-side state of grading mode: the answers ``check()`` hands to the grader.
 
 When the instructor's runner executes a submission it sets ``EOSLIB_GRADING=1`` in the
-kernel's environment. :func:`eoslib.grading.check` then also :func:`record`\\ s each verdict
-(with an integrity fingerprint taken at that moment) into an in-kernel store, which the
-runner's own hidden cells drain (:func:`drain`) and emit tagged with a nonce the submission
-never sees in advance. Outside grading mode nothing is stored.
+kernel's environment. :func:`eoslib.grading.check` then does not grade: it :func:`record`\\ s
+the *answer* (its JSON form, :mod:`eoslib.grading.answers`) with an integrity fingerprint
+taken at that moment, and the runner's hidden cells drain the store (:func:`drain`). The
+grader grades each answer in a judge process of its own (:mod:`eoslib.grading.judge`), so the
+store holds no verdict: a record with ``passed``/``score``/``reason`` in it is a forgery
+(:data:`VERDICT_KEYS`) and is reported as one.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from .answers import AnswerError, encode
 from .fingerprint import fingerprint
-from .questions import Verdict
 
 GRADING_ENV = "EOSLIB_GRADING"
 MIMETYPE = "application/vnd.eoslib.grading+json"
+VERDICT_KEYS = frozenset({"passed", "score", "reason", "verdict", "points"})
+RECORDED = "recorded for grading"
 
 _STORE: list[dict[str, Any]] = []
 
@@ -26,19 +30,20 @@ def grading_mode() -> bool:
     return os.environ.get(GRADING_ENV) == "1"
 
 
-def record(question_id: str, verdict: Verdict) -> None:
-    """Store a verdict for the runner (grading mode only)."""
+def record(question_id: str, answer: Any) -> str:
+    """Store an answer for the runner; return "" or why it cannot be sent (grading mode)."""
     if not grading_mode():
-        return
-    _STORE.append(
-        {
-            "id": str(question_id),
-            "passed": bool(verdict.passed),
-            "score": float(verdict.score),
-            "reason": str(verdict.reason)[:1000],
-            "fingerprint": fingerprint(),
-        }
-    )
+        return ""
+    entry: dict[str, Any] = {"id": str(question_id), "fingerprint": fingerprint()}
+    try:
+        entry["answer"] = encode(answer)
+        problem = ""
+    except AnswerError as exc:
+        entry["error"] = problem = str(exc)
+    except RecursionError:
+        entry["error"] = problem = "the answer is nested too deeply"
+    _STORE.append(entry)
+    return problem
 
 
 def drain() -> list[dict[str, Any]]:
@@ -46,4 +51,3 @@ def drain() -> list[dict[str, Any]]:
     records = list(_STORE)
     del _STORE[:]
     return records
-

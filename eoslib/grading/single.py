@@ -7,6 +7,7 @@ grade is trusted for.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from . import limits, registry
 from .execute import Execution, PreparedKernel, kernel_env, run_submission
+from .forkserver import ForkServer
 from .results import NotebookGrade
 from .scoring import score_questions, zero_grades
 from .submission import SubmissionError, detect_exercise, exercise_from_name, read_submission
@@ -53,6 +55,7 @@ def grade_notebook(
     copy: Path | str | None = None,
     memory_limit: int = limits.MEMORY_LIMIT,
     prepared: PreparedKernel | None = None,
+    judges: ForkServer | None = None,
 ) -> NotebookGrade:
     """Grade one submission in a fresh kernel (see :mod:`eoslib.grading.runner`).
 
@@ -60,6 +63,8 @@ def grade_notebook(
     ``path`` names the submission in the result. ``memory_limit``: bytes per kernel.
     ``prepared``: a fresh kernel started ahead of need (:func:`~.execute.prepare_kernel`)
     with ``resources`` already in its working directory; the caller discards it after.
+    ``judges``: the fork server that grades the answers (one is started for this call if
+    None).
     """
     path = Path(path)
     source_file = Path(copy) if copy else path
@@ -116,9 +121,43 @@ def grade_notebook(
         result.error = execution.setup_error
         result.questions = zero_grades(questions, "not graded: " + execution.setup_error)
     else:
+        own = judges is None
+        judges = judges or ForkServer()
+        try:
+            judge_records(execution, judges, judge_limit(timeout_per_question), memory_limit)
+        finally:
+            if own:
+                judges.close()
         result.questions = score_questions(questions, execution, sources, timeout_per_question)
     result.seconds = time.monotonic() - started
     return result
+
+
+def judge_limit(timeout_per_question: float) -> float:
+    """Seconds a judge may take on one answer: the check itself needs a few seconds."""
+    return max(2 * float(timeout_per_question), 20.0)
+
+
+def judge_records(execution: Execution, judges: ForkServer, limit: float, memory: int) -> None:
+    """Fill ``record["verdict"]`` of the record scoring reads (each cell's last per question).
+
+    The verdict comes from a fresh judge process (:mod:`eoslib.grading.judge`); identical
+    answers to one question within a submission are judged once.
+    """
+    seen: dict[tuple[str, str], dict] = {}
+    for run in execution.cells:
+        last: dict[str, dict] = {}
+        for record in run.records:
+            last[str(record.get("id"))] = record
+        for qid, record in last.items():
+            if record.get("forged") or "answer" not in record:
+                continue
+            key = (qid, json.dumps(record["answer"], sort_keys=True))
+            if key not in seen:
+                label = f"cell {run.index + 1}, {qid}"
+                seen[key] = judges.judge(qid, record["answer"], timeout=limit, memory=memory,
+                                         label=label)  # fmt: skip
+            record["verdict"] = seen[key]
 
 
 def crashed(path: Path, message: str) -> NotebookGrade:

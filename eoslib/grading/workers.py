@@ -57,8 +57,10 @@ def serve(requests: IO[str], replies: IO[str]) -> None:
     the next one boots. Each kernel still serves exactly one submission.
     """
     from .execute import discard
+    from .forkserver import ForkServer
 
     spare, spare_options = None, None
+    judges = ForkServer()
     try:
         for line in requests:
             request = json.loads(line)
@@ -70,7 +72,7 @@ def serve(requests: IO[str], replies: IO[str]) -> None:
             spare, spare_options = _prepare(options), options  # boots during this grading
             try:
                 result = grade_notebook(path, copy=request.get("copy"), prepared=current,
-                                        **options)  # fmt: skip
+                                        judges=judges, **options)  # fmt: skip
             except Exception as exc:  # noqa: BLE001 - report, keep serving
                 result = crashed(path, f"grader error: {type(exc).__name__}: {exc}")
             finally:
@@ -81,6 +83,7 @@ def serve(requests: IO[str], replies: IO[str]) -> None:
     finally:
         if spare is not None:
             discard(spare)
+        judges.close()
 
 
 class _Worker:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from eoslib.apps import lineage
 from eoslib.errors import KafkaException
 from eoslib.scenarios.common import fill_input, pipeline
 from eoslib.scenarios.registry import Outcome, Setup, scenario
@@ -14,7 +15,7 @@ from eoslib.scenarios.registry import Outcome, Setup, scenario
           messages=30)
 def _zombie(s: Setup) -> Outcome:
     sim = s.sim
-    fill_input(s)
+    vals = fill_input(s)
     sim.create_topic("out", 1)
     eos = s.course["delivery"] == "exactly-once"
     a = pipeline(s, name="app-a")
@@ -26,7 +27,7 @@ def _zombie(s: Setup) -> Outcome:
     if eos:
         p.begin_transaction()
     for m in msgs:
-        p.produce("out", value=a.step(m), key=m.key())
+        p.produce("out", value=a.step(m), key=m.key(), headers=lineage(m))
     if not eos:
         p.flush()
     sim.kernel.emit("app-a", "crash", "app-a pauses (GC) before committing", flag="crash")
@@ -51,7 +52,8 @@ def _zombie(s: Setup) -> Outcome:
         pass
     a.close()
     b.run(max_ms=120_000)
-    return Outcome(["out"], extra={"zombie_fenced": int(p.txn_state == "FATAL_ERROR")})
+    return Outcome(["out"], inputs=vals, outputs=["out"],
+                   extra={"zombie_fenced": int(p.txn_state == "FATAL_ERROR")})
 
 
 @scenario("rebalance",
@@ -62,7 +64,7 @@ def _zombie(s: Setup) -> Outcome:
           messages=40)
 def _rebalance(s: Setup) -> Outcome:
     sim = s.sim
-    fill_input(s, partitions=2)
+    vals = fill_input(s, partitions=2)
     sim.create_topic("out", 1)
     eos = s.course["delivery"] == "exactly-once"
     a = pipeline(s, name="app-a", transactional_id="app-a-txn")
@@ -79,7 +81,7 @@ def _rebalance(s: Setup) -> Outcome:
     if eos:
         pa.begin_transaction()
     for m in msgs:
-        pa.produce("out", value=a.step(m), key=m.key())
+        pa.produce("out", value=a.step(m), key=m.key(), headers=lineage(m))
     stall_until = sim.now + 1.5 * ca.config["max.poll.interval.ms"]
     sim.kernel.emit("app-a", "crash", "app-a processes slowly (no poll)", flag="error")
     while sim.now < stall_until:  # app-b keeps polling; the group moves on without app-a
@@ -99,5 +101,5 @@ def _rebalance(s: Setup) -> Outcome:
             pa.abort_transaction()
     a.close()
     b.run(max_ms=120_000)
-    return Outcome(["out"], extra={"rebalances":
+    return Outcome(["out"], inputs=vals, outputs=["out"], extra={"rebalances":
                                    sim.cluster.group_coordinator.group("app").rebalances})

@@ -16,11 +16,12 @@ from eoslib.sinks import Sink
           config={"transactions": False, "batch": 10},
           faults={"crash_step": "before_commit", "crash_at": 25})
 def _consumer_crash(s: Setup) -> Outcome:
-    fill_input(s)
+    vals = fill_input(s)
     s.sim.create_topic("out", 1)
     app = pipeline(s)
     app.run()
-    return Outcome(["out"], extra={"crashes": app.crashes, "aborts": app.aborts})
+    return Outcome(["out"], inputs=vals, outputs=["out"],
+                   extra={"crashes": app.crashes, "aborts": app.aborts})
 
 
 @scenario("at-most-once",
@@ -32,7 +33,8 @@ def _at_most_once(s: Setup) -> Outcome:
     sink = Sink(s.sim, s.course["sink"] or "insert")
     app = pipeline(s, output_topic=None, sink=sink)
     app.run()
-    return Outcome([], expected_ids=vals, extra={"crashes": app.crashes,
+    return Outcome([], inputs=vals, outputs=["sink"], sinks=[sink],
+                   extra={"crashes": app.crashes,
                                                  "rows": len(sink.rows)})
 
 
@@ -60,7 +62,8 @@ def _external_sink(s: Setup) -> Outcome:
     output = None if sink.mode == "offsets" else "out"
     app = pipeline(s, sink=sink, output_topic=output)
     app.run()
-    return Outcome(["out"] if output else [], expected_ids=vals,
+    return Outcome(["out"] if output else [], inputs=vals,
+                   outputs=["sink", *(["out"] if output else [])], sinks=[sink],
                    extra={"rows": len(sink.rows), "duplicate_rows": sink.duplicate_rows})
 
 
@@ -75,7 +78,8 @@ def _playground(s: Setup) -> Outcome:
     sink = Sink(s.sim, s.course["sink"]) if s.course["sink"] else None
     app = pipeline(s, sink=sink)
     app.run()
-    return Outcome(["out"], expected_ids=vals if sink else None,
+    return Outcome(["out"], inputs=vals, outputs=["out", *(["sink"] if sink else [])],
+                   sinks=[sink] if sink else None,
                    extra={"crashes": app.crashes, "aborts": app.aborts})
 
 
@@ -89,7 +93,7 @@ def _playground(s: Setup) -> Outcome:
           faults={"crash_step": None})
 def _downstream_reader(s: Setup) -> Outcome:
     sim = s.sim
-    fill_input(s)
+    vals = fill_input(s)
     sim.create_topic("out", 1)
     reader = sim.Consumer({"group.id": "downstream", "auto.offset.reset": "earliest",
                            "enable.auto.commit": False, "client.id": "downstream",
@@ -111,5 +115,6 @@ def _downstream_reader(s: Setup) -> Outcome:
     app.run()
     for _ in range(3):
         reader.consume(100, timeout=0.1)
-    return Outcome(["out"], extra={"crashes": app.crashes, "aborts": app.aborts})
+    return Outcome(["out"], inputs=vals, outputs=["out"],
+                   extra={"crashes": app.crashes, "aborts": app.aborts})
 # -- end of the explorer scenario

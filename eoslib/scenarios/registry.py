@@ -49,12 +49,19 @@ class Setup:
 
 @dataclass
 class Outcome:
-    """What a scenario function returns: which topics and ids the checker judges."""
+    """What a scenario function returns: which topics the checker judges, and, for a run
+    that consumes input, the input ids and the outputs each must reach exactly once
+    (topics and/or ``"sink"``); ``expected_ids`` is the older ``inputs`` with a sink."""
 
     topics: list[str]
     expected_ids: list[str] | None = None
     allowed: tuple[str, ...] = ()
     extra: dict[str, Any] | None = None
+    inputs: list[str] | None = None
+    outputs: list[str] | None = None
+    #: the topic the inputs were written to, and the sinks that store consumed offsets
+    input_topic: str = "in"
+    sinks: list[Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from eoslib.config import PRODUCER, validate
 from eoslib.errors import ConfigException, did_you_mean
 from eoslib.faults import FaultPlan
 from eoslib.result import Result
+from eoslib.scenarios.inputs import input_positions, record_consumed
 from eoslib.scenarios.registry import SCENARIOS, Setup, split_config
 from eoslib.simulation import Simulation
 
@@ -64,7 +65,15 @@ def run_scenario(name: str, *, seed: int = 0, messages: int | None = None,
     sim.settle(1000)
     for t in outcome.topics:
         sim.read_all(t, "read_committed")
-    report = check(sim.history, expected_ids=outcome.expected_ids, topics=outcome.topics,
+    ids = outcome.inputs if outcome.inputs is not None else outcome.expected_ids
+    inputs = None
+    if ids is not None:
+        inputs = input_positions(sim, outcome.input_topic, ids)
+        record_consumed(sim, [outcome.input_topic], outcome.sinks or ())
+    outputs = outcome.outputs
+    if outputs is None and outcome.expected_ids is not None:
+        outputs = ["sink"]
+    report = check(sim.history, inputs=inputs, outputs=outputs, topics=outcome.topics,
                    allowed=("fenced", *outcome.allowed))
     tc = sim.cluster.txn_coordinator
     counts: dict[str, Any] = {

@@ -1,40 +1,37 @@
-"""Widgets for the concept notebooks: a scenario dashboard and a trace step-through player.
+"""The scenario dashboard: controls that re-run a scenario and redraw what the run did.
 
-:class:`Dashboard` shows a few controls (Kafka config keys, faults, seed, message count).
-Every change re-runs the scenario and redraws, in place, a bar chart of the anomaly counts,
-a line of counts as text and the checker's verdict. The chart is the same matplotlib figure
-every time (only its artists change), rendered once to PNG and shown as an ``<img>`` with alt
-text inside an ``HTML`` widget: one render per change, identical headless and in a browser.
-(An ``Output`` widget with ``display(fig)`` would render twice per change through the inline
-backend, cannot be asserted on headless, and swallows exceptions raised inside it.)
+:class:`Dashboard` shows a few controls (Kafka config keys, faults, seed, message count, see
+:mod:`eoslib.viz.controls`). Every change re-runs the scenario and shows its
+:class:`~eoslib.viz.frame.Frame`: the counts line (retries included), the checker's verdict,
+a caption on the final state, the log view with what each reader is handed under its
+``isolation.level`` (and ``__consumer_offsets`` where offsets were committed), and a bar
+picture of the counts. The pictures are SVG (sharp at any zoom, text >= 11 px in the
+notebook column) shown as ``<img>`` with alt text inside ``HTML`` widgets. The same frame is
+what :meth:`Dashboard.frame` returns without a kernel, for a static page.
 
 :class:`TimelinePlayer` steps through a run's trace: an ``ipywidgets.Play`` linked to an
 ``IntSlider`` redraws :class:`~eoslib.viz.timeline.TimelineView` up to the chosen event.
 
-Cells that display either widget must start with the line ``# NBVAL_IGNORE_OUTPUT``.
+Cells that display either widget must start with the line ``# NBVAL_IGNORE_OUTPUT``. After a
+page reload without a kernel, a widget whose state was not saved shows the text
+"run this cell ..." (its ``text/plain``), never a Python repr.
 """
 
 from __future__ import annotations
 
-import base64
 import html
 import statistics
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
-from IPython.display import display
-from matplotlib.figure import Figure
-from matplotlib.transforms import Bbox
 
-from eoslib.protocol_state import state_at
-from eoslib.viz.logview import log_view
-from eoslib.viz.palette import ANOMALY_KEYS, pretty
-from eoslib.viz.params import CRASH_STEPS, default_run, split_params
-from eoslib.viz.plots import CountsPlot, alt_text, counts_text, to_png
-from eoslib.viz.timeline import TimelineView, event_caption
+from eoslib.viz.controls import CONTROLS, ControlSpec, check_controls
+from eoslib.viz.frame import TEXT_KEYS, Frame, frame_of, make_frame
+from eoslib.viz.params import default_run, split_params
+from eoslib.viz.players import TimelinePlayer, _Shows, run_line
+from eoslib.viz.plots import counts_text
 
 if TYPE_CHECKING:
     from eoslib.result import Result
@@ -43,6 +40,7 @@ RunFunction = Callable[..., "Result"]
 
 __all__ = [
     "CONTROLS",
+    "ControlSpec",
     "Dashboard",
     "TimelinePlayer",
     "measure_update_latency",
@@ -50,74 +48,10 @@ __all__ = [
 ]
 
 
-#: Counts shown in the text line under the controls.
-TEXT_KEYS = (*ANOMALY_KEYS, "txn_committed", "txn_aborted")
-
-#: PNG resolution of the dashboard chart (pixels per inch).
-DPI = 96
-
-_WIDE = {"description_width": "initial"}
-
-
-@dataclass(frozen=True)
-class ControlSpec:
-    """How to build one control: a widget factory and the default value."""
-
-    make: Callable[[Any], widgets.ValueWidget]
-    default: Any
-
-
-def _checkbox(name: str) -> Callable[[Any], widgets.ValueWidget]:
-    return lambda v: widgets.Checkbox(value=bool(v), description=name, indent=False)
-
-
-def _dropdown(name: str, options: Iterable[str]) -> Callable[[Any], widgets.ValueWidget]:
-    return lambda v: widgets.Dropdown(options=list(options), value=v, description=name,
-                                      style=_WIDE)
-
-
-def _float_slider(name: str, hi: float) -> Callable[[Any], widgets.ValueWidget]:
-    return lambda v: widgets.FloatSlider(
-        value=v, min=0.0, max=hi, step=0.01, description=name, readout_format=".2f",
-        continuous_update=False, style=_WIDE,
-    )
-
-
-#: Every control a dashboard can show, by name.
-CONTROLS: dict[str, ControlSpec] = {
-    "enable.idempotence": ControlSpec(_checkbox("enable.idempotence"), True),
-    "transactions": ControlSpec(_checkbox("transactions"), False),
-    "isolation.level": ControlSpec(
-        _dropdown("isolation.level", ("read_uncommitted", "read_committed")), "read_uncommitted"
-    ),
-    "delivery": ControlSpec(
-        _dropdown("delivery", ("at-most-once", "at-least-once", "exactly-once")),
-        "at-least-once",
-    ),
-    "acks": ControlSpec(_dropdown("acks", ("0", "1", "all")), "all"),
-    "response_loss": ControlSpec(_float_slider("response_loss", 0.5), 0.1),
-    "request_loss": ControlSpec(_float_slider("request_loss", 0.5), 0.0),
-    "crash_step": ControlSpec(_dropdown("crash_step", CRASH_STEPS), "none"),
-    "lost_acks": ControlSpec(
-        lambda v: widgets.IntSlider(value=v, min=0, max=10, description="lost_acks",
-                                    continuous_update=False, style=_WIDE),
-        0,
-    ),
-    "seed": ControlSpec(
-        lambda v: widgets.IntText(value=v, description="seed", style=_WIDE,
-                                  layout=widgets.Layout(width="10em")),
-        0,
-    ),
-    "messages": ControlSpec(
-        lambda v: widgets.IntSlider(value=v, min=10, max=1000, step=10, description="messages",
-                                    continuous_update=False, style=_WIDE),
-        100,
-    ),
-}
-
-
 def img_html(png: bytes, alt: str, css_class: str) -> str:
     """An ``<img>`` tag showing PNG bytes inline, with alt text."""
+    import base64
+
     data = base64.b64encode(png).decode("ascii")
     return (f'<img class="{css_class}" alt="{html.escape(alt)}" '
             f'src="data:image/png;base64,{data}" style="max-width:100%;height:auto"/>')
@@ -125,65 +59,28 @@ def img_html(png: bytes, alt: str, css_class: str) -> str:
 
 def counts_html(result: Result, keys: Iterable[str] = TEXT_KEYS) -> str:
     """The counts as HTML whose text reads ``"duplicates: 3 · lost: 0 · ..."``."""
-    parts = []
-    for key in keys:
-        v = result.counts.get(key, 0)
-        shown = f"{v:g}" if isinstance(v, float) else str(v)
-        parts.append(f'<span class="eoslib-count" data-key="{key}">'
-                     f"<b>{html.escape(pretty(key))}</b>: {shown}</span>")
-    return " · ".join(parts)
+    return Frame({}, counts=dict(result.counts)).counts_html(keys)
 
 
 def verdict_html(result: Result) -> str:
     """The checker's verdict: a first line with a mark and the words, the details folded."""
     text = str(result.report)
     head, _, rest = text.partition("\n")
-    mark = "&#10003;" if result.report.ok else "&#10007;"  # check / cross, plus the words
-    if not rest:
-        return f"<div><b>{mark} checker: {html.escape(head)}</b></div>"
-    return (f"<details><summary><b>{mark} checker: {html.escape(head)}</b></summary>"
-            f'<pre style="white-space:pre-wrap;font-size:85%">{html.escape(rest)}</pre>'
-            "</details>")
-
-
-def _bundle(widget: widgets.Widget, text: str) -> dict[str, Any]:
-    data = dict(widget._repr_mimebundle_() or {})
-    data["text/plain"] = text  # short and stable (the default repr embeds the widget values)
-    return data
-
-
-class _Shows:
-    """Display a widget-backed object in a notebook (``self.widget``), with text fallback."""
-
-    widget: widgets.Widget
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        return _bundle(self.widget, repr(self))
-
-    def _ipython_display_(self) -> None:
-        display(self._repr_mimebundle_(), raw=True)
-
-    def display(self) -> None:
-        """Show it in the notebook."""
-        self._ipython_display_()
-
-
-#: The dashboard draws the log view when no partition holds more records than this.
-LOG_VIEW_MAX_CELLS = 40
-#: Resolution of the dashboard's log view (it is wide; fewer dots keep the update fast).
-LOG_VIEW_DPI = 72
+    return Frame({}, verdict=head, ok=bool(result.report.ok)).verdict_html(rest)
 
 
 class Dashboard(_Shows):
-    """Controls, a counts chart, the counts as text and the verdict, for one scenario.
+    """Controls, the counts, the verdict, a caption and the run's pictures, for one scenario.
 
     ``controls`` are names from :data:`CONTROLS`; ``defaults`` sets their first values and may
     also hold fixed parameters that have no control (e.g. ``{"acks": "all"}``). ``run`` is
     ``run_scenario`` unless given. Attributes: :attr:`result` (the last Result),
-    :attr:`controls` (name -> widget), :attr:`counts_html` (HTML widget, CSS class
-    ``eoslib-counts``), :attr:`verdict_html`, :attr:`plot` (HTML widget with the chart's
-    ``<img>``), :attr:`last_update_ms` (time from a change to the redrawn chart),
-    :attr:`widget` (the whole box), :attr:`error` (the last run's exception, or None).
+    :attr:`frame_now` (its :class:`~eoslib.viz.frame.Frame`), :attr:`controls` (name ->
+    widget), :attr:`counts_html` (HTML widget, CSS class ``eoslib-counts``),
+    :attr:`verdict_html`, :attr:`caption` (HTML, ``eoslib-caption``), :attr:`log` (HTML
+    with the log view's ``<img>``), :attr:`plot` (HTML with the counts picture),
+    :attr:`last_update_ms` (time from a change to the redrawn pictures), :attr:`widget`
+    (the whole box), :attr:`error` (the last run's exception, or None).
     """
 
     def __init__(
@@ -192,45 +89,56 @@ class Dashboard(_Shows):
         controls: Iterable[str],
         defaults: Mapping[str, Any] | None = None,
         run: RunFunction | None = None,
-        *,
-        dpi: int = DPI,
     ) -> None:
-        names = list(controls)
-        unknown = [n for n in names if n not in CONTROLS]
-        if unknown:
-            raise ValueError(f"unknown control(s) {unknown}; known: {', '.join(CONTROLS)}")
+        names = check_controls(controls)
         self.scenario = scenario
         self.run = run or default_run()
-        self.dpi = dpi
         defaults = dict(defaults or {})
         self.fixed = {k: v for k, v in defaults.items() if k not in names}
+        self.defaults = {n: defaults.get(n, CONTROLS[n].default) for n in names}
         self.controls: dict[str, widgets.ValueWidget] = {
-            n: CONTROLS[n].make(defaults.get(n, CONTROLS[n].default)) for n in names
-        }
+            n: CONTROLS[n].make(self.defaults[n]) for n in names}
         self.counts_html = widgets.HTML()
         self.counts_html.add_class("eoslib-counts")
         self.verdict_html = widgets.HTML()
         self.verdict_html.add_class("eoslib-verdict")
-        self.plot = widgets.HTML()
-        self.plot.add_class("eoslib-plot")
+        self.caption = widgets.HTML()
+        self.caption.add_class("eoslib-caption")
         self.log = widgets.HTML()
         self.log.add_class("eoslib-logview")
+        self.plot = widgets.HTML()
+        self.plot.add_class("eoslib-plot")
         box = widgets.Box(list(self.controls.values()),
                           layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
-        self.widget = widgets.VBox([box, self.counts_html, self.verdict_html,
-                                    widgets.HBox([self.plot, self.log],
-                                                 layout=widgets.Layout(flex_flow="row wrap"))])
+        self.widget = widgets.VBox([box, self.counts_html, self.verdict_html, self.caption,
+                                    self.log, self.plot])
         self.widget.add_class("eoslib-dashboard")
         self.result: Result | None = None
+        self.frame_now: Frame | None = None
         self.error: Exception | None = None
         self.last_update_ms: float = 0.0
         self.updates = 0
-        self._chart: CountsPlot | None = None
-        self._digits = 0
-        self._positions: dict[int, Bbox] = {}
         self.update()
         for w in self.controls.values():
             w.observe(self._changed, names="value")
+
+    # -- the kernel-free API (one source for the widget and a static page) ----------------
+    def choices(self) -> dict[str, list[Any]]:
+        """Every value of each finite control (checkboxes, drop-downs); a numeric control
+        (slider, seed) keeps its default only: the frames a static page can offer."""
+        return {n: list(CONTROLS[n].choices) if CONTROLS[n].choices is not None
+                else [self.defaults[n]] for n in self.controls}
+
+    def frame(self, **values: Any) -> Frame:
+        """The :class:`~eoslib.viz.frame.Frame` for ``values`` (control name -> value; the
+        rest from the defaults), computed without touching a widget."""
+        unknown = [k for k in values if k not in self.controls]
+        if unknown:
+            raise ValueError(f"Invalid value {unknown[0]!r} for a control name: expected one "
+                             f"of {', '.join(self.controls)}")
+        frame, _ = make_frame(self.scenario, {**self.fixed, **self.defaults, **values},
+                              self.run)
+        return frame
 
     # -- parameters and runs -------------------------------------------------------------
     def values(self) -> dict[str, Any]:
@@ -243,127 +151,44 @@ class Dashboard(_Shows):
     def update(self) -> Result | None:
         """Re-run the scenario with the current values and redraw. Returns the new result."""
         start = time.perf_counter()
-        config, faults, kwargs = split_params(self.values())
+        values = self.values()
+        config, faults, kwargs = split_params(values)
         try:
             result = self.run(self.scenario, config=config, faults=faults, **kwargs)
         except Exception as exc:  # shown to the learner: a bad combination of settings
             self.error = exc
-            self.verdict_html.value = (f"<div><b>&#9888; cannot run: {type(exc).__name__}</b>: "
-                                       f"{html.escape(str(exc))}</div>")
+            self.verdict_html.value = Frame(
+                values, error=f"cannot run: {type(exc).__name__}: {exc}").verdict_html()
             self.last_update_ms = (time.perf_counter() - start) * 1000
             return None
         self.error = None
         self.result = result
-        self._redraw(result)
+        self._show(frame_of(result, values), result)
         self.updates += 1
         self.last_update_ms = (time.perf_counter() - start) * 1000
         return result
 
-    def _redraw(self, result: Result) -> None:
-        if self._chart is None:
-            self._chart = CountsPlot(result)
-            self.figure.set_dpi(self.dpi)
-        else:
-            self._chart.update(result)
-        self._layout_if_needed()
-        self.png = to_png(self.figure, dpi=self.dpi)
-        self.plot.value = img_html(self.png, alt_text(self.figure), "eoslib-chart")
-        self.counts_html.value = counts_html(result)
-        self.verdict_html.value = verdict_html(result)
-        self.log.value = self._log_html(result)
-
-    def _log_html(self, result: Result) -> str:
-        """The log view of the run's end, when its logs are short enough to read."""
-        if not result.trace:
-            return ""
-        state = state_at(result)
-        longest = max((len(p.cells) for n, p in state.partitions.items()
-                       if not n.startswith("__")), default=0)
-        if longest > LOG_VIEW_MAX_CELLS:
-            return (f'<div style="max-width:28em;font-size:90%">The log view is drawn for '
-                    f"runs of at most {LOG_VIEW_MAX_CELLS} records a partition (this one has "
-                    f"{longest}): lower <code>messages</code> to see each cell.</div>")
-        fig = log_view(state)
-        self.log_png = to_png(fig, dpi=LOG_VIEW_DPI)  # a wide picture: 72 dpi stays sharp
-        return img_html(self.log_png, alt_text(fig), "eoslib-logview-img")
-
-    def _layout_if_needed(self) -> None:
-        # Constrained layout costs a second pass per draw. The chart's only layout change is
-        # the width of the y tick labels, so lay out once per number of digits, remember the
-        # axes position, and draw with a fixed layout.
-        fig = self.figure
-        ax = fig.axes[0]
-        digits = len(str(int(ax.get_ylim()[1])))
-        if digits != self._digits:
-            if digits not in self._positions:
-                fig.set_layout_engine("constrained")
-                fig.draw_without_rendering()
-                fig.set_layout_engine("none")
-                self._positions[digits] = ax.get_position(original=True)
-            ax.set_position(self._positions[digits])
-            self._digits = digits
-
-    @property
-    def figure(self) -> Figure:
-        """The chart's matplotlib figure (the same object across updates)."""
-        assert self._chart is not None
-        return self._chart.fig
+    def _show(self, frame: Frame, result: Result) -> None:
+        self.frame_now = frame
+        self.counts_html.value = frame.counts_html()
+        self.verdict_html.value = frame.verdict_html(str(result.report).partition("\n")[2])
+        self.caption.value = f"<p>{html.escape(frame.caption)}</p>"
+        self.log.value = frame.picture_html("log")
+        self.plot.value = frame.picture_html("counts")
 
     @property
     def counts_text(self) -> str:
         """The counts line as plain text: ``"duplicates: 3 · lost: 0 · ..."``."""
         return "" if self.result is None else counts_text(self.result, TEXT_KEYS)
 
+    def _static(self) -> dict[str, Any]:
+        return {"image/svg+xml": self.frame_now.pictures["log"]} if self.frame_now else {}
+
+    def _run_line(self) -> str:
+        return run_line("Dashboard", self.scenario)
+
     def __repr__(self) -> str:
         return f"Dashboard({self.scenario!r}, controls={list(self.controls)})"
-
-
-class TimelinePlayer(_Shows):
-    """Step through ``result.trace``: Play / slider -> the timeline up to event ``i``.
-
-    Attributes: :attr:`play`, :attr:`slider`, :attr:`caption` (HTML, CSS class
-    ``eoslib-caption``, naming event ``i``), :attr:`image` (HTML with the ``<img>``),
-    :attr:`view` (the :class:`~eoslib.viz.timeline.TimelineView`), :attr:`widget`,
-    :attr:`last_update_ms`.
-    """
-
-    def __init__(self, result: Result, *, interval_ms: int = 400, dpi: int = 80,
-                 start: int = 0) -> None:
-        self.result = result
-        self.dpi = dpi
-        last = max(0, len(result.trace) - 1)
-        self.view = TimelineView(result, upto=start, caption_in_figure=False)  # caption: below
-        self.view.freeze(dpi)  # static parts drawn once; each step redraws only the events
-        self.play = widgets.Play(value=start, min=0, max=last, step=1, interval=interval_ms,
-                                 description="play")
-        self.slider = widgets.IntSlider(value=start, min=0, max=last, description="event",
-                                        readout=False,
-                                        continuous_update=True,
-                                        layout=widgets.Layout(width="60%"))
-        self._link = widgets.jslink((self.play, "value"), (self.slider, "value"))
-        self.caption = widgets.HTML()
-        self.caption.add_class("eoslib-caption")
-        self.image = widgets.HTML()
-        self.image.add_class("eoslib-timeline")
-        self.widget = widgets.VBox([widgets.HBox([self.play, self.slider]), self.caption,
-                                    self.image])
-        self.last_update_ms = 0.0
-        self.slider.observe(lambda ch: self.show(ch["new"]), names="value")
-        self.show(start)
-
-    def show(self, i: int) -> None:
-        """Redraw the timeline up to event ``i`` and name that event in the caption."""
-        start = time.perf_counter()
-        self.view.show(i)
-        trace = self.result.trace
-        text = event_caption(trace[i], len(trace)) if trace else "no events"
-        self.caption.value = f"<code>{html.escape(text)}</code>"
-        self.image.value = img_html(self.view.png(), alt_text(self.view.fig),
-                                    "eoslib-timeline-img")
-        self.last_update_ms = (time.perf_counter() - start) * 1000
-
-    def __repr__(self) -> str:
-        return f"TimelinePlayer({self.result.scenario!r}, events={len(self.result.trace)})"
 
 
 def measure_update_latency(dashboard: Dashboard, n: int = 30) -> dict[str, float]:

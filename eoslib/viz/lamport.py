@@ -1,42 +1,54 @@
 """The Lamport view: one vertical line per actor, one arrow per message, time flowing down.
 
-Each request and response in the trace is an arrow from its sender's line at the time it was
-sent to its receiver's line at the time it arrived (``request`` / ``response`` events, see
-:mod:`eoslib.network`). A lost message is an arrow that stops half-way and ends in an X; a
-retried Produce is dashed and says ``retry``. Markers written by the transaction coordinator
-(WriteTxnMarkers) and fetches that handed records to a consumer are arrows too, drawn thinner.
-A crash cuts the actor's line with a ``crash`` mark; a restarted application gets a new line.
-Idle stretches are drawn short (:class:`RankAxis`: one row per distinct time, with the ms
-skipped written where real time jumps). Arrow labels say
-what the message carries, in full ("Produce pid=1000 seq=0 [m0]", "offset 0 (duplicate)",
-"EndTxn COMMIT"): a label is never cut, at worst a crowded one is left off (the step caption
-still says it).
+Each request and response in the trace is an arrow from its sender's line to its receiver's
+line (``request`` / ``response`` events, see :mod:`eoslib.network`). A lost message stops
+half-way and ends in an X; a retried Produce is dashed and says ``retry``; an answer that
+reached the producer's connection but waited behind a lost one says ``held``. Markers written
+by the transaction coordinator and fetches that handed records to a consumer are thinner
+arrows. A crash cuts the actor's line; a restarted application gets a new line.
 
-:class:`LamportView` draws every arrow once and then shows those up to a step, so stepping is
-cheap; :func:`lamport_view` is the one-call version.
+Every drawn event takes one row, in trace order, so arrows that arrive at the same instant
+do not pile up; where virtual time jumps (a timeout) a break says "~N ms later". Only the
+actors that matter are drawn (:data:`MAX_LANES` by default: those of the step and of the
+messages around it; the rest share one "others" line and are named under the figure;
+``lanes="all"`` draws every actor). A long run shows a window of rows ending at the step
+(the rows above are counted, not squeezed). Labels are placed where they collide with no
+other label or mark; one that finds no room is numbered and written under the figure.
+
+:func:`lamport_picture` draws one step as SVG; :class:`LamportView` keeps a run's arrows and
+rows to draw any step quickly (what the step players use).
 """
 
 from __future__ import annotations
 
-import bisect
-import io
+import re
+import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import PIL.Image
-from matplotlib.figure import Figure
-from matplotlib.patches import FancyArrowPatch
-
+from eoslib.protocol_state import answer_fate
+from eoslib.viz.column import MAX_WIDTH_PX, TEXT_PX
 from eoslib.viz.palette import BLUE, GREY, INK, ORANGE, RED, SLATE
-from eoslib.viz.plots import agg_canvas, set_alt_text, to_png
-from eoslib.viz.timeline import lane_order
+from eoslib.viz.svg import Box, Drawing, Picture, text_size, text_width
 
 if TYPE_CHECKING:
     from eoslib.result import Result, TraceEvent
 
 #: Arrow kinds: network messages, and the two internal ones drawn thinner.
 ARROW_KINDS = ("request", "response", "marker", "fetch")
+#: Lanes drawn by default (the last may be "others": every other actor).
+MAX_LANES = 6
+#: Rows drawn by default: a window ending at the step.
+WINDOW = 26
+#: Real time between two rows longer than this (ms) is drawn as a break.
+BREAK_MS = 50.0
+
+ROW_H = 28.0
+TOP = 52.0
+GUTTER = 78.0
+OTHERS = "others"
+MUTED = "#5b6070"
 
 
 @dataclass
@@ -52,36 +64,62 @@ class Arrow:
     label: str
     lost: bool = False
     retry: bool = False
+    held: bool = False
+    sent_step: int = -1  # the trace event just before it was sent
 
 
 def _values(vals: list[str]) -> str:
-    return ",".join(vals)
+    return ",".join(vals) if len(vals) <= 4 else f"{vals[0]}..{vals[-1]}"
+
+
+def actor(lane: str) -> str:
+    """The actor a trace lane belongs to: an application's consumer and producer are drawn
+    as one line (``app-1-consumer`` -> ``app-1``); every other lane is its own actor."""
+    m = re.match(r"^(app-[^-]+)(?:-consumer|-producer)?$", lane)
+    return m.group(1) if m else lane
+
+
+_FAMILIES = (r"^producer", r"^partition in-", r"^app-", r"^partition (?!__)", r"^broker",
+             r"^txn-coordinator", r"^group-coordinator", r"^partition __", r"^consumer",
+             r"^sink")
+
+
+def actor_order(actors: Sequence[str]) -> list[str]:
+    """Actors left to right as a whiteboard has them: producers, input partitions,
+    applications, output partitions, brokers, coordinators, ``__consumer_offsets``,
+    consumers, the sink."""
+    def key(a: str) -> tuple[int, list[Any]]:
+        rank = next((k for k, f in enumerate(_FAMILIES) if re.match(f, a)), len(_FAMILIES))
+        return rank, [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", a)]
+    return sorted(set(actors), key=key)
 
 
 def arrows(trace: list[TraceEvent]) -> list[Arrow]:
     """Every arrow of a trace, in trace order (one per request, response, lost message,
     transaction marker and records-returning fetch)."""
     sends: dict[str, dict[str, Any]] = {}  # batch ref -> its latest send/retry event
-    last_state: dict[str, float] = {}
+    last_state: dict[str, tuple[float, int]] = {}
+    times: list[float] = []
     out: list[Arrow] = []
     for ev in trace:
         d = ev.get("data") or {}
         kind = ev["kind"]
+        times.append(ev["t"])
         if kind in ("send", "retry") and ev.get("ref"):
             sends[ev["ref"]] = ev
         if kind == "state" and d:
-            last_state[str(d.get("pid"))] = ev["t"]
+            last_state[str(d.get("pid"))] = (ev["t"], ev["i"])
         if "msg" in d:
             label = d["api"]
             send = sends.get(ev.get("ref") or "")
             retry = bool(send and send["kind"] == "retry")
+            held = False
             if d["msg"] == "request":
                 sd = send.get("data") if send else None
                 if d["api"] == "Produce" and sd and sd["seq"] >= 0:
-                    label = (f"Produce pid={sd['pid']} seq={sd['seq']} "
-                             f"[{_values(sd['values'])}]")
+                    label = f"Produce pid={sd['pid']} seq={sd['seq']} [{_values(sd['values'])}]"
                 elif d["api"] == "Produce" and sd:
-                    label = f"Produce [{_values(sd['values'])}] (no pid, no seq)"
+                    label = f"Produce [{_values(sd['values'])}] (no pid)"
                 elif d.get("text") and d["text"] != d["api"]:
                     label = d["text"] if d["text"].startswith(d["api"]) else \
                         f"{d['api']} {d['text']}"
@@ -89,258 +127,383 @@ def arrows(trace: list[TraceEvent]) -> list[Arrow]:
                     label = "retry: " + label
             else:
                 label = f"{d['api']}: {d.get('reply', 'ok')}"
+                held = answer_fate(trace, ev["i"]) == "held"
+                if held:
+                    label += " (held)"
             t1 = d.get("at", ev["t"]) if d.get("lost") else ev["t"]
-            out.append(Arrow(ev["i"], d["msg"], d["from"], d["to"], d["sent"], t1, label,
-                             lost=bool(d.get("lost")), retry=retry))
+            out.append(Arrow(ev["i"], d["msg"], actor(d["from"]), actor(d["to"]), d["sent"],
+                             t1, label, lost=bool(d.get("lost")), retry=retry, held=held,
+                             sent_step=_sent_step(trace, ev["i"], d["sent"])))
         elif kind == "marker" and d:
-            t0 = last_state.get(str(d["pid"]), ev["t"])
-            out.append(Arrow(ev["i"], "marker", "txn-coordinator", ev["lane"], min(t0, ev["t"]),
-                             ev["t"], f"WriteTxnMarkers {d['kind']}"))
+            t0, s0 = last_state.get(str(d["pid"]), (ev["t"], ev["i"] - 1))
+            out.append(Arrow(ev["i"], "marker", "txn-coordinator", actor(ev["lane"]),
+                             min(t0, ev["t"]), ev["t"], f"WriteTxnMarkers {d['kind']}",
+                             sent_step=s0))
         elif kind == "poll" and d and d.get("records"):
             tp = d["records"][0][0]
             vals = [r[2] for r in d["records"]]
-            shown = _values(vals) if len(vals) <= 4 else f"{vals[0]}..{vals[-1]}"
-            out.append(Arrow(ev["i"], "fetch", f"partition {tp}", ev["lane"], ev["t"], ev["t"],
-                             f"Fetch -> {shown}"))
+            out.append(Arrow(ev["i"], "fetch", f"partition {tp}", actor(ev["lane"]), ev["t"],
+                             ev["t"], f"Fetch -> {_values(vals)}", sent_step=ev["i"] - 1))
     return out
 
 
-def _actors(trace: list[TraceEvent], arrs: list[Arrow]) -> list[str]:
-    lanes = {a.src for a in arrs} | {a.dst for a in arrs}
-    lanes |= {ev["lane"] for ev in trace if ev["kind"] in ("crash", "restart", "write")}
-    return lane_order(lanes)
+def _sent_step(trace: list[TraceEvent], step: int, sent: float) -> int:
+    """The last trace event before ``step`` that happened at or before time ``sent``."""
+    k = step - 1
+    while k >= 0 and trace[k]["t"] > sent:
+        k -= 1
+    return k
 
 
-class RankAxis:
-    """Virtual time -> drawn y: every distinct time of the run is one row, so a 1 ms hop
-    and a 1,000 ms timeout both take one row (idle stretches drawn short), and the order of
-    events is kept exactly. ``gaps`` lists the rows after which real time jumps by more than
-    ``long_ms`` (drawn with a break mark and the ms skipped)."""
-
-    def __init__(self, times: list[float], long_ms: float = 50.0) -> None:
-        self.times = sorted(set(times)) or [0.0]
-        self.row = {t: k for k, t in enumerate(self.times)}
-        self.gaps = [(k, b - a) for k, (a, b) in enumerate(zip(self.times, self.times[1:],
-                                                               strict=False))
-                     if b - a > long_ms]
-
-    def __call__(self, t: float) -> float:
-        """The row of time ``t`` (times between rows interpolate)."""
-        k = self.row.get(t)
-        if k is not None:
-            return float(k)
-        j = bisect.bisect_left(self.times, t)
-        if j <= 0:
-            return 0.0
-        if j >= len(self.times):
-            return float(len(self.times) - 1)
-        a, b = self.times[j - 1], self.times[j]
-        return j - 1 + (t - a) / (b - a)
+#: Trace kinds drawn as marks on an actor's line.
+MARK_KINDS = ("crash", "restart", "write", "fence")
 
 
 class LamportView:
-    """A run's Lamport diagram, drawn once; :meth:`show` reveals it up to a step."""
+    """A run's arrows, marks and actors, ready to draw any step (:meth:`picture`)."""
 
-    def __init__(self, result: Result, *, upto: int | None = None, max_labels: int = 60,
-                 width: float | None = None, window: int | None = None) -> None:
-        """Draw ``result``'s diagram, showing trace events up to ``upto``. ``window`` (rows)
-        draws only that many rows, ending a few rows after ``upto``: a long run's moment
-        stays readable."""
+    def __init__(self, result: Result, *, lanes: str | Sequence[str] = "auto",
+                 window: int | None = WINDOW, width: float = MAX_WIDTH_PX) -> None:
         self.result = result
         trace = result.trace
         self.arrows = arrows(trace)
-        self.actors = _actors(trace, self.arrows)
-        times = [a.t0 for a in self.arrows] + [a.t1 for a in self.arrows] + [
-            ev["t"] for ev in trace]
-        self.axis = RankAxis(times or [0.0])
-        n = len(self.actors)
-        rows = len(self.axis.times)
-        lo, hi = 0, rows - 1
-        if window is not None and rows > window:
-            focus = self.axis(trace[upto]["t"]) if upto is not None else rows - 1
-            hi = int(min(rows - 1, max(window - 1, focus + 4)))
-            lo = hi - window + 1
-        self.rows_shown = (lo, hi)
-        height = min(30.0, max(4.0, 0.3 * (hi - lo + 1) + 1.2))
-        self.fig = Figure(figsize=(width or max(6.5, 2.6 * n), height))
-        ax = self.fig.add_axes((0.02, 0.02, 0.96, 0.9))
-        self.ax = ax
-        self.x = {lane: k for k, lane in enumerate(self.actors)}
-        top, bottom = 0.0, float(rows - 1)
-        ax.set_xlim(-1.1, n - 0.1)
-        ax.set_ylim(hi + 0.8, lo - 1.6)
-        ax.set_axis_off()
-        if lo > 0:
-            ax.text(-1.05, lo - 0.6, f"(the first {lo} rows are above)", fontsize=6.5,
-                    color=GREY, style="italic", va="center")
-        for lane, x in self.x.items():
-            ax.text(x, lo - 0.9, lane.replace("partition ", "partition\n"),
-                    ha="center", va="bottom", fontsize=8.5, weight="bold", color=INK)
-        for k, ms in self.axis.gaps:  # a break mark where real time jumps
-            ax.text(-0.55, k + 0.5, f"~ {ms:g} ms later", fontsize=6.5, color=GREY,
-                    va="center", ha="left", style="italic")
-            ax.axhline(k + 0.5, color=GREY, lw=0.5, ls=":", zorder=0)
-        self._lines(trace, top, bottom)
-        self._artists: list[tuple[int, list[Any]]] = []
-        self._label_rows: dict[tuple[int, int], int] = {}
-        labelled = 0
+        self.marks = [ev for ev in trace if ev["kind"] in MARK_KINDS]
+        acts = {a.src for a in self.arrows} | {a.dst for a in self.arrows}
+        acts |= {actor(ev["lane"]) for ev in self.marks}
+        self.actors = actor_order(acts)
+        self.lanes, self.window, self.width = lanes, window, width
+        # one row per drawn event, in trace order
+        self.row_steps = sorted({a.step for a in self.arrows} | {ev["i"] for ev in self.marks})
+
+    # ------------------------------------------------------------------ choosing
+    def rows_upto(self, step: int) -> list[int]:
+        """The steps that get a row in the picture of ``step`` (a window ending there)."""
+        import bisect
+
+        k = bisect.bisect_right(self.row_steps, step)
+        rows = self.row_steps[:k]
+        if self.result.trace and step >= 0 and (not rows or rows[-1] != step):
+            rows = [*rows, step]  # the current event gets a row even if it is no arrow
+        if self.window is not None and len(rows) > self.window:
+            rows = rows[-self.window:]
+        return rows
+
+    def choose(self, step: int, rows: list[int]) -> tuple[list[str], list[str]]:
+        """The actors drawn for ``step`` and the ones folded into "others"."""
+        if self.lanes == "all" or len(self.actors) <= MAX_LANES:
+            return list(self.actors), []
+        if not isinstance(self.lanes, str):
+            keep = [a for a in self.actors if a in self.lanes]
+            return keep + [OTHERS], [a for a in self.actors if a not in keep]
+        lo = rows[0] if rows else 0
+        score: dict[str, float] = {a: 0.0 for a in self.actors}
+        ev = self.result.trace[step] if self.result.trace else None
+        if ev is not None:
+            score[actor(ev["lane"])] = score.get(actor(ev["lane"]), 0) + 1000
         for a in self.arrows:
-            arts = self._draw(a, label=labelled < max_labels or a.lost or a.retry)
-            labelled += 1
-            self._artists.append((a.step, arts))
-        self._crashes(trace)
-        self.highlight = ax.axhline(top, color=ORANGE, lw=6, alpha=0.0, zorder=0)
-        set_alt_text(self.fig, self.describe())
-        self.show(upto)
+            if lo <= a.step <= step:
+                w = 100.0 if a.step == step else 1.0 + (10 if a.lost or a.retry else 0)
+                score[a.src] += w
+                score[a.dst] += w
+        for m in self.marks:
+            if lo <= m["i"] <= step:
+                score[actor(m["lane"])] += 20
+        ranked = sorted(self.actors, key=lambda a: -score[a])
+        keep = [a for a in ranked[:MAX_LANES - 1] if score[a] > 0] or ranked[:MAX_LANES - 1]
+        keep = [a for a in self.actors if a in keep]
+        rest = [a for a in self.actors if a not in keep]
+        needed = any(lo <= a.step <= step and ((a.src in rest) != (a.dst in rest))
+                     for a in self.arrows)
+        if not needed:  # nothing in the window touches the others: one more real lane
+            more = [a for a in ranked if a not in keep and score[a] > 0][:1]
+            keep = [a for a in self.actors if a in keep or a in more]
+            return keep, [a for a in self.actors if a not in keep]
+        return keep + [OTHERS], rest
 
     # ------------------------------------------------------------------ drawing
-    def _lines(self, trace: list[TraceEvent], top: float, bottom: float) -> None:
-        ends: dict[str, float] = {}
-        for ev in trace:
-            if ev["kind"] == "crash" and ev["lane"] in self.x:
-                ends.setdefault(ev["lane"], self.axis(ev["t"]))
-        for lane, x in self.x.items():
-            self.ax.plot([x, x], [top, ends.get(lane, bottom)], color=GREY, lw=1.2, zorder=1)
+    def picture(self, step: int | None = None) -> Picture:
+        """The diagram up to trace event ``step`` (default: the end) as SVG."""
+        trace = self.result.trace
+        if step is None:
+            step = len(trace) - 1
+        if trace and not 0 <= step < len(trace):
+            raise ValueError(f"Invalid value {step!r} for step: expected 0..{len(trace) - 1}")
+        return _Painter(self, step).draw()
 
-    def _crashes(self, trace: list[TraceEvent]) -> None:
-        self._marks: list[tuple[int, list[Any]]] = []
-        for ev in trace:
-            if ev["kind"] not in ("crash", "restart", "write") or ev["lane"] not in self.x:
-                continue
-            x, y = self.x[ev["lane"]], self.axis(ev["t"])
-            if ev["kind"] == "crash":
-                arts = [self.ax.plot([x - 0.18, x + 0.18], [y, y], color=RED, lw=3)[0],
-                        self.ax.text(x + 0.2, y, f"crash: {ev['label']}", fontsize=7.5,
-                                     color=RED, va="center", weight="bold")]
-            elif ev["kind"] == "restart":
-                arts = [self.ax.text(x + 0.1, y, "start", fontsize=7.5, color=INK,
-                                     va="center")]
-            else:
-                d = ev.get("data") or {}
-                dup = ev.get("flag") == "duplicate"
-                arts = [self.ax.plot([x], [y], marker="s", color=RED if dup else SLATE,
-                                     ms=5)[0],
-                        self.ax.text(x + 0.08, y, f"row {d.get('id', ev['label'])}"
-                                     + (" (REPEAT)" if dup else "")
-                                     + ("" if d.get("applied", True) else " (no-op)"),
-                                     fontsize=7, color=RED if dup else INK, va="center")]
-            self._marks.append((ev["i"], arts))
-
-    def _draw(self, a: Arrow, *, label: bool) -> list[Any]:
-        x0, x1 = self.x[a.src], self.x[a.dst]
-        y0, y1 = self.axis(a.t0), self.axis(a.t1)
-        if y1 - y0 < 0.3:
-            y0 = y1 - 0.3  # a same-instant hop is drawn slightly slanted so direction shows
-        if a.lost:
-            x1, y1 = x0 + (x1 - x0) / 2, y0 + (y1 - y0) / 2
-        color = {"request": BLUE, "response": INK, "marker": SLATE, "fetch": GREY}[a.kind]
-        if a.lost:
-            color = RED
-        arts: list[Any] = [self.ax.add_patch(FancyArrowPatch(
-            (x0, y0), (x1, y1), arrowstyle="-" if a.lost else "-|>", mutation_scale=10,
-            color=color, lw=1.0 if a.kind in ("marker", "fetch") else 1.4,
-            linestyle="--" if a.retry else "-", zorder=3))]
-        if a.lost:
-            arts.append(self.ax.plot([x1], [y1], marker="X", color=RED, ms=9, zorder=4)[0])
-        if label:
-            text = a.label + ("  LOST" if a.lost else "")
-            xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
-            key = (round(ym * 2), round(xm * 2))
-            shift = self._label_rows.get(key, 0)  # labels at one spot stack downwards
-            self._label_rows[key] = shift + 1
-            ym += 0.38 * shift
-            arts.append(self.ax.text(xm, ym, text, fontsize=6.8, ha="center", va="bottom",
-                                     color=RED if a.lost else INK, zorder=5,
-                                     rotation=0, bbox={"facecolor": "white", "edgecolor":
-                                                       "none", "pad": 0.3, "alpha": 0.8}))
-        return arts
-
-    # ------------------------------------------------------------------ stepping
-    def show(self, upto: int | None = None) -> None:
-        """Show the arrows and marks of trace events ``0..upto`` (default: all)."""
-        last = len(self.result.trace) - 1 if upto is None else upto
-        for step, arts in self._artists + self._marks:
-            for art in arts:
-                art.set_visible(step <= last)
-        if upto is not None and 0 <= upto < len(self.result.trace):
-            y = self.axis(self.result.trace[upto]["t"])
-            self.highlight.set_ydata([y, y])
-            self.highlight.set_alpha(0.35)
-        else:
-            self.highlight.set_alpha(0.0)
-        self.upto = last
-
-    def visible_arrows(self) -> list[Arrow]:
-        """The arrows shown at the current step."""
-        return [a for a in self.arrows if a.step <= self.upto]
-
-    def png(self, dpi: float = 80) -> bytes:
-        """The figure as PNG bytes, as :meth:`show` left it."""
-        return to_png(self.fig, dpi=dpi)
-
-    def frame(self, step: int, dpi: float = 72, window: int = 40) -> bytes:
-        """PNG of the diagram up to the time of trace event ``step``, fast: the whole
-        diagram and the empty one are drawn once (per dpi), and each frame joins the top
-        of the first (everything until that time) to the bottom of the second. Unlike
-        :meth:`show`, events at the same virtual time as ``step`` all show."""
-        full, empty = self._layers(dpi)
-        y = self.axis(self.result.trace[step]["t"]) + 0.5
-        ax = self.ax
-        cut = int(round(ax.transData.transform((0, y))[1]))  # pixels from the bottom
-        h = full.shape[0]
-        row = min(max(h - cut, 0), h)
-        img = empty.copy()
-        img[:row] = full[:row]
-        band = slice(max(row - 4, 0), row)  # the current time, as a thin orange band
-        img[band, :, :3] = (img[band, :, :3] * 0.5 + np.array([230, 159, 0]) * 0.5).astype(
-            np.uint8)
-        rows = len(self.axis.times)
-        if rows > window:  # keep the actors' names and a window of rows around the step
-            def px(r: float) -> int:
-                return h - int(round(ax.transData.transform((0, r))[1]))
-
-            focus = self.axis(self.result.trace[step]["t"])
-            hi = min(rows - 1, max(window - 1, focus + 4))
-            lo = hi - window + 1
-            img = np.concatenate([img[:max(px(-0.4), 0)],
-                                  img[max(px(lo - 0.5), 0):min(px(hi + 0.6), h)]])
-        buf = io.BytesIO()
-        PIL.Image.fromarray(img).save(buf, format="png", compress_level=1)
-        return buf.getvalue()
-
-    def _layers(self, dpi: float) -> tuple[np.ndarray, np.ndarray]:
-        if getattr(self, "_cache_dpi", None) != dpi:
-            old = self.upto
-            self.fig.set_dpi(dpi)
-            self.highlight.set_alpha(0.0)
-            for _, arts in self._artists + self._marks:
-                for art in arts:
-                    art.set_visible(True)
-            canvas = agg_canvas(self.fig)
-            canvas.draw()
-            full = np.asarray(canvas.buffer_rgba()).copy()
-            for _, arts in self._artists + self._marks:
-                for art in arts:
-                    art.set_visible(False)
-            canvas.draw()
-            empty = np.asarray(canvas.buffer_rgba()).copy()
-            self._cache = (full, empty)
-            self._cache_dpi = dpi
-            self.show(old)
-        return self._cache
-
-    def describe(self) -> str:
+    def describe(self, step: int | None = None) -> str:
         """Alt text: the message flow in words."""
+        last = len(self.result.trace) - 1 if step is None else step
+        shown = [a for a in self.arrows if a.step <= last]
         counts: dict[str, int] = {}
-        for a in self.arrows:
+        for a in shown:
             counts[a.kind] = counts.get(a.kind, 0) + 1
-        lost = sum(a.lost for a in self.arrows)
-        return (f"Lamport diagram of {len(self.actors)} actors ({', '.join(self.actors)}): "
-                f"{counts.get('request', 0)} requests, {counts.get('response', 0)} responses, "
-                f"{lost} lost, {counts.get('marker', 0)} transaction markers, "
+        lost = sum(a.lost for a in shown)
+        return (f"Lamport diagram of {len(self.actors)} actors ({', '.join(self.actors)}) up to "
+                f"step {last + 1}: {counts.get('request', 0)} requests, "
+                f"{counts.get('response', 0)} responses, {lost} lost, "
+                f"{sum(a.retry for a in shown)} retried, {sum(a.held for a in shown)} held, "
+                f"{counts.get('marker', 0)} transaction markers, "
                 f"{counts.get('fetch', 0)} fetches that returned records.")
 
 
-def lamport_view(result: Result, step: int | None = None, **kw: Any) -> Figure:
-    """The Lamport diagram of ``result`` up to trace event ``step`` (default: all)."""
-    return LamportView(result, upto=step, **kw).fig
+class _Painter:
+    """Draws one step of a :class:`LamportView` (one use)."""
+
+    def __init__(self, view: LamportView, step: int) -> None:
+        self.v, self.step = view, step
+        self.trace = view.result.trace
+        self.rows = view.rows_upto(step) if self.trace else []
+        self.lanes, self.folded = view.choose(step, self.rows)
+        self.d = Drawing(view.width)
+        n = max(1, len(self.lanes))
+        self.col = (view.width - GUTTER - 16) / n
+        self.x = {a: GUTTER + self.col * (k + 0.5) for k, a in enumerate(self.lanes)}
+        self.y: dict[int, float] = {}
+        y = TOP + 8
+        prev_t: float | None = None
+        self.breaks: list[tuple[float, float]] = []
+        for s in self.rows:
+            t = self.trace[s]["t"]
+            if prev_t is not None and t - prev_t > BREAK_MS:
+                self.breaks.append((y + 2, t - prev_t))
+                y += 20
+            self.y[s] = y + ROW_H / 2
+            y += ROW_H
+            prev_t = t
+        self.bottom = y
+        self.footnotes: list[str] = []
+
+    def lane_x(self, a: str) -> float | None:
+        return self.x.get(a, self.x.get(OTHERS) if a in self.folded else None)
+
+    def row_y(self, step: int) -> float:
+        """y of trace event ``step``: its row, or the gap after the last row before it."""
+        if step in self.y:
+            return self.y[step]
+        before = [s for s in self.rows if s < step]
+        if not before:
+            return TOP + 2
+        return self.y[before[-1]] + ROW_H / 2
+
+    def after(self, step: int) -> float:
+        """y just after trace event ``step`` (where a message sent then starts)."""
+        import bisect
+
+        k = bisect.bisect_right(self.rows, step)
+        return self.y[self.rows[k - 1]] + ROW_H * 0.3 if k else TOP
+
+    def draw(self) -> Picture:
+        d = self.d
+        self._header()
+        first = self.rows[0] if self.rows else 0
+        hidden_before = sum(1 for s in self.v.row_steps if s < first)
+        if hidden_before:
+            d.text(6, TOP - 4, f"({hidden_before} earlier rows above)", size=TEXT_PX["small"],
+                   color=MUTED, italic=True)
+        for y, ms in self.breaks:
+            d.line(GUTTER - 6, y + 8, d.width - 8, y + 8, stroke=GREY, sw=0.8, dash="2 3")
+            d.text(4, y + 12, f"~{ms:g} ms later", size=TEXT_PX["small"], color=MUTED,
+                   italic=True)
+        self._lines()
+        drawn = [a for a in self.v.arrows if a.step <= self.step and a.step in self.y
+                 and self.lane_x(a.src) is not None and self.lane_x(a.dst) is not None
+                 and not (a.src in self.folded and a.dst in self.folded)]
+        for a in drawn:
+            self._arrow_line(a)
+        self._marks()
+        self._now()
+        for a in drawn:
+            self._arrow_label(a)
+        self._footer(drawn)
+        return d.picture(self._alt(drawn), title="Lamport diagram")
+
+    def _header(self) -> None:
+        for a, x in self.x.items():
+            name = a.replace("partition ", "partition\n").replace("-coordinator", "\ncoordinator")
+            if a == OTHERS:
+                name = "others\n(see below)"
+            lines = name.split("\n")
+            size = TEXT_PX["label"]
+            while max(text_width(s, size, True) for s in lines) > self.col - 6 and \
+                    size > TEXT_PX["small"]:
+                size -= 0.5
+            if max(text_width(s, size, True) for s in lines) > self.col - 6:
+                lines = sum((textwrap.wrap(s, max(4, int((self.col - 6) / (size * 0.62))))
+                             for s in lines), [])
+            text = "\n".join(lines[-3:])
+            _, h = text_size(text, size, True)
+            self.d.text(x, TOP - 6 - h + size, text, size=size, anchor="middle",
+                        weight="bold")
+
+    def _lines(self) -> None:
+        ends: dict[str, float] = {}
+        starts: dict[str, float] = {}
+        for m in self.v.marks:
+            a = actor(m["lane"])
+            if m["i"] > self.step:
+                continue
+            if m["kind"] == "crash" and a in self.x:
+                ends.setdefault(a, self.row_y(m["i"]))
+            if m["kind"] == "restart" and a in self.x:
+                starts.setdefault(a, self.row_y(m["i"]))
+        born = {a: min((self.row_y(s.step) for s in self.v.arrows
+                        if a in (s.src, s.dst) and s.step <= self.step), default=None)
+                for a in self.x if a.startswith("app-") and "#" in a}
+        for a, x in self.x.items():
+            y0 = starts.get(a, born.get(a) or TOP) if "#" in a else TOP
+            y1 = ends.get(a, self.bottom)
+            self.d.line(x, y0, x, y1, stroke=GREY if a != OTHERS else "#c8cdd0",
+                        sw=1.4, dash="4 3" if a == OTHERS else None)
+
+    def _ends(self, a: Arrow) -> tuple[float, float, float, float]:
+        x0, x1 = self.lane_x(a.src), self.lane_x(a.dst)
+        assert x0 is not None and x1 is not None
+        y1 = self.y[a.step]
+        y0 = max(min(self.after(a.sent_step), y1 - 8), TOP)
+        if a.lost:
+            x1, y1 = x0 + (x1 - x0) / 2, y0 + (y1 - y0) / 2
+        return x0, y0, x1, y1
+
+    def _arrow_line(self, a: Arrow) -> None:
+        x0, y0, x1, y1 = self._ends(a)
+        colour = RED if a.lost else {"request": BLUE, "response": INK, "marker": SLATE,
+                                     "fetch": SLATE}[a.kind]
+        if a.step == self.step:
+            self.d.line(x0, y0, x1, y1, stroke=ORANGE, sw=7)
+        self.d.line(x0, y0, x1, y1, stroke=colour, sw=1.2 if a.kind in ("marker", "fetch")
+                    else 1.6, dash="6 4" if a.retry else ("2 3" if a.held else None),
+                    arrow=None if a.lost else colour)
+        if a.lost:
+            self.d.text(x1, y1, "✕", size=16, anchor="middle", valign="middle", color=RED,
+                        weight="bold", kind="marker", owner=f"a{a.step}")
+
+    def _arrow_label(self, a: Arrow) -> None:
+        x0, y0, x1, y1 = self._ends(a)
+        text = a.label + ("  LOST" if a.lost else "")
+        size = TEXT_PX["small"]
+        bold = a.step == self.step
+        colour = RED if a.lost else INK
+        w, h = text_size(text, size, bold)
+        tries = []
+        for t in (0.5, 0.3, 0.7, 0.15, 0.85):
+            cx, cy = x0 + (x1 - x0) * t, y0 + (y1 - y0) * t
+            tries.append((cx - w / 2, cy - 3 - h))
+            tries.append((cx - w / 2, cy + 3))
+        lo, hi = min(x0, x1), max(x0, x1)
+        tries += [(hi + 6, y1 - h / 2), (lo - 6 - w, y1 - h / 2), (lo + 4, y1 - h - 2)]
+        for left, top in tries:
+            left = min(max(left, 2.0), self.d.width - w - 2)
+            box = Box(left, top, left + w, top + h, "text")
+            if top >= TOP and not any(box.overlaps(b, 0.5) for b in self.d.boxes
+                                      if b.kind in ("text", "marker")):
+                self.d.text(left, top + 0.95 * size, text, size=size, color=colour,
+                            halo=True, weight="bold" if bold else "normal",
+                            owner=f"a{a.step}")
+                return
+        n = len(self.footnotes) + 1
+        self.footnotes.append(f"[{n}] {text}")
+        tag = f"[{n}]"
+        for left, top in tries:
+            tw = text_width(tag, size) + 2
+            left = min(max(left + w / 2 - tw / 2, 2.0), self.d.width - tw - 2)
+            box = Box(left, top, left + tw, top + h, "text")
+            if top >= TOP and not any(box.overlaps(b, 0.5) for b in self.d.boxes
+                                      if b.kind in ("text", "marker")):
+                self.d.text(left, top + 0.95 * size, tag, size=size, color=colour, halo=True,
+                            owner=f"a{a.step}")
+                return
+
+    def _marks(self) -> None:
+        for m in self.v.marks:
+            if m["i"] > self.step or m["i"] not in self.y:
+                continue
+            a = actor(m["lane"])
+            x = self.lane_x(a)
+            if x is None:
+                continue
+            y = self.y[m["i"]]
+            d = m.get("data") or {}
+            if m["kind"] == "crash":
+                self.d.line(x - 16, y, x + 16, y, stroke=RED, sw=4)
+                self._place(x, y, f"crash: {m['label'].removeprefix('crash ')}", RED, True)
+            elif m["kind"] == "restart":
+                self._place(x, y, "starts", INK, False)
+            elif m["kind"] == "fence":
+                self._place(x, y, f"epoch -> {d.get('epoch', '?')} (fence)", RED, True)
+            else:
+                dup = m.get("flag") == "duplicate"
+                self.d.rect(x - 4, y - 4, 8, 8, fill=RED if dup else SLATE, box="marker",
+                            owner=f"m{m['i']}")
+                text = f"row {d.get('id', m['label'])}" + (" REPEAT" if dup else "") + (
+                    "" if d.get("applied", True) else " (no-op)")
+                self._place(x, y, text, RED if dup else INK, dup, owner=f"m{m['i']}")
+
+    def _place(self, x: float, y: float, text: str, colour: str, bold: bool,
+               owner: str = "") -> None:
+        size = TEXT_PX["small"]
+        w, h = text_size(text, size, bold)
+        for left in (x + 8, x - 8 - w, x + 8):
+            top = y - h / 2
+            left = min(max(left, 2.0), self.d.width - w - 2)
+            box = Box(left, top, left + w, top + h, "text")
+            if not any(box.overlaps(b, 0.5) for b in self.d.boxes if b.kind != "bar"):
+                break
+        self.d.text(left, top + 0.95 * size, text, size=size, color=colour,
+                    weight="bold" if bold else "normal", halo=True, owner=owner)
+
+    def _now(self) -> None:
+        if not self.trace or self.step not in self.y:
+            return
+        y = self.y[self.step]
+        self.d.text(4, y + 4, f"now ▶ {self.step + 1}", size=TEXT_PX["small"], weight="bold",
+                    color=INK)
+        ev = self.trace[self.step]
+        if not any(a.step == self.step for a in self.v.arrows) and \
+                ev["kind"] not in MARK_KINDS:
+            x = self.lane_x(actor(ev["lane"]))
+            if x is not None:
+                self.d.rect(x - 5, y - 5, 10, 10, fill=ORANGE, stroke=INK, sw=1, rx=5,
+                            box="marker", owner="now")
+                chars = max(12, int((self.d.width - x - 20) / (TEXT_PX["small"] * 0.62)))
+                label = "\n".join(textwrap.wrap(f"{ev['kind']}: {ev['label']}", chars)[:3])
+                self._place(x, y, label, INK, True, owner="now")
+
+    def _footer(self, drawn: list[Arrow]) -> None:
+        y = self.d.height + 10
+        notes = []
+        if self.folded:
+            what = "drawn as others" if OTHERS in self.lanes else "not drawn (no message " \
+                "with the actors above in these rows)"
+            notes.append(f"{what}: " + ", ".join(self.folded) + " (lanes=\"all\" draws each)")
+            among = sum(1 for a in self.v.arrows if a.step <= self.step and a.step in self.y
+                        and a.src in self.folded and a.dst in self.folded)
+            if among:
+                notes.append(f"{among} message(s) between two of the others not drawn")
+        notes += self.footnotes
+        notes.append("Key: blue request, black answer, dashed retry, dotted held answer, "
+                     "✕ lost, grey marker/fetch, orange: this step")
+        chars = int((self.d.width - 12) / (TEXT_PX["small"] * 0.6))
+        text = "\n".join(sum((textwrap.wrap(n, chars) for n in notes), []))
+        self.d.text(6, y + 4, text, size=TEXT_PX["small"], color=MUTED)
+
+    def _alt(self, drawn: list[Arrow]) -> str:
+        base = self.v.describe(self.step)
+        if self.folded:
+            base += f" Drawn: {', '.join(self.lanes)}; others: {', '.join(self.folded)}."
+        if self.trace:
+            base += f" Rows shown: steps {self.rows[0] + 1} to {self.rows[-1] + 1}."
+        return base
+
+
+def lamport_picture(result: Result, step: int | None = None, *,
+                    lanes: str | Sequence[str] = "auto", window: int | None = WINDOW,
+                    width: float = MAX_WIDTH_PX) -> Picture:
+    """The Lamport diagram of ``result`` up to trace event ``step`` (default: the end), as
+    SVG: at most :data:`MAX_LANES` lanes (``lanes="all"`` for every actor, or a list of
+    actors to keep), ``window`` rows ending at the step (None: every row)."""
+    return LamportView(result, lanes=lanes, window=window, width=width).picture(step)
+
+
+def lamport_view(result: Result, step: int | None = None, **kw: Any) -> Picture:
+    """Same as :func:`lamport_picture` (the name the notebooks know)."""
+    return lamport_picture(result, step, **kw)

@@ -1,18 +1,21 @@
-"""The log view: each partition as a row of cells, the picture a teacher draws on a whiteboard.
+"""The log view: each partition a row of cells, and under it what each reader is handed.
 
-One cell per offset with the value written in it. A cell's status is told three ways at once,
-so nothing rests on colour: committed records are filled blue and plain, records of an open
-transaction are orange with dots and a ``?``, aborted records are grey, cross-hatched and
-struck with an ``x``, COMMIT/ABORT markers are dark with their word, and records a leader
-change cut away are dashed and marked ``lost``. A value that sits at two offsets is outlined
-in red in both places, joined by an arc, with ``x2`` written above it. Under each row: the
-high watermark (HW) and the last stable offset (LSO); over input rows: each consumer's
-position and the group's committed offset. The sink's table stands beside the logs, repeated
-rows flagged. Logs longer than :data:`MAX_CELLS` keep their first and last cells and elide the
-middle, so a cell never shrinks below readable.
+One cell per offset with the value written in it; a cell's status is told three ways at once,
+so nothing rests on colour: committed records are blue and plain, records of an open
+transaction orange, dotted and marked ``?``, aborted records grey, cross-hatched and marked
+``x``, COMMIT/ABORT markers dark with ``C``/``A``, records a leader change cut away dashed and
+marked ``lost``. A value stored at two offsets is outlined in red in both places, joined by
+an arc, its repeat marked ``2nd``; a record written by a retried request is marked ``↻``.
+Under each row: the high watermark (HW) and the last stable offset (LSO). Under that, one
+row per consumer reading the partition (:func:`eoslib.protocol_state.reader_view`): the
+records it was handed (✓), those it has not polled yet (grey), aborted records a
+read_committed reader skips (struck through), markers it never gets (—), the wall it stops at
+(the LSO under an open transaction, or the HW), its position and its group's committed
+offset. ``__consumer_offsets`` is a row like any other wherever offsets were committed. The
+sink's table sits under the logs, repeated rows flagged.
 
-Everything is read from :func:`eoslib.protocol_state.state_at`; :func:`log_view` draws one
-step.
+Everything is read from one :class:`~eoslib.protocol_state.ProtocolState` and drawn as SVG
+sized for the notebook column (:mod:`eoslib.viz.column`); :func:`log_view` draws one step.
 """
 
 from __future__ import annotations
@@ -20,26 +23,35 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
-from matplotlib.axes import Axes
-from matplotlib.collections import PatchCollection
-from matplotlib.figure import Figure
-from matplotlib.patches import FancyArrowPatch, Rectangle
-
-from eoslib.protocol_state import Cell, PartitionState, ProtocolState, state_at
+from eoslib.protocol_state import (
+    Cell,
+    PartitionState,
+    ProtocolState,
+    ReaderView,
+    reader_view,
+    readers,
+    state_at,
+)
+from eoslib.viz.column import MAX_WIDTH_PX, TEXT_PX
 from eoslib.viz.palette import BLUE, GREY, INK, ORANGE, RED, SLATE
-from eoslib.viz.plots import set_alt_text
+from eoslib.viz.svg import Drawing, Picture, text_size, text_width
 
-#: At most this many cells a row; longer logs keep both ends and elide the middle.
-MAX_CELLS = 30
+#: Cells kept at the start of an elided row (the rest are the newest and the marked ones).
+HEAD_CELLS = 4
 #: Arcs are drawn for at most this many duplicated values (every copy is outlined anyway).
 MAX_ARCS = 4
-#: Cells kept at the start of an elided row (the rest of MAX_CELLS are the newest).
-HEAD_CELLS = 8
+#: Rows of the sink table drawn (the newest).
+SINK_ROWS = 10
+
+CELL_H = 40.0
+READER_H = 26.0
+MIN_CELL_W = 44.0
+MUTED = "#5b6070"  # grey text with enough contrast on white (not GREY: too light for text)
 
 
 @dataclass(frozen=True)
 class CellStyle:
-    """How a cell status is drawn: fill, hatch, text colour and a text mark."""
+    """How a cell status is drawn: fill, hatch pattern, text colour, a text mark, a label."""
 
     fill: str
     hatch: str
@@ -50,36 +62,96 @@ class CellStyle:
 
 #: The styles of :data:`eoslib.protocol_state.STATUSES`.
 CELL_STYLES: dict[str, CellStyle] = {
-    "committed": CellStyle(BLUE + "55", "", INK, "", "committed"),
-    "open": CellStyle(ORANGE + "66", "..", INK, "?", "open transaction (?)"),
-    "aborted": CellStyle(GREY + "66", "xx", INK, "x", "aborted (x)"),
-    "control": CellStyle(SLATE, "", "white", "", "COMMIT / ABORT marker"),
-    "lost": CellStyle("white", "", RED, "lost", "lost (cut by a leader change)"),
+    "committed": CellStyle(BLUE + "40", "", INK, "", "committed"),
+    "open": CellStyle(ORANGE + "80", "dots", INK, "?", "? open transaction"),
+    "aborted": CellStyle(GREY + "80", "cross", INK, "x", "x aborted"),
+    "control": CellStyle(SLATE, "", "#ffffff", "", "C / A: COMMIT / ABORT marker"),
+    "lost": CellStyle("#ffffff", "", RED, "lost", "lost: cut away by a leader change"),
 }
 
 
-_TEXT_BOX = {"facecolor": "white", "edgecolor": "none", "pad": 0.6, "alpha": 0.9}
+def _ordinal(n: int) -> str:
+    return f"{n}{'nd' if n == 2 else 'rd' if n == 3 else 'th'}"
 
 
-def _shown(cells: list[Cell], marks: set[int]) -> tuple[list[Cell], dict[int, int]]:
-    """The cells drawn in a row, and the gaps: position in ``shown`` -> cells hidden there.
+def _cell_value(c: Cell) -> str:
+    return ("C" if c.control == "COMMIT" else "A") if c.control else c.value
 
-    Up to :data:`MAX_CELLS` cells are drawn whole. A longer row keeps the first
-    :data:`HEAD_CELLS`, the newest cells, and a cell either side of every offset in
-    ``marks`` (pointers and duplicated values), and elides the runs in between."""
-    if len(cells) <= MAX_CELLS:
+
+def wrap_name(name: str, width: float, size: float, bold: bool = True) -> str:
+    """``name`` broken after ``_``/``-``/``#`` into lines no wider than ``width`` px."""
+    if text_width(name, size, bold) <= width:
+        return name
+    lines, cur = [], ""
+    for ch in name:
+        cur += ch
+        if ch in "_-#" and text_width(cur, size, bold) > width * 0.55:
+            lines.append(cur)
+            cur = ""
+    if cur:
+        lines.append(cur)
+    return "\n".join(lines)
+
+
+class Row:
+    """The cells of one partition that fit the picture, and where each offset is drawn."""
+
+    def __init__(self, p: PartitionState, marks: set[int], x0: float, room: float) -> None:
+        cells = sorted(p.cells, key=lambda c: c.offset)
+        longest = max((text_width(_cell_value(c), TEXT_PX["cell"]) for c in cells), default=0)
+        self.cw = max(MIN_CELL_W, longest + 12)
+        self.x0 = x0
+        fit = max(8, int(room // self.cw))
+        self.shown, self.gaps = _elide(cells, marks, fit)
+        self.x: dict[int, float] = {}
+        k = 0
+        for j, c in enumerate(self.shown):
+            if j in self.gaps:
+                k += 1
+            self.x.setdefault(c.offset, x0 + k * self.cw)
+            k += 1
+        self.end = x0 + (k + (1 if len(self.shown) in self.gaps else 0)) * self.cw
+        self.leo = p.leo
+
+    def boundary(self, offset: int) -> float:
+        """x of the boundary before ``offset`` (the log end when past the last cell)."""
+        if offset in self.x:
+            return self.x[offset]
+        if not self.shown or offset >= self.leo:
+            return self.end
+        before = [o for o in self.x if o < offset]
+        return self.x[max(before)] + self.cw if before else self.x0
+
+
+def _elide(cells: list[Cell], marks: set[int], fit: int) -> tuple[list[Cell], dict[int, int]]:
+    """The cells drawn and the gaps (position in the shown list -> cells hidden there):
+    at most ``fit`` slots in all (an elision takes one), the first cells, the marked ones
+    (and the cell before each), then as many of the newest as still fit."""
+    if len(cells) <= fit:
         return cells, {}
     offsets = [c.offset for c in cells]
-    keep = set(offsets[:HEAD_CELLS])
-    for m in marks:
-        keep |= {m - 1, m, m + 1}
-    room = MAX_CELLS - len(keep & set(offsets))
-    keep |= set(offsets[-max(room, 6):])
+    index = {o: k for k, o in enumerate(offsets)}
+
+    def cost(keep: set[int]) -> int:
+        ks = sorted(keep)
+        gaps = sum(1 for a, b in zip(ks, ks[1:], strict=False) if b > a + 1)
+        return len(ks) + gaps + (1 if ks[-1] < len(offsets) - 1 else 0)
+
+    keep = set(range(min(HEAD_CELLS, fit - 4)))
+    keep.add(len(offsets) - 1)
+    wanted = [index[m] for m in sorted(marks) if m in index]
+    wanted += [index[m] - 1 for m in sorted(marks) if m in index and index[m] > 0]
+    wanted += list(range(len(offsets) - 2, -1, -1))  # then the newest
+    for k in wanted:
+        if k in keep:
+            continue
+        if cost(keep | {k}) <= fit:
+            keep.add(k)
     shown: list[Cell] = []
     gaps: dict[int, int] = {}
     hidden = 0
-    for c in cells:
-        if c.offset in keep:
+    for k, c in enumerate(cells):
+        if k in keep:
             if hidden:
                 gaps[len(shown)] = hidden
                 hidden = 0
@@ -91,233 +163,293 @@ def _shown(cells: list[Cell], marks: set[int]) -> tuple[list[Cell], dict[int, in
     return shown, gaps
 
 
-def _x_of(shown: list[Cell], gaps: dict[int, int]) -> dict[int, float]:
-    """Offset -> x of the cell's left edge (each elision takes one cell's width)."""
-    xs: dict[int, float] = {}
-    shift = 0
-    for k, c in enumerate(shown):
-        if k in gaps:
-            shift += 1
-        xs.setdefault(c.offset, k + shift)
-    return xs
+def _labels_on_lines(d: Drawing, y: float, items: list[tuple[float, str, str]],
+                     size: float, x_min: float, x_max: float) -> float:
+    """Draw labels centred at their x on the first line where they fit (no label on a
+    label), each with a small arrow up to its x; returns the y under the last line."""
+    placed: list[list[tuple[float, float]]] = []
+    line_h = size * 1.35
+    bottom = y
+    for x, text, colour in sorted(items):
+        w = text_width(text, size) + 6
+        left = min(max(x - w / 2, x_min), x_max - w)
+        k = 0
+        while k < len(placed) and any(left < b and a < left + w for a, b in placed[k]):
+            k += 1
+        if k == len(placed):
+            placed.append([])
+        placed[k].append((left, left + w))
+        ty = y + 12 + k * line_h + size
+        d.line(x, ty - size - 1, x, y + 1, stroke=colour, sw=1.2, arrow=colour)
+        d.text(left + 3, ty, text, size=size, color=colour, halo=True)
+        bottom = max(bottom, ty + 4)
+    return bottom
 
 
-def _pointer_x(offset: int, xs: dict[int, float], shown: list[Cell]) -> float:
-    """x of the boundary before ``offset`` (the log end if past the last cell)."""
-    if offset in xs:
-        return xs[offset]
-    if not shown:
-        return 0.0
-    last = shown[-1]
-    if offset > last.offset:
-        return xs[last.offset] + 1
-    before = [o for o in xs if o < offset]
-    return xs[max(before)] + 1 if before else xs[shown[0].offset]
-
-
-def _font(c: Cell) -> float:
-    """A font size that fits the cell's text inside the cell (values are never cut)."""
-    longest = max(len(c.control or c.value), 1)
-    return 7.5 if c.control else 8.5 if longest <= 4 else 7.0 if longest <= 6 else \
-        max(4.5, 8.5 * 5 / longest)
-
-
-def _ordinal(n: int) -> str:
-    return f"{n}{'nd' if n == 2 else 'rd' if n == 3 else 'th'}"
-
-
-def _cell_text(c: Cell) -> str:
-    if c.control:
-        return c.control
-    style = CELL_STYLES[c.status]
-    return c.value + (f"\n{style.mark}" if style.mark else "")
-
-
-def _marks(p: PartitionState, st: ProtocolState) -> set[int]:
-    below, above = _row_pointers(p, st)
-    return {o for _, o in below + above} | {o for offs in p.duplicates().values() for o in offs}
-
-
-def _row_width(p: PartitionState, st: ProtocolState) -> int:
-    """How many cell widths the row of ``p`` takes (elisions included)."""
-    shown, gaps = _shown(p.cells + p.truncated, _marks(p, st))
-    return len(shown) + len(gaps)
-
-
-def _draw_row(ax: Axes, y: float, p: PartitionState, st: ProtocolState,
-              below: list[tuple[str, int]], above: list[tuple[str, int]]) -> float:
-    """Draw partition ``p`` at height ``y``; returns the row's width in cells."""
-    cells = p.cells + p.truncated
-    cells.sort(key=lambda c: (c.offset, c.status == "lost"))
-    shown, gaps = _shown(cells, _marks(p, st))
-    xs = _x_of(shown, gaps)
+def _draw_cells(d: Drawing, row: Row, p: PartitionState, y: float) -> None:
     dups = p.duplicates()
     copy_no = {o: k + 1 for offs in dups.values() for k, o in enumerate(offs)}
-    ax.text(-0.3, y + 0.4, p.name, ha="right", va="center", fontsize=10, weight="bold",
-            color=INK)
-    rects: list[Rectangle] = []
-    for c in shown:
-        x = xs[c.offset]
-        # a record cut away by a leader change is drawn above the record now at its offset
-        yy = y + 1.05 if c.status == "lost" and len([o for o in shown
-                                                     if o.offset == c.offset]) > 1 else y
+    for c in row.shown:
+        x = row.x[c.offset]
         style = CELL_STYLES[c.status]
-        n = copy_no.get(c.offset, 0) if c.status != "lost" else 0
-        rects.append(Rectangle((x + 0.04, yy), 0.92, 0.8, facecolor=style.fill,
-                               hatch=style.hatch, edgecolor=RED if n else INK,
-                               linewidth=2.6 if n else 0.8,
-                               linestyle="--" if c.status == "lost" else "-"))
-        text = _cell_text(c) + (f"\n{_ordinal(n)}" if n > 1 else "")
-        ax.text(x + 0.5, yy + 0.4, text, ha="center", va="center",
-                fontsize=_font(c), color=RED if n > 1 else style.text,
-                weight="bold" if n else "normal", linespacing=0.9,
-                bbox=_TEXT_BOX if style.hatch else None)
-        ax.text(x + 0.5, yy - 0.12, str(c.offset), ha="center", va="top", fontsize=6.5,
-                color=GREY)
-    ax.add_collection(PatchCollection(rects, match_original=True))
-    for k, hidden in gaps.items():
-        x = (xs[shown[k].offset] - 1) if k < len(shown) else (xs[shown[-1].offset] + 1)
-        ax.text(x + 0.5, y + 0.4, f"...\n{hidden}\nmore", ha="center", va="center",
-                fontsize=7, color=INK)
-    for k, offs in enumerate(list(dups.values())[:MAX_ARCS]):  # first copy -> each repeat
-        pts = [xs[o] + 0.5 for o in offs if o in xs]
-        for b in pts[1:]:
-            rad = -0.35 if (k % 2 == 0) else -0.2
-            ax.add_patch(FancyArrowPatch((pts[0], y + 0.85), (b, y + 0.85),
-                                         connectionstyle=f"arc3,rad={rad}", arrowstyle="-|>",
-                                         mutation_scale=9, color=RED, linewidth=1.4))
-    _pointers(ax, y - 0.45, below, xs, shown, down=True)
-    _pointers(ax, y + 0.85, above, xs, shown, down=False)
-    return (max(xs.values()) + 1 + (1 if len(shown) in gaps else 0)) if xs else 1
+        n = copy_no.get(c.offset, 0)
+        d.rect(x + 2, y, row.cw - 4, CELL_H, fill=style.fill, hatch=style.hatch or None,
+               stroke=RED if n else INK, sw=2.6 if n else 0.8,
+               dash="5 3" if c.status == "lost" else None)
+        size = TEXT_PX["cell"]
+        bold = bool(n or c.control)
+        d.text(x + row.cw / 2, y + 17, _cell_value(c), size=size, anchor="middle",
+               weight="bold" if bold else "normal", color=RED if n > 1 else style.text,
+               halo=bool(style.hatch), owner=f"cell{c.offset}")
+        retried = "↻" if c.retry or c.dropped else ""
+        marks = [m for m in (style.mark if c.status != "lost" else "lost",
+                             _ordinal(n) if n > 1 else "", retried) if m]
+        if marks:
+            d.text(x + row.cw / 2, y + 33, " ".join(marks), size=TEXT_PX["small"],
+                   anchor="middle", weight="bold", color=RED if n > 1 else style.text,
+                   halo=bool(style.hatch), owner=f"cell{c.offset}")
+        d.text(x + row.cw / 2, y + CELL_H + 13, str(c.offset), size=TEXT_PX["small"],
+               anchor="middle", color=MUTED)
+    for j, hidden in row.gaps.items():
+        x = (row.x[row.shown[j].offset] - row.cw) if j < len(row.shown) else row.end - row.cw
+        d.text(x + row.cw / 2, y + CELL_H / 2, f"…\n{hidden}", size=TEXT_PX["small"],
+               anchor="middle", valign="middle", color=INK)
+    arcs = list(dups.values())
+    for k, offs in enumerate(arcs[:MAX_ARCS] if len(arcs) <= MAX_ARCS else []):
+        xs = [row.x[o] + row.cw / 2 for o in offs if o in row.x]
+        for b in xs[1:]:
+            h = 12 + 4 * k
+            d.path(f"M{xs[0]:.1f},{y - 1:.1f} C{xs[0]:.1f},{y - h:.1f} {b:.1f},{y - h:.1f} "
+                   f"{b:.1f},{y - 3:.1f}", stroke=RED, sw=1.6, arrow=RED)
 
 
-def _pointers(ax: Axes, y: float, items: list[tuple[str, int]], xs: dict[int, float],
-              shown: list[Cell], *, down: bool) -> None:
-    """Arrows at offset boundaries with their names; names at one offset share a label."""
-    by_x: dict[float, list[tuple[str, int]]] = {}
-    for name, off in items:
-        by_x.setdefault(_pointer_x(off, xs, shown), []).append((name, off))
-    by_x = {x: [_join(group)] if down else [f"{n}={o}" for n, o in group]
-            for x, group in by_x.items()}
-    for x, names in sorted(by_x.items()):
-        text = "\n".join(names)
-        if down:
-            ax.annotate(text, xy=(x, y + 0.3), xytext=(x, y - 0.15), ha="center", va="top",
-                        fontsize=7.5, color=INK,
-                        arrowprops={"arrowstyle": "-|>", "color": INK, "lw": 1.0})
-        else:
-            ax.annotate(text, xy=(x, y + 0.05), xytext=(x, y + 0.5), ha="center", va="bottom",
-                        fontsize=7.5, color=BLUE,
-                        arrowprops={"arrowstyle": "-|>", "color": BLUE, "lw": 1.0})
+def _draw_reader(d: Drawing, row: Row, p: PartitionState, v: ReaderView, y: float,
+                 name_right: float) -> float:
+    """One consumer's row under the log; returns the y under it."""
+    label = wrap_name(v.consumer, name_right - 8, TEXT_PX["small"])
+    d.text(name_right, y + 11, f"{label}\n{v.isolation}", size=TEXT_PX["small"],
+           anchor="end", color=INK)
+    by_offset = {c.offset: c for c in row.shown}
+    for off, x in row.x.items():
+        fate = v.fates.get(off, "beyond")
+        c = by_offset[off]
+        cx = x + row.cw / 2
+        if fate == "beyond":
+            continue
+        if fate == "control":
+            d.text(cx, y + 17, "—", size=TEXT_PX["label"], anchor="middle", color=MUTED)
+            continue
+        value = c.value
+        if fate == "returned":
+            bad = off in v.aborted_reads
+            d.rect(x + 4, y + 1, row.cw - 8, READER_H - 4, fill=(RED + "30") if bad else
+                   "#ffffff", stroke=RED if bad else INK, sw=1.6 if bad else 0.9)
+            d.text(cx, y + 17, value + ("!" if bad else "✓"), size=TEXT_PX["small"],
+                   anchor="middle", weight="bold" if bad else "normal",
+                   color=RED if bad else INK)
+        elif fate == "unread":
+            d.rect(x + 4, y + 1, row.cw - 8, READER_H - 4, stroke=MUTED, sw=0.9, dash="3 2")
+            d.text(cx, y + 17, value, size=TEXT_PX["small"], anchor="middle", color=MUTED)
+        else:  # skipped
+            d.text(cx, y + 17, value, size=TEXT_PX["small"], anchor="middle", color=MUTED,
+                   strike=True)
+    wall = row.boundary(v.limit)
+    stop = (f"stops at LSO={v.limit}: open transaction" if v.waits_on_open_txn
+            else f"end: {v.limit_name}={v.limit}")
+    d.line(wall, y - 2, wall, y + READER_H, stroke=INK, sw=3.0)
+    items = [(wall, stop, INK)]
+    if v.position is not None:
+        items.append((row.boundary(v.position), f"position={v.position}", BLUE))
+    if v.committed is not None:
+        items.append((row.boundary(v.committed), f"committed={v.committed}", SLATE))
+    return _labels_on_lines(d, y + READER_H - 4, items, TEXT_PX["small"], row.x0 - 40,
+                            d.width - 4)
 
 
-def _join(group: list[tuple[str, int]]) -> str:
-    """``HW=LSO=5`` for pointers at one offset, one line per distinct offset."""
-    offs: dict[int, list[str]] = {}
-    for name, off in group:
-        offs.setdefault(off, []).append(name)
-    return "\n".join("=".join(names) + f"={off}" for off, names in offs.items())
+def _row_marks(p: PartitionState, st: ProtocolState, views: list[ReaderView]) -> set[int]:
+    marks = {p.hw, p.lso}
+    for v in views:
+        marks |= {o for o in (v.position, v.committed, v.limit) if o is not None}
+        marks |= set(v.aborted_reads[:2])
+    for offs in p.duplicates().values():
+        marks |= set(offs[:2])
+    marks |= {c.offset for c in p.cells if c.retry or c.dropped}
+    return marks
 
 
-def _row_pointers(p: PartitionState, st: ProtocolState
-                  ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-    below = [("HW", p.hw), ("LSO", p.lso)] if p.cells else []
-    above = []
-    for group, off in sorted(st.committed_offset(p.name).items()):
-        above.append((f"committed ({group})", off))
-    for consumer, pos in sorted(st.positions.items()):
-        if p.name in pos:
-            above.append((f"position ({consumer})", pos[p.name]))
-    return below, above
+def _draw_partition(d: Drawing, st: ProtocolState, p: PartitionState, y: float,
+                    name_w: float, with_readers: bool) -> tuple[float, list[str]]:
+    """Draw partition ``p`` from ``y``; returns the y under it and the statuses used."""
+    x0 = name_w + 14
+    views = [reader_view(st, c, p.name) for c in readers(st, p.name)] if with_readers else []
+    row = Row(p, _row_marks(p, st, views), x0, d.width - x0 - 12)
+    arcs = len(p.duplicates())
+    top = y + (10 + 4 * arcs if 0 < arcs <= MAX_ARCS else 6)
+    name = wrap_name(p.name, name_w, TEXT_PX["name"])
+    d.text(name_w + 4, top + CELL_H / 2, name, size=TEXT_PX["name"], anchor="end",
+           weight="bold", valign="middle")
+    if p.truncated:
+        lost = ", ".join(f"{c.value}@{c.offset}" for c in p.truncated[:6])
+        d.text(x0, top + 4, f"cut away by a leader change (lost): {lost}",
+               size=TEXT_PX["small"], color=RED, weight="bold")
+        top += 14
+    _draw_cells(d, row, p, top)
+    ptr = [(row.boundary(p.hw), f"HW={p.hw}", INK)]
+    if p.lso != p.hw:
+        ptr.append((row.boundary(p.lso), f"LSO={p.lso}", INK))
+    else:
+        ptr = [(row.boundary(p.hw), f"HW=LSO={p.hw}", INK)]
+    y = _labels_on_lines(d, top + CELL_H + 15, ptr, TEXT_PX["small"], 4, d.width - 4)
+    for v in views[-2:]:
+        y = _draw_reader(d, row, p, v, y + 6, name_w + 4)
+    used = {c.status for c in row.shown} | ({"lost"} if p.truncated else set())
+    return y + 8, sorted(used)
 
 
-def _draw_sink(ax: Axes, x0: float, top: float, st: ProtocolState) -> None:
-    ax.text(x0, top, "sink table", ha="left", va="bottom", fontsize=10, weight="bold",
-            color=INK)
+def _draw_sink(d: Drawing, st: ProtocolState, y: float) -> float:
     rows = [r for r in st.sink if r.applied]
     noops = sum(1 for r in st.sink if not r.applied)
-    for k, r in enumerate(rows[-12:]):
-        y = top - 0.55 * (k + 1)
+    d.text(8, y + 14, "sink table (the external database)", size=TEXT_PX["name"],
+           weight="bold")
+    y += 22
+    shown = rows[-SINK_ROWS:]
+    if len(rows) > len(shown):
+        d.text(8, y + 12, f"({len(rows) - len(shown)} earlier rows not shown)",
+               size=TEXT_PX["small"], color=MUTED)
+        y += 17
+    colw = 200.0
+    for k, r in enumerate(shown):
+        x = 8 + (k % 4) * (colw + 6)
+        yy = y + (k // 4) * 26
         repeat = r.copy > 1
-        ax.add_patch(Rectangle((x0, y), 3.2, 0.48, facecolor=RED + "33" if repeat else "white",
-                               hatch="//" if repeat else "", edgecolor=RED if repeat else INK,
-                               linewidth=1.8 if repeat else 0.6))
-        ax.text(x0 + 0.15, y + 0.24, f"{r.id}: {r.value}" + (f"   REPEAT x{r.copy}"
-                                                              if repeat else ""),
-                ha="left", va="center", fontsize=8, color=INK,
-                weight="bold" if repeat else "normal")
-    if len(rows) > 12:
-        ax.text(x0, top - 0.55 * 13, f"({len(rows) - 12} earlier rows not shown)",
-                fontsize=7, color=GREY, va="top")
+        d.rect(x, yy, colw, 22, fill=(RED + "22") if repeat else "#ffffff",
+               hatch="diag" if repeat else None, stroke=RED if repeat else INK,
+               sw=1.8 if repeat else 0.7)
+        d.text(x + 6, yy + 15, f"{r.id}: {r.value}" + (f"  REPEAT x{r.copy}" if repeat else ""),
+               size=TEXT_PX["small"], weight="bold" if repeat else "normal", halo=repeat)
+    y += ((len(shown) + 3) // 4) * 26
     if noops:
-        ax.text(x0, top - 0.55 * (min(len(rows), 12) + 2),
-                f"{noops} write(s) changed nothing (upsert of an existing key)",
-                fontsize=7, color=INK, va="top")
+        d.text(8, y + 12, f"{noops} write(s) changed nothing (upsert of an existing key)",
+               size=TEXT_PX["small"])
+        y += 17
+    return y + 6
 
 
-def describe(st: ProtocolState) -> str:
+def _key(statuses: set[str], st: ProtocolState, has_readers: bool, has_dups: bool,
+         has_retry: bool) -> str:
+    parts = [CELL_STYLES[s].label for s in ("committed", "open", "aborted", "control", "lost")
+             if s in statuses and s != "committed"]
+    if has_dups:
+        parts.append("red outline, 2nd: the same value stored twice")
+    if has_retry:
+        parts.append("↻ a retry of it reached the broker (red 2nd: appended again; "
+                     "blue: recognised and dropped)")
+    parts.append("HW: high watermark · LSO: last stable offset")
+    if has_readers:
+        parts.append("reader rows: ✓ handed to the application, grey: not polled yet, "
+                     "struck: aborted, skipped, —: marker, never returned, ! aborted read")
+    return "Key: " + " · ".join(parts)
+
+
+def describe(st: ProtocolState, names: list[str] | None = None) -> str:
     """Alt text: the log view in words (what a screen reader says)."""
     parts = []
-    for name in st.data_partitions():
+    for name in names if names is not None else st.data_partitions():
         p = st.partitions[name]
         if not p.cells:
             continue
         cells = ", ".join(f"{c.offset}:{c.control or c.value}({c.status})" for c in p.cells[:40])
+        more = f" and {len(p.cells) - 40} more" if len(p.cells) > 40 else ""
         dups = p.duplicates()
         extra = f"; values at two offsets: {', '.join(dups)}" if dups else ""
-        parts.append(f"partition {name}: {cells}; HW={p.hw}, LSO={p.lso}{extra}")
+        parts.append(f"partition {name}: {cells}{more}; HW={p.hw}, LSO={p.lso}{extra}")
+        for c in readers(st, name):
+            v = reader_view(st, c, name)
+            got = sum(f == "returned" for f in v.fates.values())
+            skipped = sum(f == "skipped" for f in v.fates.values())
+            parts.append(f"{c} ({v.isolation}) was handed {got} record(s) of {name}"
+                         + (f", skips {skipped} aborted" if skipped else "")
+                         + (f", {len(v.aborted_reads)} aborted read(s)"
+                            if v.aborted_reads else "")
+                         + f", stops at {v.limit_name}={v.limit}"
+                         + (f", position {v.position}" if v.position is not None else "")
+                         + (f", committed {v.committed}" if v.committed is not None else ""))
     for group, offs in sorted(st.committed.items()):
         parts.append(f"group {group} committed " + ", ".join(f"{t}={o}" for t, o in
                                                              sorted(offs.items())))
     rows = [r for r in st.sink if r.applied]
     if rows:
         parts.append(f"sink: {len(rows)} rows, {sum(r.copy > 1 for r in rows)} repeated")
-    return "Log view. " + ". ".join(parts) if parts else "Log view: nothing written yet."
+    return "Log view. " + ". ".join(parts) + "." if parts else "Log view: nothing written yet."
+
+
+def row_names(st: ProtocolState, partitions: list[str] | None = None,
+              offsets_topic: bool | None = None) -> list[str]:
+    """The partitions drawn: ``partitions``, or every one with records;
+    ``__consumer_offsets`` when ``offsets_topic`` is True, or (None) when offsets were
+    committed there."""
+    if partitions is not None:
+        unknown = [n for n in partitions if n not in st.partitions]
+        if unknown:
+            raise ValueError(f"Invalid value {unknown[0]!r} for partitions: expected one of "
+                             f"{', '.join(sorted(st.partitions)) or '(none yet)'}")
+        return list(partitions)
+    return [n for n in st.data_partitions() if st.partitions[n].cells
+            and (offsets_topic is not False if n.startswith("__") else True)]
+
+
+def log_picture(st: ProtocolState, *, partitions: list[str] | None = None,
+                offsets_topic: bool | None = None, readers_rows: bool = True,
+                caption: str | None = None, width: float = MAX_WIDTH_PX) -> Picture:
+    """The log view of state ``st`` as an SVG :class:`~eoslib.viz.svg.Picture`."""
+    names = row_names(st, partitions, offsets_topic)
+    d = Drawing(width)
+    widths = [text_width(n, TEXT_PX["name"], True) for n in names]
+    if readers_rows:
+        for n in names:
+            for c in readers(st, n):
+                widths.append(text_width(c, TEXT_PX["small"]))
+                widths.append(text_width(st.isolation.get(c, "read_uncommitted"),
+                                         TEXT_PX["small"]))
+    name_w = min(max([70.0, *widths]), 150.0)
+    y = 4.0
+    used: set[str] = set()
+    for name in names:
+        y, u = _draw_partition(d, st, st.partitions[name], y, name_w, readers_rows)
+        used |= set(u)
+    if not names:
+        d.text(8, 24, "(nothing written yet)", size=TEXT_PX["label"], color=MUTED)
+        y = 34
+    if st.sink:
+        y = _draw_sink(d, st, y + 4)
+    has_readers = readers_rows and any(readers(st, n) for n in names)
+    has_dups = any(st.partitions[n].duplicates() for n in names)
+    has_retry = any(c.retry or c.dropped for n in names for c in st.partitions[n].cells)
+    key = _key(used, st, has_readers, has_dups, has_retry)
+    chars = int((width - 16) / (TEXT_PX["small"] * 0.6))
+    d.text(8, y + 12, "\n".join(textwrap.wrap(key, chars)), size=TEXT_PX["small"], color=MUTED)
+    y = d.height + 4
+    if caption:
+        chars = int((width - 16) / (TEXT_PX["label"] * 0.6))
+        d.text(8, y + 14, "\n".join(textwrap.wrap(caption, chars)), size=TEXT_PX["label"])
+    return d.picture(describe(st, names), title="Log view")
 
 
 def log_view(result_or_state: object, step: int | None = None, *,
-             partitions: list[str] | None = None, offsets_topic: bool = False,
-             caption: str | None = None) -> Figure:
-    """Draw the log view of a run (a :class:`~eoslib.result.Result`) after trace event
-    ``step`` (default: the end), or of a :class:`ProtocolState`.
+             partitions: list[str] | None = None, offsets_topic: bool | None = None,
+             readers: bool = True, caption: str | None = None) -> Picture:
+    """The log view of a run (a :class:`~eoslib.result.Result`) after trace event ``step``
+    (default: the end), or of a :class:`~eoslib.protocol_state.ProtocolState`.
 
-    ``partitions`` picks rows (default: every partition with records, without
-    ``__consumer_offsets`` unless ``offsets_topic``); ``caption`` is written under the
-    picture (wrapped, never cut). The figure has alt text (:func:`describe`)."""
+    ``partitions`` picks rows (default: every partition with records; ``__consumer_offsets``
+    when offsets were committed, or as ``offsets_topic`` says); ``readers`` draws what each
+    consumer is handed; ``caption`` is written under the picture (wrapped, never cut).
+    Returns an SVG :class:`~eoslib.viz.svg.Picture` (Jupyter shows it; ``.svg`` is the text,
+    ``.alt`` the alt text)."""
     st = (result_or_state if isinstance(result_or_state, ProtocolState)
           else state_at(result_or_state, step))  # type: ignore[arg-type]
-    names = partitions if partitions is not None else [
-        n for n in st.data_partitions()
-        if st.partitions[n].cells and (offsets_topic or not n.startswith("__"))]
-    unknown = [n for n in names if n not in st.partitions]
-    if unknown:
-        raise ValueError(f"Invalid value {unknown[0]!r} for partitions: expected one of "
-                         f"{', '.join(sorted(st.partitions)) or '(none yet)'}")
-    widths = [_row_width(st.partitions[n], st) for n in names] or [4]
-    ncol = max(max(widths), 6)
-    has_sink = bool(st.sink)
-    row_h = 2.6
-    longest = max((len(n) for n in names), default=4)
-    fig_w = 0.52 * (ncol + 4.0 + 0.2 * longest) + (3.6 if has_sink else 0)
-    fig_h = 0.8 + row_h * 0.62 * max(1, len(names)) + (0.5 if caption else 0)
-    fig = Figure(figsize=(min(fig_w, 19.0), max(fig_h, 2.2)))
-    ax = fig.add_axes((0.0, 0.06 if caption else 0.0, 1.0, 0.94 if caption else 1.0))
-    for k, name in enumerate(names):
-        y = -k * row_h
-        below, above = _row_pointers(st.partitions[name], st)
-        _draw_row(ax, y, st.partitions[name], st, below, above)
-    if has_sink:
-        _draw_sink(ax, ncol + 3.4, 1.4, st)
-    if not names:
-        ax.text(0, 0.4, "(nothing written yet)", fontsize=9, color=GREY)
-    right = ncol + (7.0 if has_sink else 3.2)
-    left = -0.8 - 0.2 * max((len(n) for n in names), default=4)
-    ax.set_xlim(left, right)
-    bottom = -(max(1, len(names)) - 1) * row_h - 1.9
-    ax.set_ylim(min(bottom, 1.4 - 0.55 * 14 if has_sink else bottom), 2.4)
-    ax.set_axis_off()
-    if caption:
-        fig.text(0.01, 0.005, "\n".join(textwrap.wrap(caption, width=max(60, int(fig_w * 13)))),
-                 ha="left", va="bottom", fontsize=9, color=INK, wrap=False)
-    set_alt_text(fig, describe(st))
-    return fig
+    return log_picture(st, partitions=partitions, offsets_topic=offsets_topic,
+                       readers_rows=readers, caption=caption)
+
+
+__all__ = ["CELL_STYLES", "describe", "log_picture", "log_view", "text_size"]
