@@ -107,6 +107,7 @@ class Pipeline:
         self.aborts = 0
         self.commit_failures = 0
         self.processed = 0
+        self.restarts = 0  # restarts after errors the loop could not handle (see iterate)
         self.crash_at = sim.faults.crash_at
         self._fired: set[str] = set()  # explorer (issue 9): crash_points already fired
         self._undelivered: list[Any] = []  # delivery errors since the last flush
@@ -191,11 +192,12 @@ class Pipeline:
         if self.consumer is not None:
             self.consumer.crash()
 
-    def run_once(self) -> bool:
-        """Process one polled batch. Returns False when nothing was polled."""
+    def run_once(self, timeout: float = 0.5) -> bool:
+        """Process one polled batch (``poll`` waits up to ``timeout`` seconds). Returns
+        False when nothing was polled."""
         assert self.consumer is not None
         c, p = self.consumer, self.producer
-        msgs = c.consume(self.batch, timeout=0.5)
+        msgs = c.consume(self.batch, timeout=timeout)
         if not msgs:
             return False
         self._maybe_crash("after_poll", msgs)
@@ -294,26 +296,47 @@ class Pipeline:
         end = self.sim.now + max_ms
         if self.consumer is None or not self.consumer.alive or self.consumer.closed:
             self.start()
-        restarts = 0
+        self.restarts = 0
         while self.sim.now < end:
-            try:
-                if not self.run_once() and self.caught_up():
-                    break
-            except Crash as crash:
-                self.crash(crash.step)
-                if not self.sim.faults.restart:
-                    break
-                self.start()
-            except KafkaException as e:
-                # an error the loop cannot handle (fenced, or a timed-out commit/abort): the
-                # process exits and its supervisor starts it again; the new instance's
-                # init_transactions aborts whatever the old one left open
-                restarts += 1
-                if restarts > self.max_restarts:
-                    break
-                self.crash(f"error {e.error.name()}")
-                self.start()
+            polled = self.iterate(self._wait_s(end))
+            if polled is None or (not polled and self.caught_up()):
+                break
         self.close()
+
+    def _wait_s(self, end: float) -> float:
+        """How long the supervised loop's next poll may wait, in seconds: 0.5, or, while
+        the instance waits for the group to give it partitions (after a restart the dead
+        member's session must expire first) and work is left, up to half of
+        max.poll.interval.ms at once. The run is the same (an empty poll changes nothing
+        the simulation records and the poll deadline never passes max.poll.interval.ms);
+        it is only cheaper to simulate than many half-second polls."""
+        c = self.consumer
+        if c is None or c.assignment() or c.config["enable.auto.commit"] \
+                or self.caught_up():
+            return 0.5
+        wait = min(c.config["max.poll.interval.ms"] / 2, end - self.sim.now) / 1000
+        return max(0.5, wait)
+
+    def iterate(self, timeout: float = 0.5) -> bool | None:
+        """One :meth:`run_once` under the supervisor: a crash restarts the instance (when
+        the plan allows), and so does an error the loop cannot handle (fenced, or a
+        timed-out commit/abort: the new instance's init_transactions aborts what the old one
+        left open). Returns whether a batch was polled, or None when the app stopped for
+        good (no restart allowed, or more than ``max_restarts``)."""
+        try:
+            return self.run_once(timeout)
+        except Crash as crash:
+            self.crash(crash.step)
+            if not self.sim.faults.restart:
+                return None
+            self.start()
+        except KafkaException as e:
+            self.restarts += 1
+            if self.restarts > self.max_restarts:
+                return None
+            self.crash(f"error {e.error.name()}")
+            self.start()
+        return True
 
     def close(self) -> None:
         """Close the current clients."""

@@ -16,7 +16,9 @@
     by a ``read_committed`` consumer; its rate, and the virtual ms per message of both
     pipelines next to Kafka's published cost of transactions;
 (d) the wall time of every named scenario (median of 5 runs);
-(e) the dashboard widget's update latency with matplotlib's Agg backend, when
+(e) the dashboard widget's update latency (a run, its log view with the readers' rows and
+    its counts picture as SVG), at 100 and at 20 messages; the step player's redraw of one
+    step; and a static moment (``show_moment``: SVG and its 2x PNG), when
     :mod:`eoslib.viz.dashboard` is there (skipped with a note otherwise).
 
 Grading is measured elsewhere, not here.
@@ -94,7 +96,8 @@ def eoslib_pipeline(n: int, *, seed: int = 0, transactional: bool = False,
     """
     sim = Simulation(seed, faults={"response_loss": response_loss}, tracing=tracing)
     sim.create_topic(TOPIC, 1)
-    pconf: dict[str, Any] = {"acks": "all", "request.timeout.ms": 1000, "client.id": "producer"}
+    pconf: dict[str, Any] = {"acks": "all", "request.timeout.ms": 1000, "socket.timeout.ms": 1000,
+                             "client.id": "producer"}
     if transactional:
         pconf["transactional.id"] = "bench-txn"
     else:
@@ -231,10 +234,9 @@ def scenario_times(repeats: int = 5) -> dict[str, float]:
 
 def widget_latency(n: int, messages: int | None = None
                    ) -> tuple[dict[str, float] | None, str]:
-    """The dashboard's update latency (Agg backend), or None and why it was skipped.
-
-    With the defaults (100 messages) the log view is too long to draw and the dashboard says
-    so; ``messages=20`` measures it with the log view drawn."""
+    """The dashboard's update latency, or None and why it was skipped: a run, the log view
+    with the readers' rows (long logs elided) and the counts picture, as SVG, at the
+    default 100 messages or at ``messages``."""
     try:
         import matplotlib
 
@@ -287,20 +289,25 @@ def state_view_latency() -> dict[str, float]:
             "steps": float(len(times))}
 
 
-def explore_speed(jobs: int = 2) -> dict[str, float]:
-    """The explorer: schedules per second on one core (up to 1 fault, at-least-once
-    pipeline), and the wall time of the full up-to-2-fault exploration of the 3-message
-    exactly-once pipeline with ``jobs`` processes."""
-    from eoslib.explore import explore
+def moment_latency(n: int = 5) -> dict[str, float]:
+    """``show_moment`` of notebook 05's crash (both views as SVG plus their 2x PNGs, what a
+    committed output holds); median and max wall ms of ``n``."""
+    import matplotlib
 
-    one = explore("pipeline", messages=3, config={"delivery": "at-least-once"},
-                  max_faults=2, jobs=1)
-    full = explore("pipeline", messages=3, config={"transactions": True}, max_faults=2,
-                   jobs=jobs)
-    return {"explore_schedules_per_s": round(one.schedules / one.seconds, 1),
-            "explore_eos_2_faults_s": round(full.seconds, 3),
-            "explore_eos_2_faults_schedules": float(full.schedules),
-            "explore_jobs": float(jobs)}
+    matplotlib.use("Agg")
+    from eoslib.scenarios import run_scenario
+    from eoslib.viz.stepper import show_moment
+
+    r = run_scenario("transactional-crash", seed=1, messages=20, config={"linger.ms": 0},
+                     faults={"crash_step": "after_produce", "crash_at": 5})
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        m = show_moment(r, at="aborted")
+        for pic in m.pictures.values():
+            pic._repr_mimebundle_()
+        times.append((time.perf_counter() - start) * 1000)
+    return {"p50_ms": round(statistics.median(times), 1), "max_ms": round(max(times), 1)}
 
 
 def _rate(n: int, seconds: float) -> float:
@@ -313,38 +320,36 @@ def _per_msg(run: PipelineRun, ms: float | None = None) -> float:
 
 def grading_time(submissions: int, jobs: int = 2,
                  exercise: str = "ex02-idempotence") -> dict[str, Any] | None:
-    """Seconds to grade ``submissions`` copies of one solved exercise with ``jobs`` workers,
-    as an instructor would (``eoslib grade``). None when ``solutions/`` is not at hand."""
-    import shutil
-    import tempfile
-    from pathlib import Path
+    """Grade ``submissions`` copies of one solved exercise (``eoslib grade``, ``jobs``
+    workers); see :mod:`eoslib.grading.measure`. None when ``solutions/`` is not at hand."""
+    from eoslib.grading.measure import grading_time as measure
 
-    from eoslib.grading.runner import grade
-
-    source = Path(__file__).resolve().parent.parent / "solutions" / f"{exercise}.ipynb"
-    if not source.exists():
-        return None
-    with tempfile.TemporaryDirectory(prefix="eoslib-grade-bench-") as tmp:
-        folder = Path(tmp)
-        for i in range(submissions):
-            shutil.copy(source, folder / f"student{i:03d}-{exercise}.ipynb")
-        started = time.perf_counter()
-        results = grade([folder], jobs=jobs)
-        seconds = time.perf_counter() - started
-    lost = [r for r in results if r.error is not None or r.score != r.max_score]
-    if lost:
-        why = lost[0].error or "; ".join(
-            f"{q.id}: {q.reason}" for q in lost[0].questions if q.score < q.max_score
-        )
-        raise AssertionError(
-            f"grading bench: {submissions - len(lost)} of {submissions} got full marks ({why})"
-        )
-    return {"exercise": exercise, "submissions": submissions, "jobs": jobs,
-            "seconds": round(seconds, 1)}
+    return measure(submissions, jobs, exercise)
 
 
-def main(quick: bool = False) -> int:
-    """Run the benchmarks and print them; the last line is the JSON summary."""
+def grading_main(copies: int | None, quick: bool = False) -> int:
+    """``eoslib bench --grading``: only the grader's figures (JSON last)."""
+    from eoslib.grading.measure import grading_copies
+
+    graded = grading_time(4 if quick else 100)
+    summary: dict[str, Any] = {"grading": graded}
+    if graded is not None:
+        print(f"  grading {graded['submissions']} submissions: {graded['seconds']:.1f} s, "
+              f"{graded['cpu_seconds']:.1f} CPU s, {graded['restarts']} kernel restarts")
+    if copies:
+        summary["grading_copies"] = grading_copies(copies)
+        print(f"  grading copies: {summary['grading_copies']}")
+    print(json.dumps(summary, sort_keys=True))
+    return 0
+
+
+Extra = Callable[[bool], tuple[dict[str, Any], list[str]]]
+
+
+def main(quick: bool = False, extras: tuple[Extra, ...] = ()) -> int:
+    """Run the benchmarks and print them; the last line is the JSON summary. ``extras``:
+    measurements of layers above this module (``eoslib bench`` passes the explorer's,
+    :mod:`eoslib.explore.speed`), each ``extra(quick) -> (figures, lines)``."""
     n = N_QUICK if quick else N_FULL
     repeats = 3
     print(f"eoslib bench ({'quick' if quick else 'full'}): N={n} records, best of {repeats}; "
@@ -368,7 +373,7 @@ def main(quick: bool = False) -> int:
     print(f"  same workload: log records eoslib {alo.log_records}, simpy {sp.log_records} "
           f"(each = {n} distinct + duplicates from retries; both lose the same requests' "
           "responses)")
-    print(f"  ratio eoslib/simpy: {ratio:.2f} wall, {ratio_cpu:.2f} CPU (target >= 5)")
+    print(f"  ratio eoslib/simpy: {ratio:.2f} wall, {ratio_cpu:.2f} CPU (target >= 2)")
     kevents = 50_000 if quick else 200_000
     k_eos, k_simpy = (min(t) for t in zip(*(kernel_events(kevents) for _ in range(repeats)),
                                            strict=True))
@@ -410,20 +415,24 @@ def main(quick: bool = False) -> int:
     if stats is None:
         print(f"  widget update latency: {note}")
     else:
-        print(f"  widget update latency: p50 {stats['p50_ms']:.1f} ms, p95 "
-              f"{stats['p95_ms']:.1f} ms ({note}, Agg)")
+        print(f"  widget update latency (run + log view + counts, SVG): p50 "
+              f"{stats['p50_ms']:.1f} ms, p95 {stats['p95_ms']:.1f} ms ({note})")
     views = state_view_latency()
     print(f"  step player redraw (state + log view + Lamport + caption): p50 "
           f"{views['p50_ms']:.1f} ms, p95 {views['p95_ms']:.1f} ms over {views['steps']:.0f} "
           "steps of two 6-message runs")
-    exp = explore_speed()
-    print(f"  explorer: {exp['explore_schedules_per_s']:.0f} schedules/s on one core; every "
-          f"placement of up to 2 faults in the 3-message exactly-once pipeline "
-          f"({exp['explore_eos_2_faults_schedules']:.0f} schedules) in "
-          f"{exp['explore_eos_2_faults_s']:.2f} s with {exp['explore_jobs']:.0f} jobs")
+    moment = moment_latency(3 if quick else 5)
+    print(f"  show_moment (log + Lamport, SVG and 2x PNG): p50 {moment['p50_ms']:.0f} ms, "
+          f"max {moment['max_ms']:.0f} ms")
+    exp: dict[str, Any] = {}
+    for extra in extras:  # measurements of layers above this module (e.g. the explorer)
+        figures, words = extra(quick)
+        exp.update(figures)
+        for line in words:
+            print(line)
     log_stats, log_note = widget_latency(10 if quick else 30, messages=20)
     if log_stats is not None:
-        print(f"  widget update latency with the log view drawn (messages=20): p50 "
+        print(f"  widget update latency at 20 messages (log view, readers, counts): p50 "
               f"{log_stats['p50_ms']:.1f} ms, p95 {log_stats['p95_ms']:.1f} ms")
     # (f) grading a class: N copies of one solved exercise, a fresh kernel each
     graded = grading_time(4 if quick else 100)
@@ -432,7 +441,9 @@ def main(quick: bool = False) -> int:
     else:
         print(f"  grading {graded['submissions']} submissions of {graded['exercise']} with "
               f"{graded['jobs']} jobs: {graded['seconds']:.1f} s "
-              f"({graded['seconds'] / graded['submissions']:.2f} s each)")
+              f"({graded['seconds'] / graded['submissions']:.2f} s each; "
+              f"{graded['cpu_seconds']:.1f} CPU s in all processes, "
+              f"{graded['restarts']} kernel restarts, load {graded['load_average']})")
 
     summary = {
         "eoslib_msgs_per_s": eos_rate,
@@ -457,8 +468,11 @@ def main(quick: bool = False) -> int:
         **exp,
         "state_view_step_p50_ms": views["p50_ms"],
         "state_view_step_p95_ms": views["p95_ms"],
+        "show_moment_p50_ms": moment["p50_ms"],
         "grading_seconds": None if graded is None else graded["seconds"],
         "grading_submissions": None if graded is None else graded["submissions"],
+        "grading_cpu_seconds": None if graded is None else graded["cpu_seconds"],
+        "grading_restarts": None if graded is None else graded["restarts"],
         "n": n,
         "quick": quick,
     }

@@ -129,9 +129,22 @@ def cmd_animate(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Measure simulated messages per second (see :mod:`eoslib.bench`)."""
+    from eoslib.bench import grading_main
     from eoslib.bench import main as bench_main
+    from eoslib.explore import speed
 
-    return bench_main(quick=args.quick)
+    if args.grading_copies < 0:
+        print(f"bench: --grading-copies must be 0 or more, got {args.grading_copies}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    if args.grading or args.grading_copies:
+        return grading_main(args.grading_copies, quick=args.quick)
+
+    def explorer(quick: bool) -> tuple[dict[str, Any], list[str]]:
+        figures = speed.measure(quick)
+        return figures, speed.lines(figures)
+
+    return bench_main(quick=args.quick, extras=(explorer,))
 
 
 def _keys_help() -> str:
@@ -178,8 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.set_defaults(func=cmd_animate)
     b = sub.add_parser("bench", help="measure simulated messages per second")
     b.add_argument("--quick", action="store_true")
+    b.add_argument("--grading", action="store_true", help="only the grader's figures")
+    b.add_argument("--grading-copies", type=int, default=0, metavar="N",
+                   help="also grade N copies of every solution notebook (full run: 1000)")
     b.set_defaults(func=cmd_bench)
-    for mod in ("eoslib.real.cli", "eoslib.grading.cli", "eoslib.explore.cli"):
+    for mod in ("eoslib.real.cli", "eoslib.grading.cli", "eoslib.explore.cli", "eoslib.site.cli"):
         try:
             module = __import__(mod, fromlist=["register"])
         except ImportError:

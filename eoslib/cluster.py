@@ -23,6 +23,10 @@ OFFSETS_TOPIC = "__consumer_offsets"
 TP = tuple[str, int]
 Respond = Callable[[dict[str, Any]], None]
 
+#: Kafka's replica.lag.time.max.ms default (30 s since 2.5, KIP-537): how long a follower
+#: that fetches nothing stays in the ISR; a placed follower_lag drops it for that long
+REPLICA_LAG_TIME_MAX_MS = 30_000.0
+
 
 class TxnCoordinatorRole(Protocol):
     """What the cluster and the clients call on the transaction coordinator
@@ -239,6 +243,25 @@ class Cluster:
             self.crash_broker(broker)
             self.kernel.schedule(200.0, self.restart_broker, broker)
             return
+        # issue 18 §5: kill=follower.N (a follower of the partition dies right after the
+        # N-th append, back 200 ms later) and kill=follower_lag.N (it falls behind: out of
+        # the ISR, fetching nothing for replica.lag.time.max.ms, then catches up)
+        followers = [r for r in p.isr if r != broker]
+        if not res.duplicate and followers:
+            injector = self.network.injector  # not fault_point: the leader still answers
+            dies, lags = injector.at("follower"), injector.at("follower_lag")
+        else:
+            dies = lags = False
+        if dies:
+            self.crash_broker(followers[0])
+            self.kernel.schedule(200.0, self.restart_broker, followers[0])
+        elif lags:
+            lag = REPLICA_LAG_TIME_MAX_MS
+            p.lagging[followers[0]] = self.kernel.now + lag
+            p.shrink_isr(followers[0])
+            self.kernel.emit(p.lane, "replicate", f"follower {followers[0]} lags: out of the "
+                             f"ISR {p.isr} for {lag:.0f} ms", flag="error")
+            self.kernel.schedule(lag, p._replicate)
         # -- end of the explorer fault point
         resp = {"error": None, "base_offset": res.base_offset, "duplicate": res.duplicate}
         if req["acks"] == "all" and len(p.replicas) > 1:

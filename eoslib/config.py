@@ -1,16 +1,25 @@
 """Client and cluster configuration: Kafka's keys, defaults and validation rules.
 
-Defaults are the Java client's (Kafka 4.x): ``enable.idempotence=true``, ``acks=all``,
-``retries=2147483647``, ``delivery.timeout.ms=120000``, ``linger.ms=5``,
-``isolation.level=read_uncommitted``, ``enable.auto.commit=true``. confluent-kafka
-(librdkafka) differs: idempotence off and ``read_committed`` by default — the course
-sets every key it relies on explicitly, and so should you. The course key ``client``
-(``java`` | ``librdkafka``) selects which client's defaults (``LIBRDKAFKA_DEFAULTS``),
-idempotence rules, partitioner and auto-commit the simulated clients follow.
+The course's client is librdkafka as confluent-kafka exposes it (the course key ``client``,
+default ``librdkafka``); ``client=java`` selects the Apache Kafka Java client instead. Each
+client has its own defaults (``DEFAULTS``) and cross-key rules:
 
-Values may be given as Python values or as Kafka-style strings (``"true"``, ``"all"``).
-Unknown keys and bad values raise :class:`~eoslib.errors.ConfigException` naming the key,
-the value and what is allowed.
+* librdkafka (CONFIGURATION.md; ``rd_kafka_conf_finalize`` and
+  ``rd_kafka_topic_conf_finalize`` in src/rdkafka_conf.c): ``enable.idempotence=false``,
+  ``acks=all``, ``linger.ms=5``, ``batch.size=1000000``, ``message.timeout.ms`` (alias
+  ``delivery.timeout.ms``) 300000, ``max.in.flight`` 1000000 (5 with idempotence),
+  ``socket.timeout.ms=60000`` (the client-side request timeout), consumer
+  ``isolation.level=read_committed``; it speaks transaction version 1 only;
+* Java (Kafka 4.x ``ProducerConfig``/``ConsumerConfig``): ``enable.idempotence=true``,
+  ``acks=all``, ``linger.ms=5``, ``batch.size=16384``, ``delivery.timeout.ms=120000``,
+  ``request.timeout.ms=30000`` (the client-side request timeout),
+  ``isolation.level=read_uncommitted``; transaction version 2 where the cluster has it.
+
+Set every key you rely on explicitly. Values may be given as Python values or as
+Kafka-style strings (``"true"``, ``"all"``). Unknown keys and bad values raise
+:class:`~eoslib.errors.ConfigException` naming the key, the value and what is allowed.
+A key of one client that the other client does not have is accepted and has no effect
+under that client (its ``doc`` says whose it is).
 """
 
 from __future__ import annotations
@@ -43,10 +52,18 @@ def _keys(*keys: Key) -> dict[str, Key]:
 COMMON = (
     Key("bootstrap.servers", "str", "sim", doc="ignored by the simulation"),
     Key("client.id", "str", "", doc="name shown in traces and histories"),
-    Key("client", "choice", "java", ("java", "librdkafka"),
-        doc="whose semantics to simulate (not a Kafka key): java (the Apache Kafka Java "
-            "client) or librdkafka (confluent-kafka): auto-commit, default partitioner, "
-            "defaults (LIBRDKAFKA_DEFAULTS) and idempotence rules follow that client"),
+    Key("client", "choice", "librdkafka", ("librdkafka", "java"),
+        doc="whose semantics to simulate (not a Kafka key): librdkafka (confluent-kafka, "
+            "the default) or java (the Apache Kafka Java client): defaults, cross-key "
+            "rules, errors, retries, auto-commit, partitioner and transaction version "
+            "follow that client"),
+    Key("socket.timeout.ms", "int", 60000, minimum=10,
+        doc="librdkafka: how long the client waits for any request's answer (the Java "
+            "client has no such key: it uses request.timeout.ms)"),
+    Key("retry.backoff.ms", "int", 100, minimum=0,
+        doc="the first wait before a request is retried"),
+    Key("retry.backoff.max.ms", "int", 1000, minimum=0,
+        doc="retry waits grow exponentially up to this (Java >= 3.7, KIP-580; librdkafka)"),
 )
 
 PRODUCER = _keys(
@@ -56,8 +73,11 @@ PRODUCER = _keys(
     Key("retries", "int", INT_MAX, minimum=0),
     Key("max.in.flight.requests.per.connection", "int", 5, minimum=1),
     Key("delivery.timeout.ms", "int", 120000, minimum=0),
-    Key("request.timeout.ms", "int", 30000, minimum=1),
-    Key("retry.backoff.ms", "int", 100, minimum=0),
+    Key("request.timeout.ms", "int", 30000, minimum=1,
+        doc="Java: how long the client waits for an answer; librdkafka: only the broker's "
+            "wait for acks (its client-side timeout is socket.timeout.ms)"),
+    Key("message.timeout.ms", "int", None, minimum=0,
+        doc="librdkafka's name for delivery.timeout.ms (an alias)"),
     Key("linger.ms", "int", 5, minimum=0),
     Key("batch.size", "int", 16384, minimum=1, doc="bytes of values per batch"),
     Key("transactional.id", "str", None),
@@ -81,8 +101,18 @@ CONSUMER = _keys(
     Key("max.poll.interval.ms", "int", 300000, minimum=1),
     Key("max.poll.records", "int", 500, minimum=1),
     Key("fetch.max.wait.ms", "int", 500, minimum=0),
-    Key("request.timeout.ms", "int", 30000, minimum=1),
+    Key("request.timeout.ms", "int", 30000, minimum=1,
+        doc="Java: how long the client waits for an answer (librdkafka: socket.timeout.ms)"),
+    Key("default.api.timeout.ms", "int", 60000, minimum=0,
+        doc="Java: how long a blocking call such as a synchronous commit may retry"),
     Key("partition.assignment.strategy", "choice", "range", ("range", "roundrobin")),
+    Key("enable.partition.eof", "bool", False,
+        doc="librdkafka: poll() returns a _PARTITION_EOF event each time a fetch reaches the "
+            "end of a partition (HW, or LSO under read_committed); rdkafka_fetcher.c"),
+    Key("enable.auto.offset.store", "bool", True,
+        doc="librdkafka: store offset+1 of each message poll() returns; false: only "
+            "store_offsets() stores, and auto-commit, commit() and close() commit what is "
+            "stored"),
 )
 
 TOPIC = _keys(
@@ -113,7 +143,9 @@ LIBRDKAFKA_DEFAULTS: dict[str, dict[str, Any]] = {
         "enable.idempotence": False,  # enable.idempotence: default false
         "max.in.flight.requests.per.connection": 1000000,  # max.in.flight: 1000000
         "delivery.timeout.ms": 300000,  # delivery.timeout.ms = message.timeout.ms: 300000
-        "transaction.version": "1",  # no KIP-890 support: transaction version 1
+        "batch.size": 1000000,  # batch.size: 1000000
+        # no KIP-890 client part: EndTxn v0-1 only (rd_kafka_EndTxnRequest), so TV1
+        "transaction.version": "1",
     },
     "consumer": {
         "isolation.level": "read_committed",  # isolation.level: default read_committed
@@ -184,12 +216,34 @@ def validate(kind: str, config: Mapping[str, Any] | None) -> dict[str, Any]:
         explicit.append(name)
     for name, key in keys.items():
         out.setdefault(name, key.default)
+    if "message.timeout.ms" in explicit:
+        if "delivery.timeout.ms" in explicit and \
+                out["delivery.timeout.ms"] != out["message.timeout.ms"]:
+            raise ConfigException("message.timeout.ms", out["message.timeout.ms"],
+                                  "an alias of delivery.timeout.ms, which is set to "
+                                  f"{out['delivery.timeout.ms']}: set one of them")
+        out["delivery.timeout.ms"] = out["message.timeout.ms"]
+        explicit.append("delivery.timeout.ms")
     if out.get("client") == "librdkafka":
         for name, value in LIBRDKAFKA_DEFAULTS.get(kind, {}).items():
             if name not in explicit:
                 out[name] = value
+    if "message.timeout.ms" in out:
+        out["message.timeout.ms"] = out.get("delivery.timeout.ms")
+    if out.get("retry.backoff.max.ms") is not None and \
+            out["retry.backoff.max.ms"] < out["retry.backoff.ms"]:
+        if "retry.backoff.max.ms" in explicit:
+            raise ConfigException("retry.backoff.max.ms", out["retry.backoff.max.ms"],
+                                  f"Must be at least retry.backoff.ms = {out['retry.backoff.ms']}")
+        out["retry.backoff.max.ms"] = out["retry.backoff.ms"]  # a constant backoff
     if kind == "producer":
         producer_rules(out, set(explicit))
+    if kind == "consumer" and out.get("client") == "librdkafka" and \
+            out["max.poll.interval.ms"] < out["session.timeout.ms"]:
+        # rd_kafka_conf_finalize, classic protocol
+        raise ConfigException("max.poll.interval.ms", out["max.poll.interval.ms"],
+                              "`max.poll.interval.ms`must be >= `session.timeout.ms` = "
+                              f"{out['session.timeout.ms']}")
     out["_explicit"] = tuple(sorted(explicit))
     return out
 
@@ -208,9 +262,17 @@ def producer_rules(c: dict[str, Any], explicit: set[str]) -> None:
     IdempotenceConfigs``). librdkafka (``client=librdkafka``, ``rd_kafka_conf_finalize`` in
     rdkafka_conf.c) never switches idempotence off: idempotence is off by default, and when
     it is on, a conflicting key set by the caller is an error while one left at its default
-    is adjusted (``max.in.flight`` to 5, ``retries`` to INT32_MAX, ``acks`` to all).
+    is adjusted (``max.in.flight`` to 5, ``retries`` to INT32_MAX, ``acks`` to all). With
+    ``transactional.id`` it defaults ``socket.timeout.ms`` to ``transaction.timeout.ms`` - 100
+    and ``message.timeout.ms`` to ``transaction.timeout.ms`` (and refuses larger values), and
+    ``message.timeout.ms`` must exceed ``linger.ms``.
     """
     if c.get("client") == "librdkafka":
+        if c["transaction.version"] != "1":
+            raise ConfigException("transaction.version", c["transaction.version"],
+                                  "librdkafka speaks transaction version 1 only (it sends "
+                                  "EndTxn v0-1, no KIP-890 client part); use client=java "
+                                  "for transaction version 2")
         _librdkafka_idempotence(c, explicit)
     if c["acks"] == "-1":
         c["acks"] = "all"
@@ -272,12 +334,38 @@ def _librdkafka_idempotence(c: dict[str, Any], explicit: set[str]) -> None:
                 raise ConfigException(key, c[key], msg)
             if key not in explicit:
                 c[key] = fix
-    if c["delivery.timeout.ms"] < c["linger.ms"] + c["request.timeout.ms"]:
-        raise ConfigException(
-            "delivery.timeout.ms", c["delivery.timeout.ms"],
-            "Must be at least linger.ms + request.timeout.ms = "
-            f"{c['linger.ms'] + c['request.timeout.ms']}",
-        )
+    if c["transactional.id"] is not None:
+        # "Make sure at least one request can be sent before the transaction times out"
+        txn_timeout = c["transaction.timeout.ms"]
+        if "socket.timeout.ms" not in explicit:
+            c["socket.timeout.ms"] = max(txn_timeout - 100, 900)
+        elif txn_timeout + 100 < c["socket.timeout.ms"]:
+            raise ConfigException("socket.timeout.ms", c["socket.timeout.ms"],
+                                  "`socket.timeout.ms` must be set <= "
+                                  f"`transaction.timeout.ms` + 100 = {txn_timeout + 100}")
+        # "Ensure message.timeout.ms <= transaction.timeout.ms" (rd_kafka_topic_conf_finalize)
+        if "delivery.timeout.ms" not in explicit:
+            c["delivery.timeout.ms"] = txn_timeout
+        elif c["delivery.timeout.ms"] > txn_timeout:
+            raise ConfigException("message.timeout.ms", c["delivery.timeout.ms"],
+                                  "`message.timeout.ms` must be set <= "
+                                  f"`transaction.timeout.ms` = {txn_timeout}")
+    if c["delivery.timeout.ms"] != 0 and c["delivery.timeout.ms"] <= c["linger.ms"]:
+        if "linger.ms" in explicit:
+            raise ConfigException("message.timeout.ms", c["delivery.timeout.ms"],
+                                  "`message.timeout.ms` must be greater than `linger.ms` = "
+                                  f"{c['linger.ms']}")
+        c["linger.ms"] = max(0, c["delivery.timeout.ms"] - 1)
+    c["message.timeout.ms"] = c["delivery.timeout.ms"]
+
+
+def request_timeout_ms(config: Mapping[str, Any]) -> int:
+    """How long a client waits for a request's answer before it gives up on it: Java's
+    ``request.timeout.ms``; librdkafka's ``socket.timeout.ms`` (librdkafka's
+    ``request.timeout.ms`` is only the broker-side ack timeout, CONFIGURATION.md)."""
+    if config.get("client") == "java":
+        return int(config["request.timeout.ms"])
+    return int(config["socket.timeout.ms"])
 
 
 def public(config: Mapping[str, Any]) -> dict[str, Any]:

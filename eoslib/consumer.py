@@ -81,6 +81,10 @@ class Consumer(ConsumerCoordinator, Fetcher):
         self._buffers: dict[TP, deque[tuple[int, Any, Any, Any]]] = {}  # + writer id
         self._next_fetch: dict[TP, int] = {}
         self._fetching: set[TP] = set()
+        self._eof_at: dict[TP, int] = {}  # enable.partition.eof: end offset last reported
+        self._stored: dict[TP, int] = {}  # store_offsets() (enable.auto.offset.store=false)
+        self._on_lost: Callable[..., None] | None = None
+        self._lost = False  # the group took the assignment away: on_lost, not on_revoke
         self._last_poll = self.kernel.now
         self._next_auto_commit = self.kernel.now + conf["auto.commit.interval.ms"]
         self.client = conf["client"]
@@ -119,7 +123,7 @@ class Consumer(ConsumerCoordinator, Fetcher):
         for t in topics:
             self.cluster.partitions(t)
         self._subscription = list(topics)
-        self._on_assign, self._on_revoke = on_assign, on_revoke or on_lost
+        self._on_assign, self._on_revoke, self._on_lost = on_assign, on_revoke, on_lost
         self._manual = False
 
     def assign(self, partitions: list[TopicPartition]) -> None:
@@ -132,6 +136,7 @@ class Consumer(ConsumerCoordinator, Fetcher):
             key = (tp.topic, tp.partition)
             self._assignment.append(key)
             self._positions[key] = tp.offset if tp.offset >= 0 else None
+            self._eof_at.pop(key, None)
             self._buffers[key] = deque()
 
     def assignment(self) -> list[TopicPartition]:
@@ -187,6 +192,7 @@ class Consumer(ConsumerCoordinator, Fetcher):
                 or self._has_data() or not self._alive() or (fetching and not self._fetching),
                 deadline - self.kernel.now)
         self._last_poll = self.kernel.now
+        events, out = out, [m for m in out if m._error is None]  # EOF events are no records
         if out:
             self.stats["polled"] += len(out)
             self.sim.history.record(
@@ -198,7 +204,7 @@ class Consumer(ConsumerCoordinator, Fetcher):
             self.kernel.emit(self.lane, "poll", f"{len(out)} from {first.topic()}-"
                              f"{first.partition()} @{first.offset()}..{last.offset()}",
                              data=self._poll_data(out))
-        return out
+        return events
 
     def _poll_data(self, out: list[Message]) -> dict[str, Any] | None:
         """The structured part of a poll's trace event: what was handed out, and the
@@ -230,6 +236,7 @@ class Consumer(ConsumerCoordinator, Fetcher):
                                             "assigned to this consumer"))
         self._positions[key] = partition.offset
         self._next_fetch[key] = partition.offset
+        self._eof_at.pop(key, None)
         self._buffers[key] = deque()
         self.kernel.emit(self.lane, "seek", f"seek {key[0]}-{key[1]} to {partition.offset}",
                          data={"group": self.group_id,
@@ -262,10 +269,36 @@ class Consumer(ConsumerCoordinator, Fetcher):
         elif offsets is not None:
             offs = {(tp.topic, tp.partition): tp.offset for tp in offsets}
         else:
-            offs = {tp: o for tp, o in self._positions.items() if o is not None}
+            offs = self._commit_offsets()
         if not offs:
             raise KafkaException(KafkaError("_STATE", "commit(): no offsets to commit"))
         return self._send_commit(offs, wait=not asynchronous)
+
+    def store_offsets(self, message: Message | None = None,
+                      offsets: list[TopicPartition] | None = None) -> None:
+        """Store the offset to commit for a partition: ``message``'s offset + 1, or each of
+        ``offsets``; auto-commit, ``commit()`` and ``close()`` commit what is stored.
+        librdkafka (``rd_kafka_offsets_store``): needs ``enable.auto.offset.store=false``."""
+        self._check_open()
+        if (message is None) == (offsets is None):
+            raise ValueError("expected either message or offsets" if message is None
+                             else "message and offsets are mutually exclusive")
+        if self.config["enable.auto.offset.store"]:
+            raise KafkaException(KafkaError("_INVALID_ARG", "StoreOffsets failed: Local: "
+                                            "Invalid argument or configuration (set "
+                                            "enable.auto.offset.store=false)"))
+        if message is not None:
+            if message.error() is not None:
+                raise KafkaException(KafkaError("_INVALID_ARG", "Cannot store offsets for "
+                                                f"message with error: '{message.error()}'"))
+            offs = [(message.topic(), message.partition(), message.offset() + 1)]
+        else:
+            offs = [(tp.topic, tp.partition, tp.offset) for tp in offsets or ()]
+        for t, p, o in offs:
+            if (t, p) not in self._assignment:
+                raise KafkaException(KafkaError("_STATE", f"StoreOffsets failed: {t}-{p} is "
+                                                "not assigned to this consumer"))
+            self._stored[(t, p)] = o
 
     def consumer_group_metadata(self) -> GroupMetadata:
         """The group metadata to pass to ``send_offsets_to_transaction``."""
@@ -288,7 +321,7 @@ class Consumer(ConsumerCoordinator, Fetcher):
             return
         if self.config["enable.auto.commit"] and self.group_id and self.alive and \
                 self._joined:
-            offs = {tp: o for tp, o in self._positions.items() if o is not None}
+            offs = self._commit_offsets()
             if offs:
                 self._send_commit(offs, wait=True, auto=True)
         if self._joined and self.group_id and self.alive and \

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from eoslib.config import request_timeout_ms
 from eoslib.errors import KafkaError, KafkaException
 from eoslib.messages import TopicPartition
 
@@ -40,18 +41,19 @@ class ConsumerCoordinator:
         if not (self.config["enable.auto.commit"] and self.group_id and self.alive
                 and not self.closed and self._joined):
             return
-        offs = {tp: o for tp, o in self._positions.items() if o is not None}
+        offs = self._commit_offsets()
         if not offs:
             return
         err = self.cluster.group_coordinator.commit(self.group_id, self.generation,
                                                     self.member_id, offs)
         self.stats["commits" if err is None else "failed_commits"] += 1
         self._record_commit(self.sim.process_name(self), self.group_id, offs,
-                            "ok" if err is None else "fail", auto=True)
+                            "ok" if err is None else "fail", auto=True, error=err)
 
     def _record_commit(self, process: str, group: str, offs: dict[TP, int], outcome: str,
-                       auto: bool) -> None:
-        """Record a (non-transactional) offset commit in the history."""
+                       auto: bool, error: str | None = None) -> None:
+        """Record a (non-transactional) offset commit in the history (``error``: the
+        commit's error name, for confluent-kafka's ``on_commit`` callback; not recorded)."""
         self.sim.history.record(self.kernel.now, process, "commit", outcome, group=group,
                                 offsets=[[t, p, o] for (t, p), o in offs.items()], txn=None,
                                 auto=auto)
@@ -70,6 +72,7 @@ class ConsumerCoordinator:
             self.cluster.group_coordinator.leave(self.group_id, member_id,
                                                  "missed max.poll.interval.ms")
             self._joined = False
+            self._lost = True
             return
         err = self.cluster.group_coordinator.heartbeat(self.group_id, member_id)
         if err == "FENCED_INSTANCE_ID":
@@ -81,6 +84,7 @@ class ConsumerCoordinator:
             return
         if err:
             self._joined = False
+            self._lost = True
             return
         self.kernel.schedule(self.config["heartbeat.interval.ms"], self._heartbeat, member_id)
 
@@ -90,8 +94,10 @@ class ConsumerCoordinator:
         generation, parts = self._pending_assignment
         self._pending_assignment = None
         revoked = [tp for tp in self._assignment if tp not in parts]
-        if revoked and self._on_revoke:
-            self._on_revoke(self, [TopicPartition(*tp) for tp in revoked])
+        on_revoke = self._on_lost if self._lost and self._on_lost else self._on_revoke
+        self._lost = False
+        if revoked and on_revoke:
+            on_revoke(self, [TopicPartition(*tp) for tp in revoked])
         for tp in revoked:
             self._positions.pop(tp, None)
             self._buffers.pop(tp, None)
@@ -131,8 +137,18 @@ class ConsumerCoordinator:
         self._auto_commit()
         self.kernel.schedule(self.config["auto.commit.interval.ms"], self._auto_commit_timer)
 
+    def _commit_offsets(self) -> dict[TP, int]:
+        """What an offset-less commit (auto-commit, ``commit()``, close, a rebalance)
+        commits: the positions, or with ``enable.auto.offset.store=false`` the offsets
+        ``store_offsets()`` stored (librdkafka commits each partition's rktp_stored_pos,
+        e.g. rd_kafka_assignment_serve_removals in src/rdkafka_assignment.c; with
+        auto-store on, poll() stores each returned message's offset + 1: the position)."""
+        if self.config["enable.auto.offset.store"]:
+            return {tp: o for tp, o in self._positions.items() if o is not None}
+        return {tp: o for tp, o in self._stored.items() if tp in self._assignment}
+
     def _auto_commit(self) -> None:
-        offs = {tp: o for tp, o in self._positions.items() if o is not None}
+        offs = self._commit_offsets()
         if offs:
             self._send_commit(offs, wait=False, auto=True)
 
@@ -152,14 +168,15 @@ class ConsumerCoordinator:
             result.update(resp)
             err = resp["error"]
             self.stats["commits" if err is None else "failed_commits"] += 1
-            self._record_commit(process, group, offs, "ok" if err is None else "fail", auto)
+            self._record_commit(process, group, offs, "ok" if err is None else "fail", auto,
+                                err)
 
         def on_timeout() -> None:
             result.update(error="REQUEST_TIMED_OUT")
-            self._record_commit(process, group, offs, "info", auto)
+            self._record_commit(process, group, offs, "info", auto, "REQUEST_TIMED_OUT")
 
         self.cluster.network.call(self.lane, "offset_commit", 0, handler, on_resp,
-                                  timeout=self.config["request.timeout.ms"],
+                                  timeout=request_timeout_ms(self.config),
                                   on_timeout=on_timeout,
                                   client_alive=self._alive,
                                   label="OffsetCommit " + ", ".join(

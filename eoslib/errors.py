@@ -47,7 +47,19 @@ CODES: dict[str, tuple[int, bool, str]] = {
     "_FATAL": (-150, False, "Local: Fatal error"),
     "_DESTROY": (-197, False, "Local: Broker handle destroyed"),
     "_UNKNOWN_PARTITION": (-190, False, "Local: Unknown partition"),
-    "_QUEUE_FULL": (-184, True, "Local: Queue full"),  # confluent-kafka: BufferError
+    "_QUEUE_FULL": (-184, True, "Local: Queue full"),
+    "_CONFLICT": (-173, True, "Local: Conflicting use"),
+    "_PURGE_QUEUE": (-152, False, "Local: Purged in queue"),
+    "_INCONSISTENT": (-149, False, "Local: Inconsistent state"),
+    "_NOT_CONFIGURED": (-145, False, "Local: Functionality not configured"),
+    "_TRANSPORT": (-195, True, "Local: Broker transport failure"),
+    "_NO_OFFSET": (-168, False, "Local: No offset stored"),
+    "_PARTITION_EOF": (-191, False, "Broker: No more messages"),
+    "COORDINATOR_LOAD_IN_PROGRESS": (14, True, "The coordinator is loading and hence can't process requests"),  # noqa: E501
+    "COORDINATOR_NOT_AVAILABLE": (15, True, "The coordinator is not available"),
+    "TRANSACTIONAL_ID_AUTHORIZATION_FAILED": (53, False, "Transactional Id authorization failed"),  # noqa: E501
+    "GROUP_AUTHORIZATION_FAILED": (30, False, "Group authorization failed"),
+    "CLUSTER_AUTHORIZATION_FAILED": (31, False, "Cluster authorization failed"),
 }
 
 CODE_OF = {name: c[0] for name, c in CODES.items()}

@@ -20,9 +20,11 @@ APIS = ("produce", "end_txn", "txn_offset_commit", "offset_commit", "fetch")
 DROP_APIS = ("produce", "init_pid", "add_partitions", "add_offsets", "txn_offset_commit",
              "end_txn", "offset_commit")
 #: Where a placed ``kill`` can hit: the transaction coordinator right after its N-th write
-#: to ``__transaction_state`` (one per state transition), or the partition leader right
-#: after the N-th Produce append.
-KILL_POINTS = ("txn_coordinator", "leader")
+#: to ``__transaction_state`` (one per state transition), the partition leader right after
+#: the N-th Produce append, the group coordinator right after its N-th write to
+#: ``__consumer_offsets``, a follower right after the N-th append of a replicated partition
+#: (it dies, or it lags: out of the ISR for replica.lag.time.max.ms).
+KILL_POINTS = ("txn_coordinator", "leader", "group_coordinator", "follower", "follower_lag")
 
 
 @dataclass
@@ -52,7 +54,12 @@ class FaultPlan:
       coordinator dies right after its N-th ``__transaction_state`` write, before it
       answers; a successor loads the log 100 ms later and finishes what was decided) or
       ``leader.N`` (the leader broker of the partition dies right after the N-th Produce
-      append, before it answers, and comes back 200 ms later with its log).
+      append, before it answers, and comes back 200 ms later with its log), or
+      ``group_coordinator.N`` (the group coordinator dies right after its N-th write to
+      ``__consumer_offsets``, before it answers; the offsets survive), ``follower.N`` (a
+      follower of the partition dies right after the N-th append, back 200 ms later) or
+      ``follower_lag.N`` (that follower lags instead: out of the ISR for
+      replica.lag.time.max.ms, then it catches up).
     * ``crash_points``: several placed application crashes, each ``STEP:N`` (crash at
       ``STEP`` in the iteration whose batch holds input message N), each firing once, in
       any incarnation; when given, ``crash_step``/``crash_at`` are not used.
@@ -118,8 +125,9 @@ class FaultPlan:
         for item in self.kill:
             where, _, n = str(item).partition(".")
             if where not in KILL_POINTS or not n.isdigit() or int(n) < 1:
-                raise ConfigException("kill", item, "Expected txn_coordinator.N or leader.N "
-                                      "with N >= 1" + did_you_mean(where, KILL_POINTS))
+                raise ConfigException("kill", item, "Expected POINT.N with N >= 1 and POINT "
+                                      f"one of {', '.join(KILL_POINTS)}"
+                                      + did_you_mean(where, KILL_POINTS))
         self.crash_points = tuple(self.crash_points)
         for item in self.crash_points:
             step, _, n = str(item).partition(":")

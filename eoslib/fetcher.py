@@ -17,6 +17,8 @@ from eoslib.messages import Message
 from eoslib.partition import SEQ_SPACE
 
 TP = tuple[str, int]
+#: the buffer entry's marker for a ``_PARTITION_EOF`` event (``enable.partition.eof``)
+PARTITION_EOF = object()
 
 
 class Fetcher:
@@ -68,6 +70,9 @@ class Fetcher:
             buf = self._buffers.get(tp)
             while buf and len(out) < n:
                 off, key, value, meta = buf.popleft()
+                if meta is PARTITION_EOF:  # an event, not a record: the position stays
+                    out.append(Message(tp[0], tp[1], off, None, None, value))
+                    continue
                 msg = Message(tp[0], tp[1], off, key, value, timestamp=self.kernel.now)
                 if meta is not None:
                     msg._writer, msg._headers = meta[:3], meta[3]
@@ -113,6 +118,8 @@ class Fetcher:
                 return
             if resp.get("error"):
                 return
+            if self.config["enable.partition.eof"]:
+                self._maybe_eof(tp, offset, resp)
             batches = resp["batches"]
             if not batches:
                 return
@@ -124,6 +131,20 @@ class Fetcher:
                 self._positions[tp] = self._next_fetch[tp]
 
         self.kernel.schedule(latency, arrive)
+
+    def _maybe_eof(self, tp: TP, offset: int, resp: dict[str, Any]) -> None:
+        """``enable.partition.eof``: a fetch at the partition's end offset (the HW, or the LSO
+        under read_committed) queues a ``_PARTITION_EOF`` event, once per end offset until
+        the next seek (librdkafka: ``rd_kafka_fetch_reply_handle_partition``,
+        rktp_offsets.eof_offset, src/rdkafka_fetcher.c)."""
+        end = resp["lso"] if self.isolation == "read_committed" else resp["hw"]
+        if offset != end or self._eof_at.get(tp) == end:
+            return
+        self._eof_at[tp] = end
+        leader = self.cluster.partition(*tp).leader
+        err = KafkaError("_PARTITION_EOF", f"Fetch from broker {leader} reached end of "
+                         f"partition at offset {offset} (HighwaterMark {resp['hw']})")
+        self._buffers[tp].append((offset, None, err, PARTITION_EOF))
 
     def _reset_offset(self, tp: TP, offset: int, resp: dict[str, Any]) -> None:
         """The fetch position is outside the log: apply ``auto.offset.reset`` (Java:

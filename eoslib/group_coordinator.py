@@ -200,7 +200,17 @@ class GroupCoordinator:
         self.kernel.emit(self.lane, "commit", f"{group_id}: " + ", ".join(
             f"{t}-{i}={o}" for (t, i), o in offsets.items()),
             data=self._commit_data(group_id, p, res.base_offset, offsets, None))
+        self._fault_point()
         return None
+
+    def _fault_point(self) -> None:
+        """-- explorer fault point (issue 18 §5): a placed kill=group_coordinator.N: the
+        coordinator dies right after its N-th write to __consumer_offsets, before it
+        answers (the answer is lost); its successor loads __consumer_offsets, so committed
+        and pending offsets survive."""
+        if self.cluster.network.fault_point("group_coordinator"):
+            self.kernel.emit(self.lane, "crash", "group coordinator crashed after its write; "
+                             "a successor loads __consumer_offsets", flag="crash")
 
     def txn_commit(self, group_id: str, pid: int, epoch: int, generation: int,
                    member_id: str, offsets: dict[TP, int]) -> str | None:
@@ -220,6 +230,7 @@ class GroupCoordinator:
         self.kernel.emit(self.lane, "commit", f"{group_id} pending (pid={pid}): " + ", ".join(
             f"{t}-{i}={o}" for (t, i), o in offsets.items()),
             data=self._commit_data(group_id, p, res.base_offset, offsets, (pid, epoch)))
+        self._fault_point()
         return None
 
     def _commit_data(self, group_id: str, p: Any, base: int, offsets: dict[TP, int],

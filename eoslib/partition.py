@@ -110,6 +110,8 @@ class Partition:
         self.min_insync = min_insync
         self.unclean = unclean
         self.replica_wait_ms = replica_wait_ms
+        #: follower -> virtual time until which it lags (fetches nothing; out of the ISR)
+        self.lagging: dict[int, float] = {}
         self.duplicate_check = duplicate_check
         self.log: list[Batch] = []
         self.leo = 0
@@ -267,6 +269,10 @@ class Partition:
         if self.leader is None or self.leader not in alive:
             return  # offline: there is no leader to fetch from
         for r in self.replicas:
+            # -- explorer (issue 18 §5): a lagging follower fetches nothing until it recovers
+            if self.lagging.get(r, -1.0) > self.kernel.now:
+                continue
+            # -- end
             if r != self.leader and r in alive:
                 self.replica_leo[r] = self.leo
                 if r not in self.isr:

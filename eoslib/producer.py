@@ -55,6 +55,14 @@ class Producer(Accumulator, Sender, TransactionManager):
         self.txn_partitions: set[TP] = set()
         self.txn_offsets_added = False
         self.txn_error: KafkaError | None = None
+        self.client: str = conf["client"]
+        self._pending_api: str | None = None  # an API call whose request outlived it
+        self._ops: dict[str, Any] = {}  # transactional requests still being retried
+        self._last_retriable: str | None = None
+        self._dr_fails = 0  # librdkafka: failed deliveries in this transaction
+        self._end_sent = False
+        self._bump_on_abort = False  # KIP-360: abort_transaction bumps the epoch
+        self._maybe_registered: set[TP] = set()  # AddPartitionsToTxn with a lost answer
         self._adding: set[TP] = set()
         self._open: dict[TP, ProducerBatch] = {}
         self._queue: dict[TP, deque[ProducerBatch]] = {}
@@ -99,14 +107,9 @@ class Producer(Accumulator, Sender, TransactionManager):
                 None = None, headers: Any = None, timestamp: int = 0) -> None:
         """Queue a record for ``topic``. Returns at once; the outcome arrives through
         ``on_delivery(err, msg)`` during a later ``poll()`` or ``flush()``."""
-        self._check_usable()
+        self._check_not_closed()
         if self.txn_id:
-            if self.txn_state == "ABORTABLE_ERROR":
-                assert self.txn_error is not None
-                raise KafkaException(self.txn_error)
-            if self.txn_state != "IN_TRANSACTION":
-                raise self._state_error("produce() outside a transaction: call "
-                                        "begin_transaction() first")
+            self._check_produce()
         tp = (topic, self._choose_partition(topic, key, partition))
         self._append(tp, key, value, on_delivery or callback, _headers(headers))
         if self.txn_id and tp not in self.txn_partitions and tp not in self._adding:

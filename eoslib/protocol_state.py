@@ -121,6 +121,7 @@ class ProtocolState:
     sink: list[SinkRow] = field(default_factory=list)
     crashed: set[str] = field(default_factory=set)
     handed: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # consumer -> tp
+    assigned: dict[str, list[str]] = field(default_factory=dict)  # consumer -> its partitions
     isolation: dict[str, str] = field(default_factory=dict)  # consumer -> isolation.level
     #: steps of timeouts that hit a batch whose answer had arrived (held on its connection)
     held_timeouts: set[int] = field(default_factory=set)
@@ -202,6 +203,10 @@ def _apply(st: ProtocolState, ev: TraceEvent) -> None:
     if kind == "restart":
         st.crashed.discard(lane)
         return
+    if kind == "rebalance" and ": assigned " in ev["label"]:
+        got = ev["label"].split(": assigned ", 1)[1]
+        st.assigned[lane] = [] if got == "nothing" else [t.strip() for t in got.split(",")]
+        return
     if d is None:
         if kind in ("timeout", "ack", "error") and ev.get("ref"):
             ps = st.producers.get(lane)
@@ -276,7 +281,8 @@ def fold(trace: list[TraceEvent], step: int | None = None) -> ProtocolState:
     if not -1 <= last < len(trace):
         raise ValueError(f"Invalid value {step!r} for step: expected -1..{len(trace) - 1} "
                          f"(this trace has {len(trace)} events)")
-    st = ProtocolState(step=last, t=trace[last]["t"] if last >= 0 else 0.0)
+    st = ProtocolState(step=last, t=trace[last]["t"] if last >= 0 else 0.0,
+                       isolation=consumer_isolation(trace))
     for ev in trace[:last + 1]:
         _apply(st, ev)
     return st
@@ -286,7 +292,7 @@ def states(trace: list[TraceEvent]) -> Iterator[ProtocolState]:
     """The state after each event of ``trace``, in one pass: ONE object, updated and
     yielded after every event (read it, don't keep it; for a lasting copy use
     :func:`fold`)."""
-    st = ProtocolState(step=-1, t=0.0)
+    st = ProtocolState(step=-1, t=0.0, isolation=consumer_isolation(trace))
     for ev in trace:
         _apply(st, ev)
         st.step, st.t = ev["i"], ev["t"]
@@ -357,90 +363,15 @@ def first_step(result: Result, what: str) -> int | None:
     return None
 
 
-#: What a reader does with each offset of a partition (see :func:`reader_view`).
-READER_FATES = ("returned", "unread", "skipped", "control", "beyond")
-
-
-@dataclass
-class ReaderView:
-    """What one consumer is handed from one partition under its ``isolation.level``.
-
-    ``fates`` maps every offset of the log to one of :data:`READER_FATES`: ``returned``
-    (a poll handed it to the application), ``unread`` (readable, not handed yet),
-    ``skipped`` (an aborted record a read_committed reader never returns), ``control`` (a
-    COMMIT/ABORT marker: never returned to any application), ``beyond`` (at or past
-    ``limit``: the LSO for read_committed, the HW for read_uncommitted). ``aborted_reads``
-    lists the aborted offsets it was handed (read_uncommitted only)."""
-
-    consumer: str
-    tp: str
-    isolation: str
-    group: str | None
-    position: int | None
-    committed: int | None
-    limit: int
-    limit_name: str  # "LSO" or "HW"
-    fates: dict[int, str] = field(default_factory=dict)
-    aborted_reads: list[int] = field(default_factory=list)
-
-    @property
-    def waits_on_open_txn(self) -> bool:
-        """True when a read_committed reader stops at an open transaction (LSO < HW)."""
-        return self.limit_name == "LSO" and any(f == "beyond" for f in self.fates.values())
-
-
-def reader_view(st: ProtocolState, consumer: str, tp: str,
-                isolation: str | None = None) -> ReaderView:
-    """What ``consumer`` is handed from partition ``tp`` at this state (its isolation level
-    as its polls recorded it, or ``isolation`` when given or never recorded)."""
-    level = isolation or st.isolation.get(consumer) or "read_uncommitted"
-    p = st.partition(tp)
-    rc = level == "read_committed"
-    limit = p.lso if rc else p.hw
-    group = st.groups_of.get(consumer)
-    got = set(st.handed.get(consumer, {}).get(tp, ()))
-    view = ReaderView(consumer, tp, level, group, st.positions.get(consumer, {}).get(tp),
-                      st.committed.get(group or "", {}).get(tp), limit,
-                      "LSO" if rc else "HW")
-    for c in p.cells:
-        if c.control:
-            fate = "control"
-        elif c.offset >= limit:
-            fate = "beyond"
-        elif rc and c.status == "aborted":
-            fate = "skipped"
-        else:
-            fate = "returned" if c.offset in got else "unread"
-        view.fates[c.offset] = fate
-        if fate == "returned" and c.status == "aborted":
-            view.aborted_reads.append(c.offset)
-    return view
-
-
-def readers(st: ProtocolState, tp: str) -> list[str]:
-    """The consumers that read ``tp`` at this state (a position on it, not crashed)."""
-    return sorted(c for c, pos in st.positions.items() if tp in pos and c not in st.crashed)
-
-
-def answer_fate(trace: list[TraceEvent], step: int) -> str:
-    """What became of the answer trace event ``step`` carried to a producer: ``handed``
-    (the producer got it), ``held`` (it reached the connection but waited behind an earlier
-    unanswered request until the request timed out, so the producer never used it),
-    ``ignored`` (it came too late) or ``lost``. Read from the events after it."""
-    ev = trace[step]
-    d = ev.get("data") or {}
-    if d.get("lost"):
-        return "lost"
-    if d.get("ignored"):
-        return "ignored"
-    ref = ev.get("ref")
-    if not ref:
-        return "handed"
-    for later in trace[step + 1:]:
-        if later.get("ref") != ref or later["kind"] in ("request", "append", "dedup"):
-            continue
-        return "held" if later["kind"] == "timeout" else "handed"
-    return "handed"
+def consumer_isolation(trace: list[TraceEvent]) -> dict[str, str]:
+    """Each consumer's ``isolation.level``, as its polls recorded it (a setting of the
+    consumer for the whole run, so a view may name it before the first poll)."""
+    out: dict[str, str] = {}
+    for ev in trace:
+        d = ev.get("data")
+        if ev["kind"] == "poll" and d and d.get("isolation"):
+            out.setdefault(ev["lane"], d["isolation"])
+    return out
 
 
 def state_of_simulation(sim: Any) -> ProtocolState:
@@ -476,3 +407,18 @@ def _batch_status(p: Any, b: Any) -> str:
     decided = any(m.control and m.producer_id == b.producer_id and m.base_offset > b.base_offset
                   for m in p.log)
     return "committed" if decided else "open"
+
+
+# What a consumer is handed, and what became of an answer (one idea, its own module).
+from eoslib.protocol_readers import (  # noqa: E402
+    READER_FATES,
+    ReaderView,
+    answer_fate,
+    reader_view,
+    readers,
+)
+
+__all__ = ["READER_FATES", "STATUSES", "Cell", "PartitionState", "ProducerState",
+           "ProtocolState", "ReaderView", "SinkRow", "TxnState", "answer_fate",
+           "consumer_isolation", "first_step", "fold", "reader_view", "readers",
+           "state_at", "state_of_simulation", "states"]

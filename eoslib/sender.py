@@ -10,7 +10,8 @@ broker thread's produce path (``rdkafka_broker.c``, ``rdkafka_request.c``) and
   time, so the broker's 5-batch cache can recognise them;
 * without idempotence a retry is a new append (a duplicate, if the first one landed), and
   with more than one request in flight a retry can land behind a later batch (reordering);
-* a request unanswered after ``request.timeout.ms`` is retried after ``retry.backoff.ms``
+* a request unanswered after the client's request timeout (Java ``request.timeout.ms``,
+  librdkafka ``socket.timeout.ms``) is retried after ``retry.backoff.ms``
   while ``retries`` and ``delivery.timeout.ms`` allow; then the delivery fails;
 * ``acks=0`` does not wait for the broker at all;
 * an idempotent producer without ``transactional.id`` gets its producer id from any broker
@@ -23,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eoslib.accumulator import ProducerBatch
+from eoslib.config import request_timeout_ms
 from eoslib.errors import KafkaError
 from eoslib.messages import Message
 
@@ -36,6 +38,12 @@ ABORTABLE = {"INVALID_PRODUCER_EPOCH", "INVALID_TXN_STATE", "OUT_OF_ORDER_SEQUEN
 class Sender:
     """Mixin of :class:`~eoslib.producer.Producer` (whose state it uses): turns queued
     batches into produce requests and handles their answers."""
+
+    def _request_timeout(self) -> float:
+        """How long the client waits for an answer before it gives the request up: Java
+        ``request.timeout.ms``; librdkafka ``socket.timeout.ms`` (its ``request.timeout.ms``
+        is the broker's wait for acks, CONFIGURATION.md)."""
+        return float(request_timeout_ms(self.config))
 
     def _kick(self) -> None:
         if not self._drain_scheduled:
@@ -66,6 +74,21 @@ class Sender:
                     del self._open[tp]
                 if self.txn_id and tp not in self.txn_partitions:
                     break
+                if self.txn_id and self.txn_state not in ("IN_TRANSACTION", "COMMITTING"):
+                    # nothing is sent once the transaction is aborting or failed
+                    # (librdkafka rd_kafka_txn_may_send_msg; Java: Sender.maybeAbortBatches
+                    # aborts the undrained batches)
+                    if self.client == "java" or not b.maybe_appended:
+                        q.popleft()
+                        self._finish(b, KafkaError("_PURGE_QUEUE", "Local: Purged in queue: "
+                                                   "the transaction is being aborted"), -1,
+                                     outcome="info" if b.maybe_appended else "fail")
+                        continue
+                    # librdkafka keeps a possibly-persisted retry until message.timeout.ms
+                    if now - b.created <= self.config["delivery.timeout.ms"]:
+                        self.kernel.schedule(b.created + self.config["delivery.timeout.ms"]
+                                             - now + 1, self._kick)
+                        break
                 p = self.cluster.partition(*tp)
                 broker = p.leader if p.leader is not None else -1
                 if self._inflight_broker.get(broker, 0) >= max_inflight:
@@ -76,6 +99,7 @@ class Sender:
                     q.popleft()
                     self._finish(b, KafkaError("_MSG_TIMED_OUT"), -1,
                                  outcome="info" if b.maybe_appended else "fail")
+                    self._after_final_failure(b, "_MSG_TIMED_OUT")
                     continue
                 q.popleft()
                 if self._sticky.get(tp[0]) == tp[1]:
@@ -106,7 +130,7 @@ class Sender:
             # fire and forget: the outcome is reported as success with no offset
             self.cluster.network.call(self.lane, "produce", broker,
                                       self._handler(b, broker, label), lambda r: None,
-                                      timeout=self.config["request.timeout.ms"],
+                                      timeout=self._request_timeout(),
                                       client_alive=self._alive, label=label, ref=b.id,
                                       to=f"partition {tp[0]}-{tp[1]}")
             self._finish(b, None, -1)
@@ -117,7 +141,7 @@ class Sender:
         self.cluster.network.call(
             self.lane, "produce", broker, self._handler(b, broker, label),
             lambda resp: self._on_response(b, broker, resp),
-            timeout=self.config["request.timeout.ms"],
+            timeout=self._request_timeout(),
             on_timeout=lambda: self._on_timeout(b, broker),
             client_alive=self._alive, label=label, ref=b.id, to=f"partition {tp[0]}-{tp[1]}",
         )
@@ -159,7 +183,7 @@ class Sender:
     def _on_timeout(self, b: ProducerBatch, broker: int) -> None:
         self._done_inflight(b, broker)
         b.maybe_appended = True
-        self.kernel.emit(self.lane, "timeout", f"no answer in {self.config['request.timeout.ms']}"
+        self.kernel.emit(self.lane, "timeout", f"no answer in {self._request_timeout():g}"
                          " ms: the broker may have appended", flag="error", ref=b.id)
         self._on_error(b, "REQUEST_TIMED_OUT")
         self._kick()
@@ -196,8 +220,18 @@ class Sender:
         outcome = "info" if b.maybe_appended else "fail"
         self._finish(b, KafkaError(err, txn_requires_abort=self.txn_id is not None
                                    and err in ABORTABLE), -1, outcome=outcome)
-        if self.txn_id and self.txn_state == "IN_TRANSACTION":
-            self._set_abortable(KafkaError(err, txn_requires_abort=True))
+        self._after_final_failure(b, err)
+
+    def _after_final_failure(self, b: ProducerBatch, err: str) -> None:
+        """A batch failed for good: the transaction hears of it; a librdkafka idempotent
+        producer whose sequenced messages timed out bumps its epoch once the partition has
+        drained ("Message timeouts will lead to gaps in the message sequence",
+        rd_kafka_broker_produce_toppar -> rd_kafka_idemp_drain_epoch_bump)."""
+        if self.txn_id:
+            self._on_txn_batch_failed(err)
+        elif self.client == "librdkafka" and self.idempotent and err == "_MSG_TIMED_OUT" \
+                and b.base_seq >= 0:
+            self._bump_pending = True
 
     def _finish(self, b: ProducerBatch, err: KafkaError | None, base_offset: int, *,
                 outcome: str = "ok", callback: bool = True) -> None:
@@ -263,7 +297,7 @@ class Sender:
         # no transactional.id: any live broker answers (the least loaded; here the first)
         broker = min(self.cluster.alive) if self.txn_id is None and self.cluster.alive else 0
         self.cluster.network.call(self.lane, "init_pid", broker, handler, on_resp,
-                                  timeout=self.config["request.timeout.ms"],
+                                  timeout=self._request_timeout(),
                                   on_timeout=self._request_pid, client_alive=self._alive,
                                   label="InitProducerId",
                                   to=None if self.txn_id else f"broker {broker}")

@@ -159,14 +159,17 @@ class TransactionCoordinator:
 
     # ---------------------------------------------------------------- requests
     def handle_init_producer_id(self, txn_id: str | None, timeout_ms: int,
-                                respond: Respond, version: int = 2) -> None:
+                                respond: Respond, version: int = 2, producer_id: int = -1,
+                                producer_epoch: int = -1) -> None:
         """InitProducerId: a fresh id for idempotence, or the next epoch of ``txn_id``.
 
         Without a transactional id any broker answers, from the cluster's producer-id
         manager: the transaction coordinator's state does not matter (Kafka:
         ``TransactionCoordinator.handleInitProducerId``, ``transactionalId == null`` ->
         ``producerIdManager.generateProducerId()``; the client sends it to the least loaded
-        broker, ``Sender``/``TransactionManager``)."""
+        broker, ``Sender``/``TransactionManager``). A KIP-360 bump names the producer id and
+        epoch the client holds; if the coordinator has moved on, PRODUCER_FENCED
+        (``handleInitProducerId``: ``expectedProducerIdAndEpoch`` not valid)."""
         if txn_id is None:
             respond({"error": None, "pid": self.new_pid(), "epoch": 0})
             return
@@ -180,6 +183,10 @@ class TransactionCoordinator:
         meta = self.txns.get(txn_id)
         if meta is None:
             meta = self.txns[txn_id] = TxnMetadata(txn_id, self.new_pid(), version=version)
+        if producer_id >= 0 and (meta.producer_id != producer_id
+                                 or meta.epoch != producer_epoch):
+            respond({"error": "PRODUCER_FENCED"})
+            return
         if meta.state in ("PrepareCommit", "PrepareAbort", "PrepareEpochFence"):
             respond({"error": "CONCURRENT_TRANSACTIONS"})
             return

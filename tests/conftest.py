@@ -22,6 +22,10 @@ import os
 
 import pytest
 
+# One Kafka broker and one Java client driver per session, shared by tests/test_real_*.py;
+# tests marked broker_crash run last (they SIGKILL it). Owner: real (eoslib/real/testing.py).
+from eoslib.real.testing import java, kafka, pytest_collection_modifyitems  # noqa: F401
+
 # Notebooks under tests/ are fixtures (e.g. sample submissions), not course material: keep
 # nbval (`pytest tests --nbval ...`) from executing them. The glob matches at any depth.
 collect_ignore_glob = ["*.ipynb"]

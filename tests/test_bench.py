@@ -15,11 +15,14 @@ RATES = ("eoslib_msgs_per_s", "simpy_msgs_per_s", "ratio", "txn_msgs_per_s",
 OPTIONAL = ("widget_update_p50_ms", "widget_update_p95_ms",  # None when skipped
             "widget_update_logview_p50_ms", "widget_update_logview_p95_ms")
 VIEWS = ("state_view_step_p50_ms", "state_view_step_p95_ms", "explore_schedules_per_s",
-         "explore_eos_2_faults_s", "explore_eos_2_faults_schedules")
+         "explore_eos_2_faults_s", "explore_eos_2_faults_schedules",
+         "explore_eos_2_faults_peak_mb", "explore_run_ms", "explore_fork_ms")
 
 
 def test_quick_bench_ends_with_a_json_summary(capsys: pytest.CaptureFixture[str]) -> None:
-    assert bench.main(quick=True) == 0
+    from eoslib.cli import main
+
+    assert main(["bench", "--quick"]) == 0  # the CLI adds the explorer's figures
     out = capsys.readouterr().out
     assert "ratio eoslib/simpy" in out
     assert "3%" in out  # Kafka's published cost of transactions, for comparison
@@ -31,6 +34,10 @@ def test_quick_bench_ends_with_a_json_summary(capsys: pytest.CaptureFixture[str]
         assert isinstance(summary[key], numbers.Real) and summary[key] > 0, (key, summary[key])
     for key in OPTIONAL:
         assert summary[key] is None or summary[key] > 0, (key, summary[key])
+    assert summary["explore_eos_2_faults_schedules"] >= 300  # 556 when written (librdkafka)
+    assert summary["explore_eos_3_faults_s"] is None  # quick: up to 3 and 4 are skipped
+    assert summary["explore_eos_4_faults_s"] is None and summary["explore_client"]
+    assert "explorer (one core, client" in out and "process snapshot (fork)" in out
     from eoslib.scenarios import SCENARIOS
 
     assert set(summary["scenario_ms"]) == set(SCENARIOS)

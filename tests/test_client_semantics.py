@@ -119,14 +119,19 @@ def test_librdkafka_defaults_where_they_differ() -> None:
     read_uncommitted, TV2."""
     from eoslib.config import validate
 
-    rdk = validate("producer", {"client": "librdkafka"})
-    java = validate("producer", {})
+    rdk = validate("producer", {})  # the course's default client is librdkafka
+    assert rdk["client"] == "librdkafka"
+    java = validate("producer", {"client": "java"})
     assert (rdk["enable.idempotence"], java["enable.idempotence"]) == (False, True)
     assert rdk["max.in.flight.requests.per.connection"] == 1000000
     assert (rdk["delivery.timeout.ms"], java["delivery.timeout.ms"]) == (300000, 120000)
+    assert rdk["message.timeout.ms"] == 300000  # delivery.timeout.ms is its alias
+    assert (rdk["batch.size"], java["batch.size"]) == (1000000, 16384)
+    assert rdk["linger.ms"] == java["linger.ms"] == 5  # librdkafka; Java since 4.0 (KIP-1030)
+    assert rdk["socket.timeout.ms"] == 60000
     assert (rdk["transaction.version"], java["transaction.version"]) == ("1", "2")
-    assert validate("consumer", {"client": "librdkafka"})["isolation.level"] == "read_committed"
-    assert validate("consumer", {})["isolation.level"] == "read_uncommitted"
+    assert validate("consumer", {})["isolation.level"] == "read_committed"
+    assert validate("consumer", {"client": "java"})["isolation.level"] == "read_uncommitted"
     # an explicit value wins over the client's default
     assert validate("consumer", {"client": "librdkafka", "isolation.level":
                                  "read_uncommitted"})["isolation.level"] == "read_uncommitted"
@@ -190,3 +195,43 @@ def test_client_key_reaches_producer_and_consumer_in_a_scenario() -> None:
     r = run_scenario("consumer-crash", seed=0, config={"client": "librdkafka"})
     assert r.config["client"] == "librdkafka"
     assert r.config["transaction.version"] == "1"
+
+
+def test_librdkafka_transactional_producer_defaults_and_rules() -> None:
+    """rd_kafka_conf_finalize: with transactional.id, socket.timeout.ms defaults to
+    transaction.timeout.ms - 100 ("Make sure at least one request can be sent before the
+    transaction times out") and may not exceed it + 100; rd_kafka_topic_conf_finalize:
+    message.timeout.ms defaults to transaction.timeout.ms and may not exceed it; and
+    message.timeout.ms must be greater than an explicit linger.ms."""
+    from eoslib.config import validate
+
+    t = validate("producer", {"transactional.id": "x"})
+    assert t["enable.idempotence"] and t["socket.timeout.ms"] == 59900
+    assert t["delivery.timeout.ms"] == t["message.timeout.ms"] == 60000
+    small = validate("producer", {"transactional.id": "x", "transaction.timeout.ms": 500})
+    assert small["socket.timeout.ms"] == 900
+    with pytest.raises(ConfigException, match="socket.timeout.ms"):
+        validate("producer", {"transactional.id": "x", "socket.timeout.ms": 70000})
+    with pytest.raises(ConfigException, match="message.timeout.ms"):
+        validate("producer", {"transactional.id": "x", "message.timeout.ms": 70000})
+    with pytest.raises(ConfigException, match="linger.ms"):
+        validate("producer", {"message.timeout.ms": 5, "linger.ms": 10})
+    with pytest.raises(ConfigException, match="transaction version 1 only"):
+        validate("producer", {"transaction.version": "2"})
+    with pytest.raises(ConfigException, match="alias of delivery.timeout.ms"):
+        validate("producer", {"message.timeout.ms": 5000, "delivery.timeout.ms": 6000})
+    # librdkafka classic protocol: max.poll.interval.ms >= session.timeout.ms
+    with pytest.raises(ConfigException, match="max.poll.interval.ms"):
+        validate("consumer", {"max.poll.interval.ms": 1000, "session.timeout.ms": 2000})
+
+
+def test_request_timeout_is_per_client() -> None:
+    """The client-side request timeout: Java request.timeout.ms (ProducerConfig); librdkafka
+    socket.timeout.ms (CONFIGURATION.md: request.timeout.ms is "the ack timeout of the
+    producer request ... only enforced by the broker")."""
+    from eoslib.config import request_timeout_ms, validate
+
+    assert request_timeout_ms(validate("producer", {"request.timeout.ms": 1000})) == 60000
+    assert request_timeout_ms(validate("producer", {"socket.timeout.ms": 1000})) == 1000
+    assert request_timeout_ms(validate("producer", {"client": "java",
+                                                    "request.timeout.ms": 1000})) == 1000

@@ -6,7 +6,7 @@
   must not occur in the markdown between the previous reveal and the prediction: the prose
   above a question does not state its answer. In 00 and the concept notebooks, every
   "Predict" in the prose is followed by a recorded prediction before the next experiment,
-  and every prediction is revealed.
+  every prediction is revealed, and a concept notebook records at least two.
 * **One client, named.** An output that names the client which produced it
   (``client: librdkafka (confluent-kafka)`` / ``client: Java (kafka-clients)``, the result
   header) names a client the notebook's markdown names; a checker verdict printed by a run
@@ -36,6 +36,7 @@ CONCEPT_NOTEBOOKS = [p for p in NOTEBOOKS if CONCEPT.match(p.name)]
 #: Where every "Predict" must be a recorded prediction: 00 and the concept notebooks.
 ASKING_NOTEBOOKS = [p for p in NOTEBOOKS if p.name.startswith("00-")] + CONCEPT_NOTEBOOKS
 MAX_WORDS = 1000
+MIN_PREDICTIONS = 2
 
 #: rule -> notebooks (file names) not yet converted; owner in the comment.
 PENDING: dict[str, set[str]] = {
@@ -43,23 +44,17 @@ PENDING: dict[str, set[str]] = {
     "recorded": {
         "06-crash-aborts.ipynb", "06b-fencing-zombies.ipynb",  # lessons-b
         "06c-timeouts-and-hanging.ipynb", "06d-transaction-versions.ipynb",  # lessons-b
-        "07-read-committed.ipynb",  # lessons-b
+        "07-read-committed.ipynb", "07b-writes-are-not-isolated.ipynb",  # lessons-b
         "08-end-to-end-and-its-edge.ipynb", "09-price-of-exactly-once.ipynb",  # lessons-b
         "10-whats-next.ipynb",  # lessons-b
-        "01-duplicates-everywhere.ipynb", "02-idempotent-producer.ipynb",  # lessons-a
-        "03-consumers-still-duplicate.ipynb", "04-transactions.ipynb",  # lessons-a
-        "05-atomic-commit.ipynb",  # lessons-a
     },
     "client": {  # until the result header names its client (checker) and re-execution
-        "01-duplicates-everywhere.ipynb", "02-idempotent-producer.ipynb",
-        "03-consumers-still-duplicate.ipynb", "04-transactions.ipynb", "05-atomic-commit.ipynb",
         "06-crash-aborts.ipynb", "06d-transaction-versions.ipynb", "07-read-committed.ipynb",
         "08-end-to-end-and-its-edge.ipynb", "11-playground.ipynb",
     },
     "words": {
         "06-crash-aborts.ipynb", "06b-fencing-zombies.ipynb", "07-read-committed.ipynb",
         "10-whats-next.ipynb",  # lessons-b
-        "02-idempotent-producer.ipynb",  # lessons-a
     },
 }
 
@@ -187,6 +182,10 @@ def unrecorded(path: Path) -> list[str]:
             if REVEAL.search(cell.source) and RUN_SAYS not in cell.outputs:
                 problems.append(f"cell {cell.index}: a reveal whose output does not say "
                                 f"{RUN_SAYS!r}")
+    recorded = sum(len(PREDICT.findall(c.source)) for c in nb if c.kind == "code")
+    if CONCEPT.match(path.name) and recorded < MIN_PREDICTIONS:
+        problems.append(f"{recorded} recorded prediction(s); a concept notebook asks at least "
+                        f"{MIN_PREDICTIONS} (one before each key result)")
     return problems
 
 
@@ -236,7 +235,7 @@ def test_a_concept_notebook_has_at_most_1000_words_of_markdown(path: Path) -> No
 
 
 # ----------------------------------------------------------------- the rules catch
-def _nb(tmp_path: Path, *spec: tuple[str, str, str]) -> Path:
+def _nb(tmp_path: Path, *spec: tuple[str, str, str], name: str = "x.ipynb") -> Path:
     out = []
     for kind, source, printed in spec:
         cell = {"cell_type": kind, "source": [source], "metadata": {}}
@@ -244,7 +243,7 @@ def _nb(tmp_path: Path, *spec: tuple[str, str, str]) -> Path:
             cell["outputs"] = ([{"output_type": "stream", "name": "stdout", "text": [printed]}]
                                if printed else [])
         out.append(cell)
-    p = tmp_path / "01-x.ipynb"
+    p = tmp_path / name
     p.write_text(json.dumps({"cells": out, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     return p
 
@@ -268,6 +267,10 @@ def test_the_rules_catch_a_stated_answer_and_an_unrecorded_question(tmp_path: Pa
                 ("code", "run()", "6\n"))
     assert unrecorded(asked) == ["cell 0: asks to predict, but cell 1 runs before any "
                                  "prediction is recorded"]
+    concept = _nb(tmp_path, ("code", 'g = predict("How many?")', ""),
+                  ("code", "g.reveal(6)", f"{RUN_SAYS}6.\n"), name="03-x.ipynb")
+    assert unrecorded(concept) == ["1 recorded prediction(s); a concept notebook asks at least 2 "
+                                   "(one before each key result)"]
     assert revealed(f"{RUN_SAYS}103 (answer: more than 5).") == ["103", "more than 5"]
     assert revealed(f"{RUN_SAYS}yes. (No prediction recorded: pick...)") == ["yes"]
     assert stated("3", "three records") and not stated("3", "0.3 loss") and not stated("no", "no")

@@ -14,22 +14,29 @@ import shlex
 import pytest
 
 from eoslib.cli import main
-from eoslib.explore import explore
+from eoslib.errors import ConfigException
+from eoslib.explore import KINDS, explore
+from eoslib.explore.engine import estimate
+from eoslib.scenarios import SCENARIOS
 
 EOS = {"transactions": True}
 
 
 def test_exactly_once_survives_every_schedule_of_up_to_two_faults() -> None:
     ex = explore("pipeline", messages=3, config=EOS, max_faults=2)
-    assert ex.kinds == ("request", "response", "crash", "coordinator", "leader")
+    assert ex.kinds == ("request", "response", "crash", "coordinator", "leader",
+                        "group-coordinator", "follower", "follower-lag")
     assert ex.anomalies() == {}, f"{ex.schedules} schedules: {ex.anomalies()}"
-    assert ex.schedules >= 300, ex.schedules  # 381 when written
+    assert ex.schedules >= 300, ex.schedules  # 381 when written, 412 with group-coordinator
     placed = {p.kind for r in ex.runs for p in r.schedule}
-    assert placed == set(ex.kinds), placed  # every kind was placed somewhere
-    # the only way the app stops: init_transactions gives up (max.block.ms) after two of its
-    # InitProducerId attempts went unanswered (lost, or the coordinator died writing Empty)
+    # every kind the run has points of was placed (one broker: no follower)
+    assert placed == set(ex.kinds) - {"follower", "follower-lag"}, placed
+    # the only way the app stops: init_transactions gives up after two of its InitProducerId
+    # attempts went unanswered (lost, or the coordinator died writing Empty): librdkafka
+    # waits 2 x transaction.timeout.ms (rd_kafka_init_transactions) and answers a retriable
+    # _TIMED_OUT ("retry call to resume"); the app does not retry it
     stopped = [r for r in ex.runs if r.error]
-    assert stopped and all("InitProducerId timed out" in r.error for r in stopped)
+    assert stopped and all("_TIMED_OUT" in r.error for r in stopped)
     assert all(len(r.schedule) == 2 and all(
         "InitProducerId" in p.words() or p.kind == "coordinator" and p.n <= 2
         for p in r.schedule) for r in stopped)
@@ -44,7 +51,10 @@ def test_exactly_once_survives_every_schedule_of_up_to_three_faults() -> None:
 
 
 def test_at_least_once_duplicates_with_one_crash_between_produce_and_commit() -> None:
-    ex = explore("pipeline", messages=3, config={"delivery": "at-least-once"}, max_faults=1)
+    # the Java client's idempotent default (librdkafka's non-idempotent producer also
+    # duplicates after a leader kill or a lost produce response)
+    ex = explore("pipeline", messages=3, config={"delivery": "at-least-once", "client": "java"},
+                 max_faults=1)
     c = ex.counterexamples()["duplicate"]
     assert [p.words() for p in c.schedule] == [
         "crash after_produce in the iteration that processes m0"]
@@ -76,8 +86,8 @@ def test_the_explorer_finds_the_tv1_torn_transaction_and_none_under_tv2() -> Non
     tv1 = explore("delayed-end-txn", messages=4, config={"transaction.version": "1"},
                   max_faults=1)
     assert "torn_txn" in tv1.anomalies()
-    tv2 = explore("delayed-end-txn", messages=4, config={"transaction.version": "2"},
-                  max_faults=1)
+    tv2 = explore("delayed-end-txn", messages=4, config={"transaction.version": "2",
+                                                         "client": "java"}, max_faults=1)
     assert tv2.anomalies() == {}
 
 
@@ -177,3 +187,67 @@ def test_an_idempotent_producer_survives_every_loss_of_up_to_two_requests_or_res
     ex = explore("producer-retry", messages=3, kinds=("request", "response"), max_faults=2)
     assert ex.anomalies() == {}, f"{ex.schedules} schedules: {ex.anomalies()}"
     assert ex.schedules >= 50, ex.schedules  # 65 when written
+
+
+# ------------------------------------------------------------- robustness (issue 18 §4)
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_every_scenario_explores_with_every_fault_kind_without_a_traceback(scenario) -> None:
+    """One fault of each kind, two messages: the exploration ends in a report, or (a kind
+    the run has no point of) in the one-line ConfigException naming --max-faults."""
+    for kind in KINDS:
+        try:
+            ex = explore(scenario, messages=2, kinds=[kind], max_faults=1, max_schedules=400)
+        except ConfigException as e:
+            assert e.key == "--max-faults" and "0 fault points" in str(e), (kind, str(e))
+            continue
+        assert ex.schedules >= 2 and not any(r.config_error for r in ex.runs), kind
+
+
+def test_an_error_inside_a_worker_is_the_same_one_line_as_without_workers(capsys) -> None:
+    errs = []
+    for jobs in ("1", "2"):
+        assert main(["explore", "pipeline", "--set", "delivery=bogus", "--jobs", jobs]) == 2
+        errs.append(capsys.readouterr().err)
+    assert errs[0] == errs[1] and errs[0].count("\n") == 1 and "delivery" in errs[0]
+    assert "Traceback" not in errs[0] and "BrokenProcessPool" not in errs[0]
+
+
+def test_an_exploration_too_big_is_refused_before_it_starts(capsys) -> None:
+    assert main(["explore", "pipeline", "--set", "transactions=true", "--max-faults", "3",
+                 "--max-schedules", "100"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--faults" in err and "--messages" in err
+    assert "fault points: at least" in err  # refused from the estimate, nothing run
+    assert estimate(10, 2) == 1 + 10 + 45
+
+
+def test_the_search_never_holds_more_runs_than_max_schedules() -> None:
+    with pytest.raises(ConfigException, match="already brings the search to"):
+        explore("pipeline", messages=3, config=EOS, max_faults=2, max_schedules=320)
+    ex = explore("pipeline", messages=3, config=EOS, max_faults=2)
+    assert all(not r.points for r in ex.runs if len(r.schedule) < 2)  # expanded, dropped
+
+
+# ------------------------------------------------------------ more faults (issue 18 §5)
+def test_follower_crash_and_lag_are_fault_kinds_that_replay(capsys) -> None:
+    ex = explore("leader-failover", messages=3, kinds=("follower", "follower-lag"),
+                 max_faults=1)
+    kinds = {p.kind for r in ex.runs for p in r.schedule}
+    assert kinds == {"follower", "follower-lag"}
+    lag = next(r for r in ex.runs if r.schedule and r.schedule[0].kind == "follower-lag")
+    assert lag.schedule[0].words().startswith("a follower falls out of the ISR")
+    argv = ex.replay(lag.schedule)
+    assert "kill=follower_lag.1" in " ".join(argv)
+    assert main([*argv[1:], "--json", "--trace"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert any("lags: out of the ISR" in ev["label"] for ev in out["trace"])
+
+
+def test_a_group_coordinator_crash_is_a_fault_kind() -> None:
+    ex = explore("pipeline", messages=3, config=EOS, kinds=("group-coordinator",),
+                 max_faults=1)
+    assert [p.token() for r in ex.runs for p in r.schedule] == ["group_coordinator.1"]
+    assert ex.anomalies() == {}  # the offsets survive in __consumer_offsets
+    alo = explore("pipeline", messages=6, config={"delivery": "at-least-once", "batch": 3},
+                  kinds=("group-coordinator",), max_faults=1)
+    assert alo.schedules == 3

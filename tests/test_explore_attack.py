@@ -62,3 +62,55 @@ def test_attack_with_a_run_the_caller_builds() -> None:
     assert found.run_kwargs == {"faults": {"drop": ("produce.response.1",)}}
     # the same run is Kafka's own behaviour: with it as the reference nothing is held against it
     assert attack_with(run, reference=run, kinds=("response",)) is None
+
+
+# ------------------------------------------ ex05.q2: the learner's transactional loop
+def _rewind(consumer):
+    from eoslib.messages import TopicPartition
+
+    for tp in consumer.committed(consumer.assignment()):
+        consumer.seek(TopicPartition(tp.topic, tp.partition, max(tp.offset, 0)))
+
+
+def _loop(rewind: bool, offsets_in_txn: bool):
+    from eoslib.errors import KafkaException
+    from eoslib.exercises.harness import OUTPUT
+
+    def process_batch(consumer, producer, msgs):
+        producer.begin_transaction()
+        try:
+            for m in msgs:
+                producer.produce(OUTPUT, key=m.key(), value=m.value())
+            if offsets_in_txn:
+                producer.send_offsets_to_transaction(consumer.position(consumer.assignment()),
+                                                     consumer.consumer_group_metadata())
+            producer.commit_transaction()
+            if not offsets_in_txn:
+                consumer.commit(asynchronous=False)
+        except KafkaException as exc:
+            if not exc.args[0].txn_requires_abort():
+                raise
+            producer.abort_transaction()
+            if rewind:
+                _rewind(consumer)
+
+    return process_batch
+
+
+def test_every_one_fault_placement_of_the_transactional_loop() -> None:
+    from eoslib.exercises.harness import ATTACK_KINDS, Schedule, attack_loop, run_loop
+    from eoslib.explore.points import points_of
+
+    clean = run_loop(_loop(True, True), Schedule(0, 6, 3)).result
+    points = points_of(clean, frozenset(ATTACK_KINDS))
+    assert len(points) + 1 <= 60  # the attack's budget covers every placement
+    assert {p.kind for p in points} == set(ATTACK_KINDS)
+    assert attack_loop(_loop(True, True)) is None
+    no_rewind = attack_loop(_loop(False, True))
+    # librdkafka: a lost Produce request waits socket.timeout.ms (59900) and its retry
+    # outlives message.timeout.ms (= transaction.timeout.ms): the delivery fails, the
+    # transaction is abortable, and the loop that does not rewind skips the batch
+    assert no_rewind.kind == "lost_input" and no_rewind.faults == [
+        "lose the request of the 1st Produce"]
+    outside = attack_loop(_loop(True, False))
+    assert outside.kind == "duplicate" and "OffsetCommit" in outside.faults[0]

@@ -16,7 +16,7 @@ import pytest
 from test_grading import CONFIG, Q1, _env_patch, make_submission
 
 from eoslib.grading import limits, registry
-from eoslib.grading.runner import grade
+from eoslib.grading.runner import grade, isolation
 from eoslib.grading.submission import MAX_BYTES, MAX_CODE_CELLS
 
 TIMEOUT = 5.0
@@ -153,6 +153,13 @@ def test_monkeypatching_the_checker(hostile: dict[str, dict]) -> None:
 def test_writing_into_another_submission(hostile: dict[str, dict]) -> None:
     victim, writer = hostile["victim"], hostile["writer"]
     assert _scores(victim) == FULL  # graded from the copy taken before grading
+    if isolation():  # the sandbox shows the kernel no other file: the write fails
+        assert _scores(writer) == {**FULL, "exfix.q1": 0.0}, writer
+        assert _reasons(writer)["exfix.q1"] == (
+            "cell raised FileNotFoundError: [Errno 2] No such file or directory: "
+            f"'{victim['notebook']}'")
+        assert victim["flags"] == [] and writer["flags"] == []
+        return
     assert _scores(writer) == FULL  # writing is not scored; it is flagged
     [flag] = victim["flags"]
     assert flag.startswith("the original file was modified while the class was graded")
@@ -220,9 +227,8 @@ def test_class_report_of_the_hostile_run(hostile: dict[str, dict], tmp_path: Pat
         ("memory", "exfix.q1: hit the memory limit"),
         ("child", "exfix.q1: left a process running"),
         ("thread", "exfix.q2: modified eoslib while graded"),
-        ("victim", "flag"),
         ("exfix-script", "not graded"),
-    ]:
+    ] + ([] if isolation() else [("victim", "flag")]):
         assert expected in whats, expected
     write_report(grades, tmp_path / "report.html")  # type: ignore[arg-type]
     assert "used more than 2 GB of memory" in (tmp_path / "report.html").read_text()

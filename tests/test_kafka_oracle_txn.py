@@ -160,7 +160,7 @@ def test_tv2_producer_adopts_the_rotated_producer_id() -> None:
     """After the EndTxn that exhausts the epoch, the producer continues as (new id, epoch 0)
     (TransactionManager: EndTxn response's producer id and epoch, KIP-890)."""
     sim, tc = coordinator()
-    p = sim.Producer({"transactional.id": TXN})
+    p = sim.Producer({"transactional.id": TXN, "client": "java"})  # TV2: the Java client
     p.init_transactions()
     tc.txns[TXN].epoch = p.epoch = EPOCH_EXHAUSTED
     old = p.pid

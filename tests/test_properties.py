@@ -217,7 +217,9 @@ def test_exactly_once_is_safe_in_every_schedule(seed, faults, batch, scenario, t
                                                 request_timeout):
     r = run_scenario(scenario, seed=seed, messages=MESSAGES, faults=faults, tracing=False,
                      config={"transactions": True, "batch": batch, "transaction.version": tv,
-                             "request.timeout.ms": request_timeout})
+                             # the client-side timeout: Java's key, librdkafka's key
+                             "request.timeout.ms": request_timeout,
+                             "socket.timeout.ms": request_timeout})
     for anomaly in SAFETY:
         assert r.counts[anomaly] == 0, f"{anomaly}\n{summary(r)}"
     assert r.report.count("lost") == 0, summary(r)
@@ -239,7 +241,7 @@ def test_exactly_once_completes_every_input_once_tv2(seed, faults, batch, scenar
     input reaches the output exactly once, whatever crashes and losses happen."""
     r = run_scenario(scenario, seed=seed, messages=MESSAGES, faults=faults, tracing=False,
                      config={"transactions": True, "batch": batch, "transaction.version": "2",
-                             "request.timeout.ms": 1000})
+                             "request.timeout.ms": 1000, "client": "java"})
     assert r.counts["lost"] == 0 and r.report.ok, summary(r)
     assert sorted(verifier_values(r)) == sorted(f"m{i}'" for i in range(MESSAGES)), summary(r)
 
@@ -250,7 +252,7 @@ def test_exactly_once_completes_under_tv1_after_a_lost_produce():
               "apis": ("produce", "end_txn", "offset_commit", "txn_offset_commit")}
     r = run_scenario("transactional-crash", seed=319, messages=MESSAGES, faults=faults,
                      config={"transactions": True, "batch": 10, "transaction.version": "1",
-                             "request.timeout.ms": 1000},
+                             "request.timeout.ms": 1000, "socket.timeout.ms": 1000},
                      tracing=False)
     assert sorted(verifier_values(r)) == sorted(f"m{i}'" for i in range(MESSAGES))
 
@@ -258,8 +260,10 @@ def test_exactly_once_completes_under_tv1_after_a_lost_produce():
 def test_exactly_once_pipeline_retries_a_retriable_abort_timeout():
     faults = {"request_loss": 0.3,
               "apis": ("produce", "end_txn", "txn_offset_commit", "offset_commit")}
+    # the Java client's timing (request.timeout.ms=30000 < transaction.timeout.ms=60000);
+    # librdkafka's socket.timeout.ms (59900) leaves no room for a retry within the timeout
     r = run_scenario("pipeline", seed=0, messages=MESSAGES, faults=faults, tracing=False,
-                     config={"transactions": True, "batch": 1})
+                     config={"transactions": True, "batch": 1, "client": "java"})
     assert sorted(verifier_values(r)) == sorted(f"m{i}'" for i in range(MESSAGES))
 
 
@@ -268,7 +272,8 @@ def test_exactly_once_pipeline_retries_a_retriable_abort_timeout():
 def test_exactly_once_with_an_idempotent_or_transactional_sink(seed, faults, sink):
     r = run_scenario("external-sink", seed=seed, messages=MESSAGES, faults=faults,
                      tracing=False, config={"transactions": True, "sink": sink,
-                                            "request.timeout.ms": 1000})
+                                            "request.timeout.ms": 1000,
+                                            "socket.timeout.ms": 1000})
     assert r.counts["processed_twice"] == 0, summary(r)
     assert r.counts["duplicates"] == 0, summary(r)
     assert r.report.count("lost") == 0, summary(r)

@@ -1,86 +1,25 @@
 """Real-broker mode against a real Apache Kafka broker (marker ``broker``).
 
-One broker is started for the whole session (Java 17 + the Maven Central jars; fetched
-here when missing) and stopped at the end whatever happens. Each experiment runs once per
-setting (cached, so the comparison with the simulation reuses the runs). The broker-crash
-test SIGKILLs the broker, so it runs last. A failing test prints the broker's log tail.
+One broker is started for the whole session (the ``kafka`` fixture of
+:mod:`eoslib.real.testing`, shared with ``test_real_java.py``; Java 17 + the Maven Central
+jars, fetched when missing) and stopped at the end whatever happens. Each experiment runs
+once per setting (cached, so the comparison with the simulation reuses the runs). The
+broker-crash test SIGKILLs the broker, so it is marked ``broker_crash`` and runs last. A
+failing test prints the broker's log tail.
 """
 
 from __future__ import annotations
 
-import contextlib
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from eoslib.real import broker
-from eoslib.real.clients import Cluster, require_client
 from eoslib.real.compare import SIM_CALLS, agrees, run_sim, single_broker
 from eoslib.real.experiments import broker_crash, run_experiment
-from eoslib.result import Result
+from eoslib.real.testing import Kafka
 
 pytestmark = pytest.mark.broker
-
-
-@dataclass
-class Kafka:
-    """The session's broker and the experiment results computed so far."""
-
-    state: broker.BrokerState
-    state_dir: Path
-    cluster: Cluster
-    results: dict[tuple[str, bool], Result] = field(default_factory=dict)
-    seconds: dict[tuple[str, bool], float] = field(default_factory=dict)
-
-    def run(self, name: str, on: bool) -> Result:
-        """Run an experiment once (with the settings the comparison uses), then cache it."""
-        key = (name, on)
-        if key not in self.results:
-            t = time.monotonic()
-            with self.log_on_failure():
-                self.results[key] = run_experiment(
-                    name, self.cluster, on=on, **SIM_CALLS[name].real_kwargs
-                )
-            self.seconds[key] = round(time.monotonic() - t, 1)
-            print(f"{name} on={on}: {self.seconds[key]} s, counts {self.results[key].counts}")
-        return self.results[key]
-
-    @contextlib.contextmanager
-    def log_on_failure(self) -> Iterator[None]:
-        """Print the broker's log tail if the block raises (shown in pytest's report)."""
-        try:
-            yield
-        except BaseException:
-            print(broker.log_tail(60, self.state_dir))
-            raise
-
-
-@pytest.fixture(scope="session")
-def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kafka]:
-    """A one-node broker for the session; skipped ("needs ...") without Java/Maven/client."""
-    try:
-        broker.require_java()
-        require_client()
-        if not broker.is_fetched():
-            broker.fetch()  # needs Maven; `eoslib broker fetch` normally did this already
-    except broker.NeedsError as e:
-        pytest.skip(str(e))
-    state_dir = tmp_path_factory.mktemp("kafka-broker")
-    try:
-        t = time.monotonic()
-        st = broker.start(state_dir)
-        print(f"broker ready in {time.monotonic() - t:.1f} s at {st.bootstrap}")
-    except broker.BrokerError as e:
-        print(broker.log_tail(60, state_dir))
-        broker.stop(state_dir)
-        pytest.fail(f"the Kafka broker did not start: {e}")
-    try:
-        yield Kafka(st, state_dir, Cluster.from_state(st))
-    finally:
-        broker.stop(state_dir)
 
 
 def test_broker_is_running_and_logs_to_a_file(kafka: Kafka) -> None:
@@ -223,6 +162,7 @@ def test_simulation_agrees_with_real_kafka(kafka: Kafka, name: str, on: bool) ->
     assert agrees(name, sim, real), f"{name} on={on}: simulation {sim} vs real {real}"
 
 
+@pytest.mark.broker_crash
 def test_exactly_once_survives_a_broker_kill9(kafka: Kafka) -> None:
     """Runs last: SIGKILL the broker mid-pipeline, restart it, check the output."""
     sd = kafka.state_dir

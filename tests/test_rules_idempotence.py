@@ -292,17 +292,22 @@ def test_poll_returns_a_record_that_arrives_during_the_timeout():
 
 
 # ---------------------------------------------------------------- config rules (1.8)
+# The Java client's rules (ProducerConfig.postProcessAndValidateIdempotenceConfigs): these
+# tests name client=java; librdkafka's are in test_client_semantics.py.
+JAVA = {"client": "java"}
+
+
 def test_explicit_idempotence_with_acks_1_raises_naming_acks():
     sim = Simulation(seed=0)
     with pytest.raises(ConfigException) as ei:
-        sim.Producer({"enable.idempotence": True, "acks": "1"})
+        sim.Producer({**JAVA, "enable.idempotence": True, "acks": "1"})
     assert ei.value.key == "acks"
     assert "acks" in str(ei.value) and "idempotent" in str(ei.value)
 
 
 def test_implicit_idempotence_with_acks_1_is_silently_disabled():
     sim = Simulation(seed=0)
-    p = sim.Producer({"acks": "1"})
+    p = sim.Producer({**JAVA, "acks": "1"})
     assert p.idempotent is False
     assert p.effective_config["enable.idempotence"] is False
     assert p.effective_config["acks"] == "1"
@@ -310,7 +315,7 @@ def test_implicit_idempotence_with_acks_1_is_silently_disabled():
 
 def test_default_producer_is_idempotent_with_acks_all():
     sim = Simulation(seed=0)
-    conf = sim.Producer({}).effective_config
+    conf = sim.Producer(JAVA).effective_config
     assert conf["enable.idempotence"] is True and conf["acks"] == "all"
     assert conf["max.in.flight.requests.per.connection"] == 5
     assert conf["retries"] == 2147483647 and conf["delivery.timeout.ms"] == 120000
@@ -320,31 +325,32 @@ def test_default_producer_is_idempotent_with_acks_all():
 def test_max_in_flight_6_with_explicit_idempotence_raises():
     sim = Simulation(seed=0)
     with pytest.raises(ConfigException) as ei:
-        sim.Producer({"enable.idempotence": True, "max.in.flight.requests.per.connection": 6})
+        sim.Producer({**JAVA, "enable.idempotence": True,
+                      "max.in.flight.requests.per.connection": 6})
     assert ei.value.key == "max.in.flight.requests.per.connection"
     # implicit idempotence: silently off instead
-    assert sim.Producer({"max.in.flight.requests.per.connection": 6}).idempotent is False
-    assert sim.Producer({"enable.idempotence": True,
+    assert sim.Producer({**JAVA, "max.in.flight.requests.per.connection": 6}).idempotent is False
+    assert sim.Producer({**JAVA, "enable.idempotence": True,
                          "max.in.flight.requests.per.connection": 5}).idempotent
 
 
 def test_retries_0_with_explicit_idempotence_raises():
     sim = Simulation(seed=0)
     with pytest.raises(ConfigException) as ei:
-        sim.Producer({"enable.idempotence": True, "retries": 0})
+        sim.Producer({**JAVA, "enable.idempotence": True, "retries": 0})
     assert ei.value.key == "retries"
 
 
 def test_transactional_id_with_idempotence_false_raises():
     sim = Simulation(seed=0)
     with pytest.raises(ConfigException) as ei:
-        sim.Producer({"transactional.id": "tx", "enable.idempotence": False})
+        sim.Producer({**JAVA, "transactional.id": "tx", "enable.idempotence": False})
     assert ei.value.key == "enable.idempotence"
     assert "transactional.id" in str(ei.value)
     # transactional.id implies idempotence, and a conflicting acks is then an error
-    assert sim.Producer({"transactional.id": "tx2"}).idempotent
+    assert sim.Producer({**JAVA, "transactional.id": "tx2"}).idempotent
     with pytest.raises(ConfigException) as ei:
-        sim.Producer({"transactional.id": "tx3", "acks": "1"})
+        sim.Producer({**JAVA, "transactional.id": "tx3", "acks": "1"})
     assert ei.value.key == "acks"
 
 
@@ -372,7 +378,7 @@ def test_partition_for_key_is_to_positive_murmur2_mod_n():
 def test_keyed_records_land_on_partition_for_key():
     sim = Simulation(seed=0)
     sim.create_topic("t", 6)
-    p = sim.Producer({"linger.ms": 0})
+    p = sim.Producer({"linger.ms": 0, "client": "java"})  # Java's murmur2 partitioner
     keys = ["21", "foobar", "abc", "user-1", "user-2", "user-3"]
     for k in keys:
         p.produce("t", key=k, value=f"v-{k}")

@@ -45,8 +45,12 @@ def new_sim(partitions=2, **cluster):
     return sim
 
 
-def txn_producer(sim, tv="2", **conf):
-    return sim.Producer({"transactional.id": TXN, "transaction.version": tv, **conf})
+def txn_producer(sim, tv="2", client=None, **conf):
+    """A transactional producer speaking transaction version ``tv``: TV2 is the Java
+    client's (librdkafka speaks TV1 only), TV1 the course default's, librdkafka's."""
+    client = client or ("java" if tv == "2" else "librdkafka")
+    return sim.Producer({"transactional.id": TXN, "transaction.version": tv,
+                         "client": client, **conf})
 
 
 def data(part):
@@ -119,14 +123,21 @@ def test_rule5_an_empty_transaction_sends_no_end_txn():
 
 
 def assert_fenced_zombie(p, value):
-    """A fenced producer: its next produce is refused INVALID_PRODUCER_EPOCH (abortable,
-    surfacing at commit) and its EndTxn gets PRODUCER_FENCED (fatal). Returns that error."""
+    """A fenced producer's next produce is refused INVALID_PRODUCER_EPOCH. Java: abortable
+    (since 2.7), surfacing at commit; the abort's EndTxn gets PRODUCER_FENCED (fatal,
+    ProducerFencedException). librdkafka: fatal at once, normalised to ``_FENCED``
+    (rd_kafka_handle_Produce_error: "transactional producer fenced by newer producer
+    instance"), so commit and abort both raise it. Returns the fatal error."""
     p.produce("t", value=value, partition=0)
     err = error_of(p.commit_transaction)
-    assert err.name() == "INVALID_PRODUCER_EPOCH"
-    assert err.txn_requires_abort() and not err.fatal()
-    err = error_of(p.abort_transaction)
-    assert err.name() == "_FENCED" and err.fatal()
+    if p.client == "java":
+        assert err.name() == "INVALID_PRODUCER_EPOCH"
+        assert err.txn_requires_abort() and not err.fatal()
+        err = error_of(p.abort_transaction)
+        assert err.name() == "PRODUCER_FENCED" and err.fatal()
+        return err
+    assert err.name() == "_FENCED" and err.fatal() and not err.txn_requires_abort()
+    assert error_of(p.abort_transaction).name() == "_FENCED"
     return err
 
 def _fence_by_new_instance(tv):
@@ -142,11 +153,11 @@ def _fence_by_new_instance(tv):
     replies = []
     orig = tc.handle_init_producer_id
 
-    def spy(txn_id, timeout_ms, respond, version=2):
+    def spy(txn_id, timeout_ms, respond, version=2, *bump):
         def wrapped(resp):
             replies.append((sim.now, resp.get("error"), tc.txns[TXN].epoch))
             respond(resp)
-        orig(txn_id, timeout_ms, wrapped, version)
+        orig(txn_id, timeout_ms, wrapped, version, *bump)
 
     tc.handle_init_producer_id = spy
     new = txn_producer(sim, tv, **{"client.id": "new"})
@@ -169,7 +180,7 @@ def test_rule5_init_during_ongoing_fences_aborts_and_bumps_twice_tv1():
     assert markers(part) == [(1, "ABORT")]
     assert sim.read_all("t") == []
     err = assert_fenced_zombie(old, "late")
-    assert "PRODUCER_FENCED" in err.str()
+    assert "fenced" in err.str()
     # the new instance works
     new.begin_transaction()
     new.produce("t", value="ok", partition=0)
@@ -183,7 +194,7 @@ def test_rule5_init_during_ongoing_fences_the_old_instance_tv2():
     assert [r[1] for r in replies][0] == "CONCURRENT_TRANSACTIONS"
     assert new.epoch > e0 + 1
     err = error_of(old.abort_transaction)
-    assert err.name() == "_FENCED" and err.fatal()
+    assert err.name() == "PRODUCER_FENCED" and err.fatal()  # Java: ProducerFencedException
     assert [ev["label"] for ev in sim.trace if ev["flag"] == "fenced"]
 
 
@@ -495,9 +506,12 @@ def test_rule10_timeout_aborts_bumps_epoch_and_fences_the_producer(tv):
         return
     assert_fenced_zombie(p, "b")
     # every later call is fatal too
-    for call in (p.begin_transaction, p.init_transactions, p.commit_transaction,
-                 lambda: p.produce("t", value="c")):
+    for call in (p.begin_transaction, p.init_transactions, p.commit_transaction):
         assert error_of(call).name() == "_FENCED"
+    # librdkafka refuses produce after any fatal error with _FATAL (rd_kafka_check_produce:
+    # "Producing not allowed since a previous fatal error was raised")
+    err = error_of(lambda: p.produce("t", value="c"))
+    assert err.name() == "_FATAL" and err.fatal()
     assert sim.read_all("t") == []
     assert sim.history.of("fenced")
 
@@ -754,16 +768,24 @@ def test_misuse_raises_state_and_leaves_no_partial_state(misuse):
     assert [v for _, _, v in sim.read_all("t")] == ["good"]
 
 
-def test_misuse_transactional_api_without_transactional_id():
+@pytest.mark.parametrize(("client", "name"), [
+    # rd_kafka_ensure_transactional: "The Transactional API requires transactional.id to be
+    # configured" (RD_KAFKA_RESP_ERR__NOT_CONFIGURED)
+    ("librdkafka", "_NOT_CONFIGURED"),
+    # TransactionManager.ensureTransactional: IllegalStateException "Transactional method
+    # invoked on a non-transactional producer."
+    ("java", "_STATE"),
+])
+def test_misuse_transactional_api_without_transactional_id(client, name):
     sim = new_sim()
-    p = sim.Producer({})
+    p = sim.Producer({"client": client, "enable.idempotence": True})
     meta = _consumer_meta(sim)
     calls = [p.init_transactions, p.begin_transaction, p.commit_transaction,
              p.abort_transaction,
              lambda: p.send_offsets_to_transaction([TopicPartition("t", 0, 0)], meta)]
     for call in calls:
         err = error_of(call)
-        assert err.name() == "_STATE" and "transactional.id" in err.str()
+        assert err.name() == name and "transactional.id" in err.str()
     assert TXN not in sim.cluster.txn_coordinator.txns
     p.produce("t", value="plain", partition=0)  # still an ordinary idempotent producer
     assert p.flush() == 0
@@ -772,16 +794,16 @@ def test_misuse_transactional_api_without_transactional_id():
 
 def test_misuse_any_call_after_fencing_is_fatal():
     sim, tc, old, new, e0, _ = _fence_by_new_instance("1")
-    old.produce("t", value="late", partition=0)
-    assert error_of(old.commit_transaction).name() == "INVALID_PRODUCER_EPOCH"
-    assert error_of(old.abort_transaction).name() == "_FENCED"
+    assert_fenced_zombie(old, "late")
     meta = _consumer_meta(sim)
     calls = [old.init_transactions, old.begin_transaction, old.commit_transaction,
-             old.abort_transaction, lambda: old.produce("t", value="x", partition=0),
+             old.abort_transaction,
              lambda: old.send_offsets_to_transaction([TopicPartition("t", 0, 0)], meta)]
     for call in calls:
         err = error_of(call)
         assert err.name() == "_FENCED" and err.fatal()
+    err = error_of(lambda: old.produce("t", value="x", partition=0))
+    assert err.name() == "_FATAL" and err.fatal()
     assert old.txn_state == "FATAL_ERROR"
     assert sim.read_all("t") == []
 

@@ -51,6 +51,7 @@ def test_hanging_transaction_of_a_hand_built_simulation() -> None:
     assert f"stops at LSO={part.lso}: open transaction" in texts
     assert any("CompleteAbort" in t and "hanging transaction" in t for t in texts)
     assert part.lso < part.hw
+    assert pic.alt.startswith("Hanging transaction.") and "<title" in pic.svg
 
 
 def test_a_timed_out_transaction_is_not_called_hanging() -> None:
@@ -58,6 +59,7 @@ def test_a_timed_out_transaction_is_not_called_hanging() -> None:
     text = " ".join(_texts(pic))
     assert "Ongoing" in text and "transaction.timeout.ms" in text
     assert "hanging transaction, which" not in text
+    assert pic.alt.startswith("Open transaction.") and ">Open transaction</title>" in pic.svg
 
 
 def test_write_cycle_of_notebook_07b() -> None:

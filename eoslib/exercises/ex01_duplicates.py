@@ -21,7 +21,8 @@ from eoslib.scenarios import run_scenario
 #: The run q1 and q2 measure: a non-idempotent producer, 20% of acks lost. Chosen so that
 #: the quantities a learner might confuse differ (duplicates, retries, messages),
 #: so ``retries = duplicates`` cannot pass (tests/test_exercises.py checks it).
-RUN = {"seed": 4, "messages": 40, "config": {"enable.idempotence": False},
+RUN = {"seed": 4, "messages": 40,
+       "config": {"enable.idempotence": False, "max.in.flight.requests.per.connection": 5},
        "faults": {"response_loss": 0.2}}
 
 #: q3: exactly one lost acknowledgement, 5 requests in flight, one record per request.

@@ -31,7 +31,7 @@ QUESTIONS = [
                   "init_transactions() makes the coordinator abort it: count the aborted "
                   "transactions (counts['txn_aborted'])"),
     Question("ex05.q2", "The transactional loop", 5, "implement",
-             loop_grader("ex05.q2", SCHEDULES),
+             loop_grader("ex05.q2", SCHEDULES, attack=True),
              hint="the offsets go into the transaction; after an abort, Kafka does not move "
                   "the consumer back for you"),
 ]

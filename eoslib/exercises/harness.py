@@ -181,12 +181,14 @@ def _caught_up(sim: Simulation) -> bool:
     return all(done.get((INPUT, p.index), -1) >= p.leo for p in sim.cluster.partitions(INPUT))
 
 
-def run_loop(process_batch: ProcessBatch, schedule: Schedule, *, max_polls: int = 400) -> LoopRun:
-    """Run the learner's ``process_batch`` to the end of the input under ``schedule``."""
-    faults: dict[str, Any] = {}
+def run_loop(process_batch: ProcessBatch, schedule: Schedule, *, max_polls: int = 400,
+             faults: dict[str, Any] | None = None) -> LoopRun:
+    """Run the learner's ``process_batch`` to the end of the input under ``schedule``;
+    ``faults`` adds fault-plan fields (the explorer's placed ``drop``/``kill``)."""
+    plan: dict[str, Any] = dict(faults or {})
     if schedule.loss:
-        faults = {"response_loss": schedule.loss, "apis": ["txn_offset_commit"]}
-    sim = Simulation(schedule.seed, faults=faults)
+        plan.update(response_loss=schedule.loss, apis=["txn_offset_commit"])
+    sim = Simulation(schedule.seed, faults=plan)
     sim.create_topic(INPUT, 1)
     inputs = values(schedule.messages)
     part = sim.cluster.partitions(INPUT)[0]
@@ -250,14 +252,38 @@ def run_loop(process_batch: ProcessBatch, schedule: Schedule, *, max_polls: int 
                            lineage=str)
     counts = {"duplicates": report.count("duplicate"), "aborted_reads": report.count(
         "aborted_read"), "fenced": report.count("fenced")}
-    result = Result("process-batch-harness", schedule.seed, schedule.messages, {},
-                    {"schedule": schedule.describe()}, counts, report, sim.history, sim.trace)
+    result = Result("process-batch-harness", schedule.seed, schedule.messages,
+                    {"client": app.producer.config.get("client")},
+                    {"schedule": schedule.describe(), **plan}, counts, report, sim.history,
+                    sim.trace, requests=dict(sim.injector.counts))
     return LoopRun(schedule, result, delivered, list(dict.fromkeys(run.problems)))
 
 
-def loop_grader(question_id: str, schedules: list[Schedule]) -> Callable[[Any], Any]:
+#: the explorer's fault kinds an attack on ``process_batch`` places (crash points need the
+#: course's Pipeline; the harness crashes the learner's loop its own way)
+ATTACK_KINDS = ("request", "response", "coordinator", "leader", "group-coordinator")
+
+
+def attack_loop(process_batch: ProcessBatch, *, messages: int = 6, batch: int = 3,
+                max_schedules: int = 60) -> Any:
+    """The smallest one-fault schedule (every lost request or answer of every API, every
+    coordinator, leader and group-coordinator crash point, in the explorer's order) under
+    which ``process_batch`` shows an anomaly or raises, or None (see
+    :func:`eoslib.explore.attack.attack_with`)."""
+    from eoslib.explore.attack import attack_with
+
+    schedule = Schedule(0, messages, batch)
+    return attack_with(lambda faults: run_loop(process_batch, schedule, faults=faults).result,
+                       kinds=ATTACK_KINDS, max_faults=1, max_schedules=max_schedules,
+                       name="process-batch-harness")
+
+
+def loop_grader(question_id: str, schedules: list[Schedule], *,
+                attack: bool = False) -> Callable[[Any], Any]:
     """An implement grader for ``process_batch``: every schedule, smallest first, must end
-    with each input copied exactly once to the output, no checker anomaly and no misuse."""
+    with each input copied exactly once to the output, no checker anomaly and no misuse.
+    ``attack``: an answer that passes is then attacked with every one-fault placement
+    (:func:`attack_loop`); the smallest schedule that breaks it fails the question."""
     from eoslib.exercises._common import failure, missing_and_extra, raised, remember
     from eoslib.grading.questions import Verdict
 
@@ -282,7 +308,14 @@ def loop_grader(question_id: str, schedules: list[Schedule]) -> Callable[[Any], 
             if problems:
                 return failure(question_id, schedule.describe(), "; ".join(problems),
                                run.result)
+        if attack:
+            found = attack_loop(answer)
+            if found is not None:
+                remember(question_id, found.result)
+                return Verdict.fail("right on the fixed runs, but the explorer found a "
+                                    f"schedule that breaks it: {found.words()}")
         remember(question_id, None)
-        return Verdict.ok(f"correct under {len(ordered)} fault schedules")
+        return Verdict.ok(f"correct under {len(ordered)} fault schedules"
+                          + (" and every one-fault placement" if attack else ""))
 
     return grade

@@ -8,7 +8,7 @@ import sys
 import textwrap
 from typing import Any
 
-from eoslib.explore.engine import MAX_K, Exploration, explore
+from eoslib.explore.engine import MAX_K, MAX_SCHEDULES, Exploration, explore
 from eoslib.explore.points import KINDS
 
 
@@ -63,7 +63,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
     try:
         ex = explore(args.scenario, messages=args.messages, config=config, kinds=kinds,
-                     max_faults=args.max_faults, jobs=args.jobs, progress=progress)
+                     max_faults=args.max_faults, jobs=args.jobs, progress=progress,
+                     max_schedules=args.max_schedules)
     finally:
         if bar is not None:
             bar.close()
@@ -89,5 +90,8 @@ def register(sub: Any) -> None:
     e.add_argument("--max-faults", type=int, default=2, metavar="K",
                    help=f"faults per schedule, 0..{MAX_K} (default 2)")
     e.add_argument("--jobs", type=int, default=1, help="worker processes (same answer)")
+    e.add_argument("--max-schedules", type=int, default=MAX_SCHEDULES, metavar="N",
+                   help=f"refuse (before starting, from an estimate) an exploration of more "
+                        f"than N schedules (default {MAX_SCHEDULES:,}: about a minute)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.set_defaults(func=cmd_explore)

@@ -22,6 +22,7 @@ of worker processes: results are sorted by schedule before they are used.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -48,7 +49,9 @@ def quiet(scenario: str, schedule: tuple[Point, ...]) -> dict[str, Any]:
                               "crashes (crash_prob) to explore")
     return {**{k: v for k, v in QUIET.items() if k in own}, **plan_of(schedule)}
 #: The largest K accepted (the number of schedules grows like points ** K).
-MAX_K = 3
+MAX_K = 4
+#: The most schedules one exploration runs unless told otherwise (a minute here, about).
+MAX_SCHEDULES = 20_000
 
 Schedule = tuple[Point, ...]
 
@@ -63,6 +66,8 @@ class Run:
     error: str | None = None  # the application stopped with this client error
     #: anomaly -> why the checker could not look for it in this run
     unchecked: dict[str, str] = field(default_factory=dict)
+    #: (key, value, allowed) of a ConfigException the run raised (carried out of a worker)
+    config_error: tuple[str, Any, str] | None = None
 
 
 @dataclass
@@ -151,15 +156,19 @@ def _text(v: Any) -> str:
     return str(v)
 
 
-def _run(job: tuple[str, int, dict[str, Any], frozenset[str], Schedule]) -> Run:
-    scenario, messages, config, kinds, schedule = job
+def _run(job: tuple[str, int, dict[str, Any], frozenset[str], Schedule, bool]) -> Run:
+    """One schedule; its fault points only when the search will extend it (``expand``)."""
+    scenario, messages, config, kinds, schedule, expand = job
     try:
         r = run_scenario(scenario, seed=0, messages=messages, config=config,
                          faults=quiet(scenario, schedule), tracing=False)
     except KafkaException as e:  # e.g. init_transactions() gave up after max.block.ms
         return Run(schedule, {}, [], error=str(e))
+    except ConfigException as e:  # carried back as data: a worker's exception may not pickle
+        return Run(schedule, {}, [], config_error=(e.key, e.value, e.allowed))
     bad = {k: r.report.count(k) for k in r.report.failures()}
-    return Run(schedule, bad, points_of(r, kinds), unchecked=dict(r.report.unchecked))
+    return Run(schedule, bad, points_of(r, kinds) if expand else [],
+               unchecked=dict(r.report.unchecked) if not schedule else {})
 
 
 def _check(scenario: str, kinds: Iterable[str], max_faults: int, jobs: int,
@@ -187,27 +196,56 @@ def _check(scenario: str, kinds: Iterable[str], max_faults: int, jobs: int,
     return ks
 
 
+def estimate(points: int, max_faults: int) -> int:
+    """Schedules of up to ``max_faults`` faults placed on ``points`` points (sets of
+    distinct points): a lower bound, since faulted runs bring points of their own."""
+    return sum(math.comb(points, k) for k in range(max_faults + 1))
+
+
+def _too_many(scenario: str, messages: int, max_faults: int, count: int, limit: int,
+              why: str) -> ConfigException:
+    return ConfigException(
+        "--max-schedules", limit,
+        f"{why} {count:,} schedules ({scenario}, {messages} messages, up to {max_faults} "
+        f"faults): narrow it with --faults (fewer kinds), --messages or --max-faults, or "
+        f"raise --max-schedules")
+
+
+def _raise_config(runs: list[Run]) -> None:
+    for r in runs:
+        if r.config_error is not None:
+            raise ConfigException(*r.config_error)
+
+
 def explore(scenario: str, *, messages: int = 3, config: Mapping[str, Any] | None = None,
             kinds: Iterable[str] = tuple(KINDS), max_faults: int = 2, jobs: int = 1,
-            progress: Callable[[int, int], None] | None = None) -> Exploration:
+            progress: Callable[[int, int], None] | None = None,
+            max_schedules: int = MAX_SCHEDULES) -> Exploration:
     """Run ``scenario`` under every placement of up to ``max_faults`` faults of ``kinds``.
 
-    ``progress(done, total_known)`` is called after each level. Raises
-    :class:`~eoslib.errors.ConfigException` for bad input, naming it."""
+    Before it starts, the schedules are estimated from the fault-free run's points; above
+    ``max_schedules`` (or when the search outgrows it) it stops with a ConfigException
+    saying how to narrow it, which also bounds its memory. ``progress(done, total_known)``
+    is called after each level. Raises :class:`~eoslib.errors.ConfigException` for bad
+    input, naming it."""
     ks = _check(scenario, kinds, max_faults, jobs, messages)
+    if isinstance(max_schedules, bool) or not isinstance(max_schedules, int) \
+            or max_schedules < 1:
+        raise ConfigException("--max-schedules", max_schedules, "Expected a whole number >= 1")
     cfg = dict(config or {})
     started = time.perf_counter()
     ex = Exploration(scenario, messages, cfg, tuple(k for k in KINDS if k in ks), max_faults,
                      jobs=jobs)
     ex.pruned = {"same_set": 0}
     level: list[Schedule] = [()]
-    seen: set[frozenset[Point]] = {frozenset()}
     pool = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
     try:
         for depth in range(max_faults + 1):
-            batch = [(scenario, messages, cfg, ks, s) for s in level]
+            expand = depth < max_faults or depth == 0  # the clean run's points: the estimate
+            batch = [(scenario, messages, cfg, ks, s, expand) for s in level]
             runs = list(pool.map(_run, batch, chunksize=8)) if pool else [_run(b)
                                                                           for b in batch]
+            _raise_config(runs)
             runs.sort(key=lambda r: [p.key for p in r.schedule])
             if depth == 0:
                 ex.unchecked = runs[0].unchecked
@@ -218,12 +256,17 @@ def explore(scenario: str, *, messages: int = 3, config: Mapping[str, Any] | Non
                         "--max-faults", max_faults,
                         f"Expected at most {most}: the clean run of {scenario} has "
                         f"{len(pts)} fault points of these kinds")
+                guess = estimate(most, max_faults)
+                if guess > max_schedules:
+                    raise _too_many(scenario, messages, max_faults, guess, max_schedules,
+                                    f"the fault-free run has {most} fault points: at least")
             ex.runs.extend(runs)
             if progress is not None:
                 progress(len(ex.runs), len(ex.runs))
             if depth == max_faults:
                 break
             nxt: list[Schedule] = []
+            seen: set[frozenset[Point]] = set()  # sets of depth + 1 points, this level only
             for r in runs:
                 for p in r.points:
                     if p in r.schedule:
@@ -234,6 +277,12 @@ def explore(scenario: str, *, messages: int = 3, config: Mapping[str, Any] | Non
                         continue
                     seen.add(key)
                     nxt.append(tuple(sorted(key)))
+                if len(ex.runs) + len(nxt) > max_schedules:
+                    raise _too_many(scenario, messages, max_faults,
+                                    len(ex.runs) + len(nxt), max_schedules,
+                                    f"level {depth + 1} already brings the search to")
+            for r in runs:
+                r.points = []  # expanded: a level's points are not needed any more
             level = sorted(nxt, key=lambda sch: [p.key for p in sch])
     finally:
         if pool is not None:

@@ -30,9 +30,18 @@ KINDS: dict[str, str] = {
                    "(each transition to __transaction_state); a successor takes over",
     "leader": "a partition-leader crash right after one Produce append, before it answers "
               "(the broker comes back with its log)",
+    "group-coordinator": "a group-coordinator crash right after one of its writes to "
+                         "__consumer_offsets (OffsetCommit, TxnOffsetCommit), before it "
+                         "answers; a successor loads the offsets",
+    "follower": "a follower crash right after one append of a replicated partition (back "
+                "200 ms later)",
+    "follower-lag": "a follower falling behind right after one append: out of the ISR for "
+                    "replica.lag.time.max.ms (30 s), then it catches up",
 }
 #: ``kill`` point of each of those kinds.
-_KILL = {"coordinator": "txn_coordinator", "leader": "leader"}
+_KILL = {"coordinator": "txn_coordinator", "leader": "leader",
+         "group-coordinator": "group_coordinator", "follower": "follower",
+         "follower-lag": "follower_lag"}
 
 
 def _ordinal(n: int) -> str:
@@ -74,6 +83,14 @@ class Point:
                     "state write")
         if self.kind == "leader":
             return f"crash the partition leader right after the {_ordinal(self.n)} append"
+        if self.kind == "group-coordinator":
+            return (f"crash the group coordinator right after its {_ordinal(self.n)} write "
+                    "to __consumer_offsets")
+        if self.kind == "follower":
+            return f"crash a follower right after the {_ordinal(self.n)} append"
+        if self.kind == "follower-lag":
+            return (f"a follower falls out of the ISR right after the {_ordinal(self.n)} "
+                    "append")
         what = "the response to" if self.kind == "response" else "the request of"
         return f"lose {what} the {_ordinal(self.n)} {API_NAMES.get(self.api, self.api)}"
 

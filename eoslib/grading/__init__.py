@@ -14,9 +14,20 @@ What the grader guarantees
   *answers* (data, or an answer's source and what it uses). Nothing in the kernel's memory,
   output or files is read as a verdict; a record or message that carries one (a forged store,
   a replayed "passed", a patched channel) scores its question 0, naming what was tried.
-* Each submission runs in its own fresh kernel (never reused), in its own temporary working
-  directory and ``TMPDIR``, graded from a private copy of the file; a submission that kills
-  its worker loses only itself.
+* **Nothing to copy, nothing left behind** (Linux with user namespaces: as root, or where
+  unprivileged user namespaces are allowed, the default on Debian and Fedora; Ubuntu 24.04
+  and later allow them only with ``sysctl kernel.apparmor_restrict_unprivileged_userns=0``;
+  :func:`eoslib.grading.runner.isolation` says). Every kernel and every judge is a fresh
+  process forked from a pristine warm interpreter into a sandbox of its own
+  (:mod:`eoslib.grading.sandbox`): it sees the system, the Python installation and a
+  read-only copy of the eoslib package alone (:mod:`eoslib.grading.stage`), its own working
+  folder (its notebook and the instructor's ``--resources``), a private ``/tmp``; not the
+  checkout, not ``solutions/``, not another submission, not the grader's files or home
+  directory, not the network; it sees only its own processes, none of its capabilities,
+  and everything it starts ends with it. Nothing a submission does (module attributes,
+  ``sys.modules``, files, environment, threads, patched eoslib) survives into the next.
+* Each submission is graded from a private copy of the file; a submission that kills its
+  worker (possible only without the sandbox) loses only itself.
 * One question's crash, time-out, ``sys.exit``/``os._exit``, memory bomb (address space
   limited to 2 GB, ``--memory-gb``), flood of output or leftover process (killed and
   reported on the cell that started it) scores that question 0 with that reason; the other
@@ -34,10 +45,15 @@ The answer's own code runs in the judge (it must, to be tested). It is screened 
 into eoslib's modules) and the judge's fingerprint is compared around it, but a screen is
 not a proof: an answer written to subvert its own check from inside (for example by editing
 the simulation objects it is handed) may not be caught. Review flagged and surprising
-scores. Without OS isolation the kernel runs as the grading user, with that user's files
-and network: it can read other files, start a process that leaves the kernel's session *and*
-scrubs its environment, or fill the disk. For high stakes grade inside a throw-away
-container or VM per class (no network, read-only mounts, a CPU/memory/pids cgroup).
+scores. The sandbox shares the machine's kernel, CPU and memory (each kernel's address
+space is limited, its ``/tmp`` is a 512 MB ``tmpfs``; CPU time is not shared out) and it
+can read the system's files (``/usr``, ``/etc``). A submission can still copy from a
+classmate *before* submitting, or from the course's public repository: the grader compares
+answers with eoslib's reference (:mod:`eoslib.grading.borrowed`), not with each other.
+Without user namespaces (macOS, Windows, a locked-down Linux) the grader runs kernels
+unsandboxed (``eoslib grade`` warns; ``--sandbox require`` refuses): then a kernel runs as
+the grading user, with that user's files and network, as in a notebook server; grade in a
+throw-away container or VM there.
 """
 
 from .feedback import check, evaluate

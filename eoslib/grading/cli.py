@@ -31,6 +31,15 @@ def _grade(args: argparse.Namespace) -> int:
         print(f"grade: --memory-gb must be a positive number, got {args.memory_gb:g}",
               file=sys.stderr)  # fmt: skip
         return 2
+    from .runner import isolation
+    from .sandbox import NEEDS
+
+    if args.sandbox != "off" and not isolation():
+        if args.sandbox == "require":
+            print(f"grade: --sandbox require, but this machine {NEEDS}", file=sys.stderr)
+            return 2
+        print(f"grade: warning: submissions run without OS isolation here ({NEEDS})",
+              file=sys.stderr)  # fmt: skip
     grades = grade(
         [Path(p) for p in args.paths],
         timeout_per_question=args.timeout,
@@ -38,6 +47,7 @@ def _grade(args: argparse.Namespace) -> int:
         resources=Path(args.resources) if args.resources else None,
         progress=progress,
         memory_limit=int(args.memory_gb * 1024**3),
+        sandbox=args.sandbox,
     )
     if not grades:
         print("no notebooks found", file=sys.stderr)
@@ -100,6 +110,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # noqa: SLF001
     p.add_argument("--timeout", type=float, default=60, metavar="S", help="per-cell limit")
     p.add_argument("--jobs", type=int, default=2, metavar="N", help="notebooks in parallel")
     p.add_argument("--resources", metavar="DIR", help="copied into each working directory")
+    p.add_argument("--sandbox", choices=("auto", "require", "off"), default="auto",
+                   help="OS isolation of each kernel (Linux user namespaces); default: auto")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=_grade)
 

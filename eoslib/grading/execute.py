@@ -2,8 +2,9 @@
 
 The kernel executes, in order: a *prologue* (imports every exercise module, then emits the
 baseline integrity fingerprint), then each student code cell followed by a *collector*
-that drains the verdicts recorded by ``check()`` and emits them with the current
-fingerprint, tagged with a per-submission nonce. Hidden cells run with
+that drains the answers recorded by ``check()`` and emits them with the current
+fingerprint, tagged with a per-submission nonce (the answers are graded later, by the
+grader's judge: nothing the kernel emits is a verdict). Hidden cells run with
 ``store_history=False`` (they do not appear in ``In``/``Out`` or change execution counts)
 and ``exec`` their code in a private namespace. Their source is built here, in the
 grader's process, from the grader's own copy of :mod:`eoslib.grading.fingerprint`.
@@ -15,25 +16,26 @@ one that dies; the remaining cells are reported as not run.
 
 from __future__ import annotations
 
-import asyncio
+import atexit
 import inspect
-import shutil
-import subprocess
-import tempfile
+import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from jupyter_client.kernelspec import NoSuchKernel
-from jupyter_client.manager import AsyncKernelManager
-from nbclient import NotebookClient
-from nbclient.exceptions import DeadKernelError
-from nbformat import NotebookNode
-from nbformat.v4 import new_code_cell, new_notebook, new_output
+# jsonschema (imported by nbformat) imports the optional rfc3987_syntax, which builds a
+# grammar for ~2 s of CPU at import; nbformat never validates the "iri" formats it serves,
+# so the grader's processes do without it (jsonschema then skips that format check).
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
-from . import fingerprint as _fingerprint_module
-from . import limits
-from .session import MIMETYPE, VERDICT_KEYS
+from nbclient import NotebookClient  # noqa: E402
+from nbclient.exceptions import DeadKernelError  # noqa: E402
+from nbformat import NotebookNode  # noqa: E402
+from nbformat.v4 import new_code_cell, new_notebook, new_output  # noqa: E402
+
+from . import fingerprint as _fingerprint_module  # noqa: E402
+from . import limits  # noqa: E402
+from .kernels import PreparedKernel, loop  # noqa: E402
+from .session import MIMETYPE, VERDICT_KEYS  # noqa: E402
 
 OUTPUT_LIMIT = 100_000  # characters of output kept per student cell
 HIDDEN_CELL_TIMEOUT = 300.0
@@ -95,76 +97,6 @@ class Execution:
     kernel_pid: int | None = None
 
 
-@dataclass
-class PreparedKernel:
-    """A kernel started ahead of need, in its own fresh working directory.
-
-    It has run nothing: the submission that gets it is the first and only one to use it
-    (the prologue, the memory limit and the baseline fingerprint come when it is graded).
-    """
-
-    km: AsyncKernelManager
-    workdir: Path
-    env: dict[str, str]
-    folder: tempfile.TemporaryDirectory[str]
-
-
-_LOOP: asyncio.AbstractEventLoop | None = None
-
-
-def _loop() -> asyncio.AbstractEventLoop:
-    """One event loop per process, so a kernel started ahead of need is used in its loop."""
-    global _LOOP
-    if _LOOP is None or _LOOP.is_closed():
-        _LOOP = asyncio.new_event_loop()
-    return _LOOP
-
-
-def prepare_kernel(
-    base_env: dict[str, str],
-    *,
-    kernel_name: str = "python3",
-    resources: Path | None = None,
-    marker: str = "",
-) -> PreparedKernel:
-    """Start a kernel now (it boots in the background) for a submission graded later.
-
-    Raises ``NoSuchKernel`` for an unknown kernel name.
-    """
-    folder = tempfile.TemporaryDirectory(prefix="eoslib-grade-")
-    workdir = Path(folder.name)
-    if resources is not None:
-        shutil.copytree(resources, workdir, dirs_exist_ok=True)
-    env = kernel_env(base_env, workdir, marker=marker)
-    km = AsyncKernelManager(kernel_name=kernel_name)
-    launch = {"env": env, "cwd": str(workdir), "stdout": subprocess.DEVNULL,
-              "stderr": subprocess.DEVNULL, "stdin": subprocess.DEVNULL}  # fmt: skip
-    try:
-        _loop().run_until_complete(km.start_kernel(**launch))
-    except BaseException:
-        folder.cleanup()
-        raise
-    return PreparedKernel(km, workdir, env, folder)
-
-
-def discard(prepared: PreparedKernel) -> None:
-    """Shut the kernel down (if it still runs) and delete its working directory."""
-
-    async def stop() -> None:
-        try:
-            if await prepared.km.is_alive():
-                await prepared.km.shutdown_kernel(now=True)
-        except Exception:  # noqa: BLE001 - already gone
-            pass
-        try:
-            await prepared.km.cleanup_resources()
-        except Exception:  # noqa: BLE001
-            pass
-
-    _loop().run_until_complete(stop())
-    prepared.folder.cleanup()
-
-
 class _KernelStuck(Exception):
     """The kernel did not react to an interrupt within another time limit."""
 
@@ -177,6 +109,7 @@ class _Client(NotebookClient):
         self.capped = capped
         self.current = -1
         self.timed_out: set[int] = set()
+        self.contained = False  # the kernel is PID 1 of its own namespace (sandboxed)
         self.replies: dict[int, dict[str, Any]] = {}
         self._sizes: dict[int, int] = {}
         self.on_cell_executed = self._remember_reply
@@ -276,38 +209,13 @@ def forged_outputs(cell: NotebookNode) -> list[tuple[str | None, str]]:
     return found
 
 
-def kernel_env(base: dict[str, str], workdir: Path, marker: str = "") -> dict[str, str]:
-    """Environment of a grading kernel: grading mode on, eoslib importable, private TMPDIR.
-
-    ``marker`` (not the nonce: the kernel can read it) tags the kernel's processes for
-    :func:`eoslib.grading.limits.leftovers`.
-    """
-    env = dict(base)
-    if marker:
-        env[limits.MARKER_VARIABLE] = marker
-    root = str(Path(__file__).resolve().parents[2])
-    extra = [str(Path(p).resolve()) for p in env.get("PYTHONPATH", "").split(":") if p]
-    paths = [root] + [p for p in extra if p != root]  # absolute: the kernel runs elsewhere
-    env["PYTHONPATH"] = ":".join(paths)
-    env["EOSLIB_GRADING"] = "1"
-    env["PYTHONHASHSEED"] = "0"
-    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
-    tmp = workdir / ".tmp"
-    tmp.mkdir(exist_ok=True)
-    env["TMPDIR"] = str(tmp)
-    return env
-
-
 async def _run(
     sources: list[tuple[int, str]],
     *,
-    workdir: Path,
-    env: dict[str, str],
+    prepared: PreparedKernel,
     timeout: float,
     nonce: str,
-    kernel_name: str,
     memory_limit: int,
-    prepared: PreparedKernel | None = None,
 ) -> Execution:
     execution = Execution(cells=[CellRun(index) for index, _ in sources])
     prologue = limits.prologue_source(memory_limit) + _PROLOGUE
@@ -320,33 +228,32 @@ async def _run(
               for i, cell in enumerate(cells)}  # fmt: skip
     client = _Client(
         nb,
-        km=prepared.km if prepared is not None else None,
+        km=prepared.km,
         capped=student,
-        kernel_name=kernel_name,
         timeout_func=lambda cell: budgets.get(id(cell), timeout),
         allow_errors=True,
         interrupt_on_timeout=True,
         shutdown_kernel="immediate",
         startup_timeout=120,
         iopub_timeout=10,
-        resources={"metadata": {"path": str(workdir)}},
+        resources={"metadata": {"path": str(prepared.workdir)}},
     )
-    launch = {"env": env, "cwd": str(workdir), "stdout": subprocess.DEVNULL,
-              "stderr": subprocess.DEVNULL, "stdin": subprocess.DEVNULL}  # fmt: skip
-    if prepared is not None:
-        launch = {"cleanup_kc": True}  # started already; still shut down at the end
+    env = prepared.env
+    client.contained = prepared.sandboxed
+    launch = {"cleanup_kc": True}  # started already; still shut down at the end
     try:
         async with client.async_setup_kernel(**launch):
             execution.kernel_pid = _kernel_pid(client)
             await _execute_all(client, cells, execution, nonce, env, memory_limit)
-    except NoSuchKernel as exc:
-        execution.setup_error = f"no Jupyter kernel named {exc.args[0] if exc.args else '?'}"
-    except (DeadKernelError, _KernelStuck, RuntimeError, TimeoutError) as exc:
+    except (DeadKernelError, _KernelStuck, RuntimeError, TimeoutError, AssertionError) as exc:
         if not execution.setup_error and execution.baseline is None:
             execution.setup_error = f"kernel failed to start: {type(exc).__name__}: {exc}"
+    finally:
+        atexit.unregister(client._cleanup_kernel)  # nbclient leaves it after a failed start
     marker = env.get(limits.MARKER_VARIABLE, "")
-    survivors = [p for p in limits.leftovers(None, marker) if p.pid != execution.kernel_pid]
-    survivors = survivors if marker else []
+    scan = bool(marker) and not prepared.sandboxed  # a sandbox dies whole with its PID 1
+    survivors = [p for p in limits.leftovers(None, marker) if p.pid != execution.kernel_pid
+                 ] if scan else []  # fmt: skip
     if survivors:
         limits.kill_all(survivors)
         execution.after_shutdown = limits.leftover_reason(survivors)
@@ -362,7 +269,7 @@ def _kernel_pid(client: _Client) -> int | None:
 def _check_limits(run: CellRun, client: _Client, env: dict[str, str], memory_limit: int) -> None:
     """Kill what the cell left running and name the limit it broke, if any."""
     marker = env.get(limits.MARKER_VARIABLE, "")
-    survivors = limits.leftovers(_kernel_pid(client), marker)
+    survivors = limits.leftovers(_kernel_pid(client), marker, contained=client.contained)
     if survivors:
         limits.kill_all(survivors)
         run.limit_problem = limits.leftover_reason(survivors)
@@ -421,31 +328,17 @@ async def _execute_all(
 def run_submission(
     sources: list[tuple[int, str]],
     *,
-    workdir: Path,
-    env: dict[str, str],
+    prepared: PreparedKernel,
     timeout: float,
     nonce: str,
-    kernel_name: str = "python3",
     memory_limit: int = limits.MEMORY_LIMIT,
-    prepared: PreparedKernel | None = None,
 ) -> Execution:
-    """Execute ``(notebook_index, source)`` code cells in a fresh kernel rooted at ``workdir``.
-
-    ``prepared``: a kernel started ahead of need by :func:`prepare_kernel` (then ``workdir``
-    and ``env`` must be its own); it is shut down at the end like any other.
+    """Execute ``(notebook_index, source)`` code cells in the fresh kernel ``prepared``
+    (started by :func:`eoslib.grading.kernels.prepare_kernel`); it is shut down at the end.
 
     The kernel's address space is limited to ``memory_limit`` bytes; processes a cell leaves
     running are killed and reported on that cell (:mod:`eoslib.grading.limits`).
     """
-    return _loop().run_until_complete(
-        _run(
-            sources,
-            workdir=workdir,
-            env=env,
-            timeout=timeout,
-            nonce=nonce,
-            kernel_name=kernel_name,
-            memory_limit=memory_limit,
-            prepared=prepared,
-        )
+    return loop().run_until_complete(
+        _run(sources, prepared=prepared, timeout=timeout, nonce=nonce, memory_limit=memory_limit)
     )

@@ -91,14 +91,46 @@ def _command(pid: int) -> str:
     return " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)[:120]
 
 
-def leftovers(kernel_pid: int | None, marker: str) -> list[Leftover]:
+def _descendants(pid: int) -> list[int] | None:
+    """The live descendants of ``pid`` through ``/proc/PID/task/*/children``; None if that
+    file is not available (an older kernel)."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                text = Path(f"/proc/{parent}/task/{task}/children").read_text()
+            except FileNotFoundError:
+                if parent == pid:
+                    return None
+                continue
+            except OSError:
+                continue
+            children = [int(c) for c in text.split()]
+            found += children
+            todo += children
+    return found
+
+
+def leftovers(kernel_pid: int | None, marker: str, *, contained: bool = False) -> list[Leftover]:
     """Processes started by the kernel ``kernel_pid`` (or carrying ``marker``), still running.
 
-    The kernel itself and zombies (finished, not yet reaped) do not count. Linux only
+    The kernel itself and zombies (finished, not yet reaped) do not count. ``contained``: the
+    kernel is PID 1 of its own PID namespace (:mod:`eoslib.grading.sandbox`), so every
+    process it started is its descendant; only those are listed (a quick walk). Linux only
     (``/proc``); elsewhere the list is empty.
     """
     if not Path("/proc/self/stat").exists():
         return []
+    if contained and kernel_pid is not None:
+        pids = _descendants(kernel_pid)
+        if pids is not None:
+            alive = [p for p in pids if (_stat(p) or ("X",))[0] not in ("Z", "X")]
+            return [Leftover(p, _command(p)) for p in sorted(alive)]
     table: dict[int, tuple[str, int, int, int]] = {}
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():

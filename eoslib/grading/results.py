@@ -42,6 +42,7 @@ class NotebookGrade:
     error: str | None = None
     seconds: float = 0.0
     flags: list[str] = field(default_factory=list)
+    restarts: int = 0  #: kernels that died before running the first cell, replaced
 
     @property
     def score(self) -> float:
@@ -54,7 +55,8 @@ class NotebookGrade:
         return round(sum(q.max_score for q in self.questions), 4)
 
     def to_json(self) -> dict[str, Any]:
-        """JSON object: notebook, exercise, score, max_score, questions, error, seconds, flags."""
+        """JSON object: notebook, exercise, score, max_score, questions, error, seconds, flags,
+        restarts."""
         return {
             "notebook": self.notebook,
             "exercise": self.exercise,
@@ -64,6 +66,7 @@ class NotebookGrade:
             "error": self.error,
             "seconds": round(self.seconds, 2),
             "flags": list(self.flags),
+            "restarts": self.restarts,
         }
 
     @classmethod
@@ -84,6 +87,7 @@ class NotebookGrade:
                 error=None if error is None else str(error),
                 seconds=float(data["seconds"]),
                 flags=[str(f) for f in data.get("flags", [])],
+                restarts=int(data.get("restarts", 0)),
             )
         except (KeyError, TypeError, ValueError):
             return None

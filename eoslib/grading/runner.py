@@ -38,7 +38,10 @@ from typing import Any
 from . import limits
 from .forkserver import ForkServer
 from .results import NotebookGrade
+from .sandbox import NEEDS, SandboxError, available
 from .single import crashed, grade_notebook
+from .stage import remove as remove_stage
+from .stage import stage
 from .workers import run_parallel
 
 __all__ = ["NotebookGrade", "crashed", "find_notebooks", "grade", "grade_notebook"]
@@ -76,6 +79,7 @@ def grade(
     kernel_name: str = "python3",
     progress: Callable[[NotebookGrade], None] | None = None,
     memory_limit: int = limits.MEMORY_LIMIT,
+    sandbox: str = "auto",
 ) -> list[NotebookGrade]:
     """Grade every notebook under ``paths``; results in the order of :func:`find_notebooks`.
 
@@ -90,17 +94,42 @@ def grade(
         kernel_name: the Jupyter kernel to use (its notebook metadata is ignored).
         progress: called with each result as soon as it is ready.
         memory_limit: bytes of address space per kernel (``RLIMIT_AS``).
+        sandbox: ``"auto"`` runs every kernel and judge in an OS sandbox where Linux user
+            namespaces allow it (:mod:`eoslib.grading.sandbox`), ``"require"`` raises
+            :class:`~eoslib.grading.sandbox.SandboxError` where they do not, ``"off"``
+            never sandboxes.
 
     Every file is copied and hashed before grading starts and graded from its copy; an
     original that changed by the end is flagged (:mod:`eoslib.grading.limits`).
     """
+    if sandbox not in ("auto", "require", "off"):
+        raise ValueError(f"sandbox must be 'auto', 'require' or 'off', not {sandbox!r}")
+    if sandbox == "require" and not isolation():
+        raise SandboxError(NEEDS)
     notebooks = find_notebooks(paths)
+    staged = stage()
     options: dict[str, Any] = {
         "timeout_per_question": timeout_per_question,
         "resources": resources,
         "kernel_name": kernel_name,
         "memory_limit": int(memory_limit),
+        "stage": str(staged),
+        "sandbox": "off" if sandbox == "off" else "auto",
     }
+    try:
+        return _grade_all(notebooks, options, jobs, resources, progress)
+    finally:
+        remove_stage(staged)
+
+
+def isolation() -> bool:
+    """Whether kernels and judges run in an OS sandbox on this machine."""
+    return available()
+
+
+def _grade_all(notebooks: list[Path], options: dict[str, Any], jobs: int,
+               resources: Path | None,
+               progress: Callable[[NotebookGrade], None] | None) -> list[NotebookGrade]:
     results: dict[int, NotebookGrade] = {}
     windows: dict[int, tuple[float, float]] = {}
 
@@ -116,7 +145,7 @@ def grade(
     with limits.Originals(notebooks) as originals:
         copies = [originals.copy_of(path) for path in notebooks]
         if jobs <= 0:
-            with ForkServer() as judges:
+            with ForkServer(stage=options["stage"], sandbox=options["sandbox"]) as judges:
                 for index, path in enumerate(notebooks):
                     begin(index)
                     try:

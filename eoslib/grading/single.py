@@ -11,24 +11,23 @@ import json
 import os
 import secrets
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
+from jupyter_client.kernelspec import NoSuchKernel
+
 from . import limits, registry
-from .execute import Execution, PreparedKernel, kernel_env, run_submission
+from .execute import Execution, run_submission
 from .forkserver import ForkServer
+from .kernels import PreparedKernel, discard, prepare_kernel
 from .results import NotebookGrade
 from .scoring import score_questions, zero_grades
 from .submission import SubmissionError, detect_exercise, exercise_from_name, read_submission
 
 __all__ = ["crashed", "grade_notebook"]
 
-
-def _prepare_workdir(workdir: Path, notebook: Path, name: str, resources: Path | None) -> None:
-    if resources is not None:
-        shutil.copytree(resources, workdir, dirs_exist_ok=True)
-    shutil.copy2(notebook, workdir / name)
+MAX_STARTS = 4  #: kernel starts per submission (a kernel that dies before any cell ran)
+RESTARTED = "kernel restarted"
 
 
 def _failed(
@@ -42,8 +41,18 @@ def _failed(
 
 
 def _start_failed(execution: Execution) -> bool:
-    """The kernel died or hung before the grader's prologue ran: no student code ran."""
-    return execution.baseline is None and execution.setup_error.startswith("kernel failed")
+    """The kernel died, hung or failed before the grader's prologue finished: no student
+    code ran, so the submission cannot be the cause."""
+    return execution.baseline is None
+
+
+def fresh_kernel(judges: ForkServer, resources: Path | str | None, kernel_name: str,
+                 memory_limit: int) -> PreparedKernel:
+    """A new kernel for one submission (forked by ``judges``' server when it is Python)."""
+    marker = os.environ.get(limits.WORKER_VARIABLE, "") + secrets.token_hex(16)
+    return prepare_kernel(dict(os.environ), kernel_name=kernel_name,
+                          resources=Path(resources) if resources else None, marker=marker,
+                          server=judges, memory_limit=memory_limit)  # fmt: skip
 
 
 def grade_notebook(
@@ -56,18 +65,31 @@ def grade_notebook(
     memory_limit: int = limits.MEMORY_LIMIT,
     prepared: PreparedKernel | None = None,
     judges: ForkServer | None = None,
+    **_ignored: object,
 ) -> NotebookGrade:
     """Grade one submission in a fresh kernel (see :mod:`eoslib.grading.runner`).
 
     ``copy``, if given, is the file actually read (the grader's private copy of ``path``);
     ``path`` names the submission in the result. ``memory_limit``: bytes per kernel.
-    ``prepared``: a fresh kernel started ahead of need (:func:`~.execute.prepare_kernel`)
+    ``prepared``: a fresh kernel started ahead of need (:func:`~.kernels.prepare_kernel`)
     with ``resources`` already in its working directory; the caller discards it after.
-    ``judges``: the fork server that grades the answers (one is started for this call if
-    None).
+    ``judges``: the fork server that starts kernels and grades the answers (one is started
+    for this call if None). A kernel that dies before running the submission's first cell
+    is replaced (at most :data:`MAX_STARTS` starts; the result's ``restarts`` counts them).
     """
-    path = Path(path)
-    source_file = Path(copy) if copy else path
+    own = judges is None
+    judges = judges or ForkServer()
+    try:
+        return _grade(Path(path), Path(copy) if copy else Path(path), judges, prepared,
+                      timeout_per_question, resources, kernel_name, memory_limit)  # fmt: skip
+    finally:
+        if own:
+            judges.close()
+
+
+def _grade(path: Path, source_file: Path, judges: ForkServer, prepared: PreparedKernel | None,
+           timeout: float, resources: Path | str | None, kernel_name: str,
+           memory_limit: int) -> NotebookGrade:
     started = time.monotonic()
     result = NotebookGrade(notebook=str(path), exercise=None)
     try:
@@ -92,43 +114,41 @@ def grade_notebook(
     result.exercise = exercise
 
     sources = {index: source for index, source in submission.code_cells if source.strip()}
-    run = {"timeout": timeout_per_question, "nonce": secrets.token_hex(16),
-           "kernel_name": kernel_name, "memory_limit": memory_limit}  # fmt: skip
-    if prepared is not None:
-        shutil.copy2(source_file, prepared.workdir / path.name)
-        execution = run_submission(
-            sorted(sources.items()),
-            workdir=prepared.workdir,
-            env=prepared.env,
-            prepared=prepared,
-            **run,
-        )
-        if _start_failed(execution):
-            prepared = None  # a kernel that died before running anything: a fresh one, once
-    for _attempt in range(2 if prepared is None else 0):
-        with tempfile.TemporaryDirectory(prefix="eoslib-grade-") as tmp:
-            workdir = Path(tmp)
-            resource_dir = Path(resources) if resources else None
-            _prepare_workdir(workdir, source_file, path.name, resource_dir)
-            marker = os.environ.get(limits.WORKER_VARIABLE, "") + secrets.token_hex(16)
-            env = kernel_env(dict(os.environ), workdir, marker=marker)
-            execution = run_submission(sorted(sources.items()), workdir=workdir, env=env, **run)
+    execution = Execution(setup_error="kernel failed to start")
+    for attempt in range(MAX_STARTS):
+        kernel, mine = prepared, prepared is None
+        prepared = None
+        try:
+            if kernel is None:
+                kernel = fresh_kernel(judges, resources, kernel_name, memory_limit)
+            shutil.copy2(source_file, kernel.workdir / path.name)
+            execution = run_submission(sorted(sources.items()), prepared=kernel,
+                                       timeout=timeout, nonce=secrets.token_hex(16),
+                                       memory_limit=memory_limit)  # fmt: skip
+        except NoSuchKernel as exc:
+            execution.setup_error = f"no Jupyter kernel named {exc.args[0] if exc.args else '?'}"
+            break
+        except Exception as exc:  # noqa: BLE001 - the kernel could not start: try again
+            execution = Execution(setup_error=f"kernel failed to start: {type(exc).__name__}: "
+                                              f"{exc}")  # fmt: skip
+        finally:
+            if mine and kernel is not None:
+                discard(kernel)
         if not _start_failed(execution):
-            break  # kernels rarely die at start-up (a port race between kernels): retried once
+            break
+        if attempt + 1 < MAX_STARTS:
+            result.restarts += 1
+    if result.restarts:
+        result.flags.append(f"{RESTARTED} {result.restarts} time(s): it ended before running "
+                            "the submission's first cell (not the submission's doing)")
     if execution.after_shutdown:
         result.flags.append("after its kernel was shut down, " + execution.after_shutdown)
     if execution.setup_error:
         result.error = execution.setup_error
         result.questions = zero_grades(questions, "not graded: " + execution.setup_error)
     else:
-        own = judges is None
-        judges = judges or ForkServer()
-        try:
-            judge_records(execution, judges, judge_limit(timeout_per_question), memory_limit)
-        finally:
-            if own:
-                judges.close()
-        result.questions = score_questions(questions, execution, sources, timeout_per_question)
+        judge_records(execution, judges, judge_limit(timeout), memory_limit)
+        result.questions = score_questions(questions, execution, sources, timeout)
     result.seconds = time.monotonic() - started
     return result
 

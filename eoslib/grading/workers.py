@@ -34,42 +34,46 @@ _BOOT = (
 )
 
 
-def _prepare(options: dict[str, Any]) -> Any:
+def _prepare(options: dict[str, Any], judges: Any) -> Any:
     """A kernel started ahead of need for a submission graded with ``options``, or None."""
-    from .execute import prepare_kernel
+    from .single import fresh_kernel
 
-    resources = options.get("resources")
     try:
-        return prepare_kernel(
-            dict(os.environ),
-            kernel_name=options.get("kernel_name", "python3"),
-            resources=Path(resources) if resources else None,
-            marker=os.environ.get(limits.WORKER_VARIABLE, "") + secrets.token_hex(16),
-        )
-    except Exception:  # noqa: BLE001 - the normal path will report the problem
+        return fresh_kernel(judges, options.get("resources"),
+                            options.get("kernel_name", "python3"),
+                            int(options.get("memory_limit", limits.MEMORY_LIMIT)))  # fmt: skip
+    except Exception:  # noqa: BLE001 - the normal path will report (and retry) the problem
         return None
+
+
+def _server(options: dict[str, Any]) -> Any:
+    from .forkserver import ForkServer
+
+    return ForkServer(stage=options.get("stage"), sandbox=options.get("sandbox", "auto"))
 
 
 def serve(requests: IO[str], replies: IO[str]) -> None:
     """Worker side: answer each request line with one ``MARK``-prefixed JSON line.
 
     Kernels are started one submission ahead: while a submission is graded, the kernel for
-    the next one boots. Each kernel still serves exactly one submission.
+    the next one boots. Each kernel still serves exactly one submission. The worker's fork
+    server (:mod:`eoslib.grading.forkserver`) forks every kernel and every judge.
     """
-    from .execute import discard
-    from .forkserver import ForkServer
+    from .kernels import discard
 
     spare, spare_options = None, None
-    judges = ForkServer()
+    judges = None
     try:
         for line in requests:
             request = json.loads(line)
             path, options = Path(request["path"]), request["options"]
+            if judges is None:
+                judges = _server(options)
             current = spare if spare_options == options else None
             if current is None and spare is not None:
                 discard(spare)
-            current = current or _prepare(options)
-            spare, spare_options = _prepare(options), options  # boots during this grading
+            current = current or _prepare(options, judges)
+            spare, spare_options = _prepare(options, judges), options  # boots meanwhile
             try:
                 result = grade_notebook(path, copy=request.get("copy"), prepared=current,
                                         judges=judges, **options)  # fmt: skip
@@ -83,7 +87,8 @@ def serve(requests: IO[str], replies: IO[str]) -> None:
     finally:
         if spare is not None:
             discard(spare)
-        judges.close()
+        if judges is not None:
+            judges.close()
 
 
 class _Worker:

@@ -3,13 +3,14 @@
 ``eoslib/cli.py`` calls :func:`register` with its subparsers; each subcommand sets
 ``func(args) -> int``. Standalone: ``python -m eoslib.real.cli broker start``.
 
-    eoslib broker fetch            download the Kafka jars (Maven Central, once)
+    eoslib broker fetch            download the Kafka jars (Maven Central, once); build the
+                                   Java client driver against its kafka-clients (javac, once)
     eoslib broker start            start the local broker; prints its bootstrap address
     eoslib broker status | stop    is it running? / stop it and delete its data
     eoslib broker log [-n 40]      the end of the broker's log
     eoslib broker start --brokers 3  a three-broker KRaft cluster (also stop/status/log)
     eoslib compare [--json] [--bootstrap HOST:PORT] [-X key=value ...] [--record]
-                   [--experiment NAME ...] [--seeds S]
+                   [--experiment NAME ...] [--seeds S] [--client java|librdkafka|both]
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def register(subparsers: Any) -> None:
     )
     sub = p.add_subparsers(dest="broker_command", metavar="{fetch,start,stop,status,log}")
     sub.required = True
-    f = sub.add_parser("fetch", help="download the broker's jars with Maven (cached)")
+    f = sub.add_parser("fetch", help="download the broker's jars with Maven (cached) and build "
+                       "the Java client driver")
     f.add_argument("--kafka-version", default=broker.KAFKA_VERSION)
     f.add_argument("--force", action="store_true", help="download again even if cached")
     f.set_defaults(func=_fetch)
@@ -107,6 +109,13 @@ def register(subparsers: Any) -> None:
         help="random differential: S seeded fault schedules per experiment, the same on "
         "both sides (producer-retry, consumer-crash)",
     )
+    c.add_argument(
+        "--client",
+        default="both",
+        metavar="{java,librdkafka,both}",
+        help="whose rows to run: the Java client's (kafka-clients, through a driver JVM), "
+        "librdkafka's (confluent-kafka), or both (default)",
+    )
     c.add_argument("--state-dir", default=None, help=argparse.SUPPRESS)
     c.set_defaults(func=_compare)
 
@@ -124,17 +133,36 @@ def _fetch(args: argparse.Namespace) -> int:
                 f"Kafka {args.kafka_version} jars already in {broker.libs_dir(args.kafka_version)}"
                 f" ({n} jars, {size / 1e6:.0f} MB)"
             )
-            return 0
+        else:
+            t = time.monotonic()
+            libs = broker.fetch(args.kafka_version, force=args.force)
+            n, size = broker.libs_size(args.kafka_version)
+            print(
+                f"fetched Kafka {args.kafka_version}: {n} jars, {size / 1e6:.0f} MB in "
+                f"{time.monotonic() - t:.1f} s -> {libs}"
+            )
+    except broker.BrokerError as e:
+        return _err(str(e))
+    return _build_driver(args.kafka_version)
+
+
+def _build_driver(version: str) -> int:
+    """Compile the Java client driver against the fetched kafka-clients (once; cached)."""
+    from eoslib.real import java_driver
+
+    try:
         t = time.monotonic()
-        libs = broker.fetch(args.kafka_version, force=args.force)
-        n, size = broker.libs_size(args.kafka_version)
-        print(
-            f"fetched Kafka {args.kafka_version}: {n} jars, {size / 1e6:.0f} MB in "
-            f"{time.monotonic() - t:.1f} s -> {libs}"
-        )
+        built = java_driver.build_dir(version).exists()
+        out = java_driver.build(version)
+    except broker.NeedsError as e:
+        print(f"Java client driver not built ({e}); the Java rows of `eoslib compare` "
+              "will say so", file=sys.stderr)
         return 0
     except broker.BrokerError as e:
         return _err(str(e))
+    what = "already built in" if built else f"built in {time.monotonic() - t:.1f} s ->"
+    print(f"Java client driver (kafka-clients {version}) {what} {out}")
+    return 0
 
 
 def _start(args: argparse.Namespace) -> int:
@@ -236,15 +264,25 @@ def _compare(args: argparse.Namespace) -> int:
         extra = _parse_extra(args.extra)
     except ValueError as e:
         return _err(str(e))
-    known = list(cmp.SIM_CALLS)
+    known = cmp.experiments()
     for name in args.experiment or []:
         if name not in known:
             return _err(f"--experiment: unknown experiment {name!r}; known: {', '.join(known)}")
+    if args.client not in ("java", "librdkafka", "both"):
+        return _err(f"--client: expected java, librdkafka or both, got {args.client!r}")
+    if args.experiment and args.client != "both":
+        idle = [n for n in args.experiment
+                if not any(c == args.client for c, _ in cmp.row_keys(n))]
+        if idle:
+            return _err(f"--client {args.client}: {', '.join(idle)} has no {args.client} "
+                        "rows")
     if args.seeds is not None:
         from eoslib.real.differential import SEEDED
 
         if args.seeds < 1:
             return _err(f"--seeds: expected a whole number >= 1, got {args.seeds}")
+        if args.client == "java":
+            return _err("--seeds: the seeded schedules are librdkafka's; drop --client java")
         bad = [n for n in (args.experiment or known) if n not in SEEDED]
         if not args.experiment or bad:
             return _err(
@@ -268,6 +306,7 @@ def _compare(args: argparse.Namespace) -> int:
             experiments=args.experiment,
             progress=lambda s: print(f"  running {s}", file=sys.stderr),
             seeds=args.seeds,
+            client=args.client,
         )
     except broker.BrokerError as e:
         return _err(str(e))
@@ -281,7 +320,8 @@ def _compare(args: argparse.Namespace) -> int:
         path = cmp.record(rows, version)
         print(f"recorded {len(rows)} rows to {path}", file=sys.stderr)
     if args.json:
-        print(json.dumps({"kafka_version": version, "results": rows}, indent=2))
+        print(json.dumps({"kafka_version": version, "clients": cmp.client_versions(),
+                          "results": rows}, indent=2))
     else:
         print(cmp.format_table(rows))
     return 0 if all(r["agree"] for r in rows) else 1

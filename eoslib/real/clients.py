@@ -161,13 +161,14 @@ def consumer_conf(cluster: Cluster, *, group: str, isolation: str) -> dict[str, 
 # --------------------------------------------------------------------------- admin
 
 
-def create_topics(cluster: Cluster, names: Iterable[str], *, timeout: float = 30) -> None:
-    """Create one-partition topics (replication factor 1) and wait until they exist."""
+def create_topics(cluster: Cluster, names: Iterable[str], *, timeout: float = 30,
+                  partitions: int = 1) -> None:
+    """Create topics of ``partitions`` partitions (replication factor 1); wait for them."""
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient(cluster.base())
     futures = admin.create_topics(
-        [NewTopic(n, num_partitions=1, replication_factor=1) for n in names],
+        [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names],
         operation_timeout=timeout,
         request_timeout=timeout,
     )

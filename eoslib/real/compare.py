@@ -1,250 +1,91 @@
 """Simulation versus real Kafka: run each experiment both ways and say whether they agree.
 
-:data:`SIM_CALLS` is the one table that maps an experiment and its setting to a call of
-:func:`eoslib.scenarios.run_scenario` with the same setup (message count, batch size,
-which produce response is lost, where the app crashes). :data:`METRICS` says what must
-agree: a count that both sides make exactly (``exact``) or only whether it is zero
-(``nonzero``). :func:`compare` returns one row per experiment and setting;
+Two tables say what runs: :data:`~eoslib.real.sim_calls.SIM_CALLS` (the librdkafka
+experiments, confluent-kafka on the real side) and :data:`~eoslib.real.java_twins.TWINS`
+(the Java client's claims, with librdkafka rows where the two clients differ). A row is
+one experiment, one client and one value of its setting. :func:`compare` returns the rows;
 :func:`recorded` reads the rows saved by ``eoslib compare --record`` (``recorded.json``)
-for machines without a broker.
+for machines without a broker; :func:`format_table` prints them, every row with its client.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from eoslib.real import java_twins
 from eoslib.real.clients import Cluster
+from eoslib.real.java_twins import TWINS
+from eoslib.real.sim_calls import (
+    COUNT_KEYS,
+    LIBRDKAFKA,
+    METRICS,
+    SIM_CALLS,
+    THREE_BROKER,
+    SimCall,
+    run_sim,
+    setting_label,
+    single_broker,
+)
+
+__all__ = ["CLIENTS", "COUNT_KEYS", "LIBRDKAFKA", "METRICS", "RECORDED", "SIM_CALLS",
+           "THREE_BROKER", "TWINS", "SimCall", "agrees", "client_versions", "compare",
+           "experiments", "format_counts", "format_table", "metrics", "record",
+           "record_differential", "recorded", "row_keys", "run_sim", "setting_label",
+           "single_broker", "table_rows"]
 
 RECORDED = Path(__file__).with_name("recorded.json")
 
-
-@dataclass(frozen=True)
-class SimCall:
-    """How to run the simulation's twin of one real experiment."""
-
-    scenario: str
-    setting: str  # the config key that the experiment switches
-    off: Any
-    on: Any
-    messages: int
-    config: Mapping[str, Any] = field(default_factory=dict)
-    faults: Mapping[str, Any] = field(default_factory=dict)
-    real_kwargs: Mapping[str, Any] = field(default_factory=dict)  # for the real experiment
-    #: a script of :mod:`eoslib.real.experiments.scripted` run on the simulator itself
-    #: (the experiments no scenario covers); ``scenario`` is then only a label
-    script: Callable[..., dict[str, Any]] | None = None
-    #: what the row compares, in words (shown in notebook 12)
-    compares: str = ""
+#: the clients a row can name, and how the notebook names them
+CLIENTS = ("librdkafka", "java")
+CLIENT_NAMES = {"librdkafka": "librdkafka (confluent-kafka)", "java": "Java (kafka-clients)"}
 
 
-#: the simulator's settings for the real side's client (confluent-kafka = librdkafka)
-LIBRDKAFKA: dict[str, Any] = {"transaction.version": "1"}
+def experiments() -> list[str]:
+    """Every experiment: the librdkafka ones, then the Java twins."""
+    return [*SIM_CALLS, *TWINS]
 
 
-def _script(module: str, name: str) -> Callable[..., dict[str, Any]]:
-    import importlib
-
-    return getattr(importlib.import_module(f"eoslib.real.experiments.{module}"), name)
-
-
-# The real experiment and its simulated twin use the same messages and the same fault.
-SIM_CALLS: dict[str, SimCall] = {
-    "producer-retry": SimCall(
-        "producer-retry",
-        "enable.idempotence",
-        False,
-        True,
-        messages=10,
-        # One request in flight at a time, as the real producer flushes every message.
-        config={"max.in.flight.requests.per.connection": 1},
-        faults={"lose_responses": [3], "response_loss": 0.0},
-        real_kwargs={"messages": 10, "lost_at": 3},
-        compares="duplicates in the output after the response to produce request 3 of 10 "
-        "(one message each) was lost and the client retried",
-    ),
-    "consumer-crash": SimCall(
-        "consumer-crash",
-        "transactions",
-        False,
-        True,
-        messages=20,
-        config={"batch": 5},
-        faults={"crash_step": "after_produce", "crash_at": 5},  # message 5 = second batch
-        real_kwargs={"messages": 20, "batch": 5, "crash_batch": 1},
-        compares="duplicates (zero or not: the replayed batch's size depends on what one "
-        "consume() returned) and lost inputs after the app died between producing its "
-        "second batch of 5 and committing it",
-    ),
-    "read-committed": SimCall(
-        "read-committed",
-        "isolation.level",
-        "read_uncommitted",
-        "read_committed",
-        messages=9,
-        config={"batch": 3},  # commit, commit, abort: 3 aborted records
-        real_kwargs={"messages": 9},
-        compares="aborted records a concurrent reader returned: commit, commit, abort of 3 "
-        "records each",
-    ),
-    "zombie-fencing": SimCall(
-        "zombie-fencing",
-        "transactions",
-        False,
-        True,
-        messages=30,
-        real_kwargs={"messages": 10},  # the simulated zombie holds one batch of 10
-        compares="producers fenced (exact) and duplicates (zero or not: the zombie's batch "
-        "is 10 on Kafka, the simulation's zombie holds a batch of its own size)",
-    ),
-    # Twins by scenario: the real side runs the script of exp_transactions.
-    "producer-restart": SimCall(
-        "producer-restart", "transactions", False, True, messages=10,
-        compares="duplicates in the output after a producer died before its callbacks and "
-        "its replacement re-sent all 10 messages",
-    ),
-    "transaction-timeout": SimCall(
-        "transaction-timeout", "isolation.level", "read_uncommitted", "read_committed",
-        messages=10,
-        compares="the late commit of the stalled producer is fenced (fenced=1); records of "
-        "the timed-out transaction a concurrent reader returned (aborted_reads)",
-    ),
-    # Twins by script: the same function runs on the simulator and on Kafka.
-    "lso-blocking": SimCall(
-        "lso-blocking", "isolation.level", "read_uncommitted", "read_committed", messages=10,
-        script=_script("exp_transactions", "lso_blocking"),
-        compares="records a reader returns while a transaction of 5 is open with 5 later "
-        "non-transactional records behind it, and after the commit",
-    ),
-    "pending-offsets": SimCall(
-        "pending-offsets", "txn.end", "abort", "commit", messages=5,
-        script=_script("exp_transactions", "pending_offsets"),
-        compares="the group's committed offset (None = none) while the transaction holding "
-        "the offsets is open, and after it ends",
-    ),
-    "abort-no-rewind": SimCall(
-        "abort-no-rewind", "seek.after.abort", False, True, messages=10,
-        script=_script("exp_transactions", "abort_no_rewind"),
-        compares="the consumer position right after aborting the first batch of 5, and "
-        "inputs missing from the committed output at the end",
-    ),
-    "auto-commit": SimCall(
-        "auto-commit", "shutdown", "crash", "close", messages=10,
-        config={"client": "librdkafka"},
-        script=_script("exp_auto_commit", "auto_commit"),
-        compares="librdkafka semantics on both sides (client=librdkafka in the simulator): "
-        "the committed offset after 6 records were handed out, and how many a successor "
-        "re-reads",
-    ),
-    # REAL-CLUSTER: on the three-broker cluster (eoslib.real.cluster3); real side in
-    # exp_acks_leader_failover / exp_min_insync, the leader (node 1) SIGKILLed in both.
-    "acks-leader-failover": SimCall(
-        "leader-failover", "acks", "1", "all", messages=10,
-        config={"min.insync.replicas": 2, "enable.idempotence": False},
-        real_kwargs={"messages": 10, "lost_at": 5},
-        compares="acknowledged writes missing after the leader dies before its followers "
-        "fetched the last write (real: followers frozen by SIGSTOP, still in the ISR, so the "
-        "election is clean; the old leader truncates when it returns)",
-    ),
-    "min-insync": SimCall(
-        "leader-failover", "min.insync.replicas", 2, 3, messages=10,
-        config={"acks": "all", "enable.idempotence": False},
-        real_kwargs={"messages": 10},
-        compares="with acks=all, after the leader of 3 replicas dies half-way: writes never "
-        "stored (refused with NOT_ENOUGH_REPLICAS, retried until message.timeout.ms) and "
-        "acknowledged writes lost",
-    ),
-    "at-most-once": SimCall(
-        "at-most-once", "delivery", "at-most-once", "at-least-once", messages=20,
-        config={"batch": 5},
-        faults={"crash_step": "after_commit", "crash_at": 5},  # message 5 = second batch
-        compares="inputs missing from the output after the copy loop died right after "
-        "committing its second batch of 5 and restarted from the committed offset",
-    ),
-    # The scenario `rebalance` runs two members on two partitions with their own timing;
-    # this twin is the one script, so both sides run the same members and stall.
-    "rebalance": SimCall(
-        "rebalance", "transactions", False, True, messages=10,
-        script=_script("exp_consumer_loops", "rebalance"),
-        compares="duplicates in the committed output after member A stalled 9 s past "
-        "max.poll.interval.ms=6000 mid-batch, B copied the input, and A committed late",
-    ),
-}
-
-# What must agree, per experiment: (count, "exact" | "nonzero").
-METRICS: dict[str, tuple[tuple[str, str], ...]] = {
-    "producer-retry": (("duplicates", "exact"),),
-    "consumer-crash": (("duplicates", "nonzero"), ("lost", "exact")),
-    "read-committed": (("aborted_reads", "exact"),),
-    "zombie-fencing": (("fenced", "exact"), ("duplicates", "nonzero")),
-    "producer-restart": (("duplicates", "exact"),),
-    "transaction-timeout": (("fenced", "exact"), ("aborted_reads", "exact")),
-    "lso-blocking": (("read_while_open", "exact"), ("read_after_commit", "exact")),
-    "pending-offsets": (("committed_while_open", "exact"), ("committed_after", "exact")),
-    "abort-no-rewind": (("position_after_abort", "exact"), ("lost", "exact")),
-    "auto-commit": (("committed", "exact"), ("replayed", "exact")),
-    "at-most-once": (("lost", "exact"), ("duplicates", "exact")),
-    "rebalance": (("duplicates", "exact"), ("lost", "exact")),
-    "acks-leader-failover": (("lost", "exact"),),  # REAL-CLUSTER
-    "min-insync": (("lost", "exact"), ("missing", "nonzero")),  # REAL-CLUSTER
-}
+def metrics(experiment: str) -> tuple[tuple[str, str], ...]:
+    """What must agree for ``experiment``: (count, "exact" | "nonzero") pairs."""
+    return METRICS[experiment] if experiment in METRICS else TWINS[experiment].metrics
 
 
-#: the experiments that need the three-broker cluster (``eoslib broker start --brokers 3``)
-THREE_BROKER = ("acks-leader-failover", "min-insync")
-
-
-def single_broker() -> list[str]:
-    """The experiments a single broker runs: every one but :data:`THREE_BROKER`."""
-    return [n for n in SIM_CALLS if n not in THREE_BROKER]
-
-
-def _fmt(value: Any) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def setting_label(experiment: str, on: bool) -> str:
-    """``"enable.idempotence=true"`` and the like."""
-    call = SIM_CALLS[experiment]
-    return f"{call.setting}={_fmt(call.on if on else call.off)}"
-
-
-#: the counts every row carries for both sides; agreement is judged on METRICS only
-COUNT_KEYS = ("duplicates", "lost", "aborted_reads", "uncommitted_reads", "processed_twice",
-              "reordered", "fenced", "txn_committed", "txn_aborted")
-
-
-def run_sim(experiment: str, on: bool, call: SimCall | None = None) -> dict[str, Any]:
-    """The simulation's counts for one experiment and setting (``call``: another twin,
-    e.g. with a seeded fault schedule)."""
-    from eoslib.scenarios import run_scenario  # lazily: the real mode does not need it
-
-    call = call or SIM_CALLS[experiment]
-    if call.script is not None:
-        from eoslib.real.experiments.scripted import SimEnv, run
-
-        return run(call.script, SimEnv(faults=dict(call.faults) or None), on)
-    # librdkafka sends EndTxn v0-1 only (src/rdkafka_request.c, rd_kafka_EndTxnRequest), so
-    # Kafka's coordinator applies transaction.version 1 to its transactions (KIP-890's
-    # TV2 needs EndTxn v5): the twin's producers speak TV1, as the real side's do.
-    config = {**LIBRDKAFKA, **call.config, call.setting: call.on if on else call.off}
-    res = run_scenario(
-        call.scenario, seed=0, messages=call.messages, config=config, faults=dict(call.faults)
-    )
-    return dict(res.counts)
+def row_keys(experiment: str) -> list[tuple[str, str]]:
+    """(client, setting label) of every row ``experiment`` has."""
+    if experiment in SIM_CALLS:
+        return [("librdkafka", setting_label(experiment, on)) for on in (False, True)]
+    twin = TWINS[experiment]
+    return [(c, twin.label(v)) for c, v in java_twins.variants(experiment)]
 
 
 def agrees(experiment: str, sim: Mapping[str, Any], real: Mapping[str, Any]) -> bool:
-    """Whether the two sides agree on every metric of :data:`METRICS`."""
-    for name, how in METRICS[experiment]:
+    """Whether the two sides agree on every metric of the experiment."""
+    for name, how in metrics(experiment):
         a, b = sim.get(name), real.get(name)
         if (a != b) if how == "exact" else (bool(a) != bool(b)):
             return False
     return True
+
+
+def client_versions() -> dict[str, str]:
+    """The clients this machine would run: confluent-kafka/librdkafka and kafka-clients."""
+    from eoslib.real.jars import KAFKA_VERSION
+
+    out = {"java": f"kafka-clients {KAFKA_VERSION}"}
+    try:
+        import confluent_kafka
+
+        # version() is the Python package's version string; libversion() a (str, int) pair
+        out["librdkafka"] = (f"confluent-kafka {confluent_kafka.version()}, librdkafka "
+                             f"{confluent_kafka.libversion()[0]}")
+    except ImportError:
+        out["librdkafka"] = "confluent-kafka (not installed)"
+    return out
 
 
 def compare(
@@ -254,54 +95,80 @@ def compare(
     experiments: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
     seeds: int | None = None,
+    client: str = "both",
+    java: Any = None,
 ) -> list[dict[str, Any]]:
-    """Run every experiment (off and on) on the cluster and in the simulation.
+    """Run every experiment's rows on the cluster and in the simulation.
 
-    ``bootstrap`` is an address (a learner's cluster: the lost-acknowledgement experiment
-    then reports an error, as it needs the bundled broker's proxy) or a
-    :class:`~eoslib.real.clients.Cluster`. Returns rows
-    ``{"experiment", "setting", "sim", "real", "agree"}`` where ``sim`` and ``real`` hold
-    the compared counts first, then the other :data:`COUNT_KEYS` (plus ``seconds`` for the
-    real run), or ``"error"`` on failure. ``agree`` compares the experiment's metrics only.
-    With ``seeds`` = S, each experiment runs S seeded fault schedules
+    ``bootstrap`` is an address (a learner's cluster: the experiments that inject faults
+    through the proxy then report an error, as they need the bundled broker) or a
+    :class:`~eoslib.real.clients.Cluster`. ``client`` keeps the rows of ``librdkafka``,
+    ``java`` or ``both``; ``java`` is a :class:`~eoslib.real.java_env.JavaSession` to share
+    (one is started for the Java rows and closed at the end when None). Returns rows
+    ``{"experiment", "client", "setting", "sim", "real", "agree"}`` where ``sim`` and
+    ``real`` hold the compared counts first, then others (plus ``seconds`` for the real
+    run), or ``"error"`` on failure. ``agree`` compares the experiment's metrics only.
+    With ``seeds`` = S, each (librdkafka) experiment runs S seeded fault schedules
     (:mod:`eoslib.real.differential`) off and on; those rows also carry ``seed``,
     ``schedule`` and ``envelope`` (what the row checks).
     """
+    if client not in (*CLIENTS, "both"):
+        raise ValueError(f"client must be librdkafka, java or both, not {client!r}")
     cluster = bootstrap if isinstance(bootstrap, Cluster) else Cluster(bootstrap)
     if extra_conf:
         cluster.extra_conf.update(extra_conf)
+    wanted = CLIENTS if client == "both" else (client,)
     rows: list[dict[str, Any]] = []
-    for name in experiments or list(SIM_CALLS):
-        if seeds:
-            from eoslib.real import differential as diff
+    own_java = None
+    try:
+        for name in experiments or list(SIM_CALLS) + list(TWINS):
+            if name in TWINS:
+                for c, value in java_twins.variants(name):
+                    if c not in wanted:
+                        continue
+                    if (c == "java" or TWINS[name].cluster_tv) and java is None:
+                        from eoslib.real.java_env import JavaSession
 
-            for seed in range(seeds):
-                sched = diff.schedule(name, seed)
-                for on in (False, True):
+                        java = own_java = JavaSession(cluster)
                     if progress:
-                        progress(f"{name} {setting_label(name, on)} seed {seed} {sched}")
-                    row = _row(name, on, cluster, diff.sim_call(name, sched),
-                               diff.real_kwargs(name, sched))
-                    row.update(seed=seed, schedule=sched, envelope=diff.ENVELOPE[name])
-                    rows.append(row)
-            continue
-        for on in (False, True):
-            if progress:
-                progress(f"{name} {setting_label(name, on)}")
-            rows.append(_row(name, on, cluster, SIM_CALLS[name], SIM_CALLS[name].real_kwargs))
+                        progress(f"{name} [{c}] {TWINS[name].label(value)}")
+                    rows.append(_twin_row(name, c, value, cluster, java))
+                continue
+            if "librdkafka" not in wanted:
+                continue
+            if seeds:
+                from eoslib.real import differential as diff
+
+                for seed in range(seeds):
+                    sched = diff.schedule(name, seed)
+                    for on in (False, True):
+                        if progress:
+                            progress(f"{name} {setting_label(name, on)} seed {seed} {sched}")
+                        row = _row(name, on, cluster, diff.sim_call(name, sched),
+                                   diff.real_kwargs(name, sched))
+                        row.update(seed=seed, schedule=sched, envelope=diff.ENVELOPE[name])
+                        rows.append(row)
+                continue
+            for on in (False, True):
+                if progress:
+                    progress(f"{name} [librdkafka] {setting_label(name, on)}")
+                rows.append(_row(name, on, cluster, SIM_CALLS[name],
+                                 SIM_CALLS[name].real_kwargs))
+    finally:
+        if own_java is not None:
+            own_java.close()
     return rows
 
 
 def _row(name: str, on: bool, cluster: Cluster, call: SimCall,
          real_kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """One row: the simulation's and Kafka's counts for one experiment and setting."""
-    import time
-
+    """One librdkafka row: the simulation's and Kafka's counts for one setting."""
     from eoslib.real.experiments import run_experiment
 
     metric = [m for m, _ in METRICS[name]]
     keys = metric + [k for k in COUNT_KEYS if k not in metric]
-    row: dict[str, Any] = {"experiment": name, "setting": setting_label(name, on)}
+    row: dict[str, Any] = {"experiment": name, "client": "librdkafka",
+                           "setting": setting_label(name, on)}
     try:
         counts = run_sim(name, on, call)
         row["sim"] = {k: counts.get(k) for k in keys if k in counts or k in metric}
@@ -319,21 +186,61 @@ def _row(name: str, on: bool, cluster: Cluster, call: SimCall,
     return row
 
 
+def _twin_row(name: str, client: str, value: Any, cluster: Cluster,
+              java: Any) -> dict[str, Any]:
+    """One row of a Java twin: the compared counts first, then the script's others."""
+    metric = [m for m, _ in TWINS[name].metrics]
+    row: dict[str, Any] = {"experiment": name, "client": client,
+                           "setting": TWINS[name].label(value)}
+
+    def ordered(counts: dict[str, Any]) -> dict[str, Any]:
+        return {**{m: counts.get(m) for m in metric},
+                **{k: v for k, v in counts.items() if k not in metric}}
+
+    try:
+        row["sim"] = ordered(java_twins.run_sim(name, client, value))
+    except Exception as e:  # noqa: BLE001 - reported in the row
+        row["sim"] = {"error": f"{type(e).__name__}: {e}"}
+    try:
+        row["real"] = ordered(java_twins.run_real(name, client, value, cluster, java))
+    except Exception as e:  # noqa: BLE001
+        row["real"] = {"error": f"{type(e).__name__}: {e}"}
+    if name == "tv2-torn-txn":  # keep the scenario's row short: what it compares
+        row["sim"] = {k: row["sim"].get(k) for k in (*metric, "txn_committed", "txn_aborted",
+                                                     "virtual_ms") if k in row["sim"]}
+    ok = "error" not in row["sim"] and "error" not in row["real"]
+    row["agree"] = agrees(name, row["sim"], row["real"]) if ok else None
+    return row
+
+
+def _order(r: dict[str, Any]) -> tuple[int, int]:
+    names = experiments()
+    keys = row_keys(r["experiment"]) if r["experiment"] in names else []
+    at = (r.get("client", "librdkafka"), r["setting"])
+    return (names.index(r["experiment"]) if r["experiment"] in names else len(names),
+            keys.index(at) if at in keys else len(keys))
+
+
 def record(rows: list[dict[str, Any]], kafka_version: str, path: Path = RECORDED) -> Path:
     """Save rows as the recorded results shown when no broker is available.
 
-    Rows of experiments not in ``rows`` are kept from the previous file (the three-broker
-    experiments are recorded by their own run); every row carries its ``kafka_version``
-    and ``recorded_at`` date, and rows follow the order of :data:`SIM_CALLS`.
+    Rows of (experiment, client) pairs not in ``rows`` are kept from the previous file
+    (the three-broker experiments are recorded by their own run); every row carries its
+    ``kafka_version``, ``client_version`` and ``recorded_at`` date; rows follow the order
+    of :func:`experiments` and :func:`row_keys`.
     """
     today = datetime.now(UTC).date().isoformat()
-    new = [{**r, "kafka_version": kafka_version, "recorded_at": today} for r in rows]
-    ran = {r["experiment"] for r in rows}
-    old = recorded(path)["results"] if path.exists() else []
-    kept = [r for r in old if r["experiment"] not in ran and r["experiment"] in SIM_CALLS]
-    order = {name: i for i, name in enumerate(SIM_CALLS)}
-    merged = sorted(kept + new, key=lambda r: order.get(r["experiment"], len(order)))
-    data = {"kafka_version": kafka_version, "recorded_at": today, "results": merged}
+    versions = client_versions()
+    new = [{**r, "kafka_version": kafka_version, "client_version": versions[r["client"]],
+            "recorded_at": today} for r in rows]
+    ran = {(r["experiment"], r["client"]) for r in rows}
+    old = recorded(path) if path.exists() else {"results": []}
+    kept = [r for r in old["results"]
+            if (r["experiment"], r.get("client", "librdkafka")) not in ran
+            and r["experiment"] in experiments()]
+    merged = sorted(kept + new, key=_order)
+    data = {**old, "kafka_version": kafka_version, "clients": versions,
+            "recorded_at": today, "results": merged}
     path.write_text(json.dumps(data, indent=2) + "\n")
     return path
 
@@ -344,29 +251,38 @@ def record_differential(rows: list[dict[str, Any]], kafka_version: str,
     recorded rows stay."""
     data = recorded(path) if path.exists() else {"results": []}
     today = datetime.now(UTC).date().isoformat()
-    data["differential"] = [{**r, "kafka_version": kafka_version, "recorded_at": today}
-                            for r in rows]
+    version = client_versions()["librdkafka"]
+    data["differential"] = [{**r, "kafka_version": kafka_version, "client_version": version,
+                             "recorded_at": today} for r in rows]
     path.write_text(json.dumps(data, indent=2) + "\n")
     return path
 
 
 def recorded(path: Path = RECORDED) -> dict[str, Any]:
-    """The recorded results: ``{"kafka_version", "recorded_at", "results"}``."""
+    """The recorded results: ``{"kafka_version", "clients", "recorded_at", "results",
+    "differential"}``."""
     return json.loads(path.read_text())
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ",".join(str(v) for v in value) + "]"
+    return str(value)
 
 
 def format_counts(experiment: str, counts: Mapping[str, Any]) -> str:
     """The compared counts of one side of a row, e.g. ``duplicates=1`` (or the error)."""
     if "error" in counts:
         return "error: " + str(counts["error"])[:60]
-    return ", ".join(f"{m}={counts.get(m)}" for m, _ in METRICS[experiment])
+    return ", ".join(f"{m}={_short(counts.get(m))}" for m, _ in metrics(experiment))
 
 
-def table_rows(rows: list[dict[str, Any]]) -> list[tuple[str, str, str, str, str]]:
-    """(experiment, setting, simulation, real Kafka, agree) text cells per row."""
+def table_rows(rows: list[dict[str, Any]]) -> list[tuple[str, str, str, str, str, str]]:
+    """(experiment, client, setting, simulation, real Kafka, agree) text cells per row."""
     return [
         (
             r["experiment"],
+            r.get("client", "librdkafka"),
             r["setting"] + (f" seed {r['seed']}" if "seed" in r else ""),
             format_counts(r["experiment"], r["sim"]),
             format_counts(r["experiment"], r["real"]),
@@ -378,10 +294,11 @@ def table_rows(rows: list[dict[str, Any]]) -> list[tuple[str, str, str, str, str
 
 def format_table(rows: list[dict[str, Any]]) -> str:
     """A plain-text table of comparison rows."""
-    head = ("experiment", "setting", "simulation", "real Kafka", "agree")
+    head = ("experiment", "client", "setting", "simulation", "real Kafka", "agree")
     body = table_rows(rows)
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=True)]
-    lines = ["  ".join(str(x).ljust(w) for x, w in zip(head, widths, strict=True))]
+    lines = ["  ".join(str(x).ljust(w) for x, w in zip(head, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True)) for r in body]
+    lines += ["  ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True)).rstrip()
+              for r in body]
     return "\n".join(lines)

@@ -16,7 +16,7 @@ import dataclasses
 import random
 from typing import Any
 
-from eoslib.real.compare import SIM_CALLS, SimCall
+from eoslib.real.sim_calls import SIM_CALLS, SimCall
 
 #: experiments that take a seeded schedule
 SEEDED = ("producer-retry", "consumer-crash")

@@ -1,4 +1,4 @@
-"""A small Kafka-aware TCP proxy that can lose one Produce acknowledgement.
+"""A small Kafka-aware TCP proxy that can lose Produce acknowledgements and hold a request.
 
 It sits in front of the broker's ``PROXIED`` listener (see :mod:`eoslib.real.broker`).
 Kafka's wire protocol frames every request and response as a 4-byte big-endian length
@@ -10,6 +10,12 @@ the response to the N-th Produce request (api_key 0) and cuts the client's conne
 
 The broker has appended the batch by the time it answers, so the client sees a produce that
 may or may not have been written, and retries it: the lost-acknowledgement fault.
+
+On command (:meth:`FaultProxy.hold_request`) it also *holds* the N-th request of an API (e.g.
+EndTxn, api_key 26) instead of forwarding it: the client times out and retries on a new
+connection. :meth:`FaultProxy.release_held` later delivers the held bytes to the broker on a
+fresh connection and reads the broker's error code from the answer: a request delayed in
+the network that arrives after its retry (the fault of KAFKA-17754 and KIP-890).
 
 It runs an asyncio loop in a background thread; use it as a context manager::
 
@@ -29,7 +35,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PRODUCE = 0  # api_key of a Produce request
+END_TXN = 26  # api_key of an EndTxn request
 HOST = "127.0.0.1"
+#: the first flexible (KIP-482: tagged fields in the response header) version of each API
+#: whose answer :meth:`FaultProxy.release_held` reads
+FLEXIBLE_FROM = {END_TXN: 3}
 
 
 @dataclass
@@ -42,6 +52,8 @@ class ProxyStats:
     dropped: int = 0  # Produce responses swallowed
     cut: int = 0  # client connections cut after a swallowed response
     dropped_correlation_ids: list[int] = field(default_factory=list)
+    by_api: dict[int, int] = field(default_factory=dict)  # api_key -> requests seen
+    held: int = 0  # requests held back (not forwarded)
 
 
 class FaultProxy:
@@ -53,6 +65,8 @@ class FaultProxy:
         self.stats = ProxyStats()
         self._lock = threading.Lock()
         self._drop_at: set[int] = set()  # produce request numbers (1-based) to lose
+        self._hold_at: set[tuple[int, int]] = set()  # (api_key, request number) to hold
+        self._held: list[bytes] = []  # held request frames, oldest first
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -73,6 +87,52 @@ class FaultProxy:
             raise ValueError("nth counts from 1")
         with self._lock:
             self._drop_at.add(self.stats.produce_requests + nth)
+
+    def hold_request(self, api_key: int, nth: int = 1) -> None:
+        """Hold (do not forward) the ``nth`` request of ``api_key`` from now on."""
+        if nth < 1:
+            raise ValueError("nth counts from 1")
+        with self._lock:
+            self._hold_at.add((api_key, self.stats.by_api.get(api_key, 0) + nth))
+
+    @property
+    def holding(self) -> int:
+        """How many held requests wait to be released."""
+        with self._lock:
+            return len(self._held)
+
+    def release_held(self, timeout: float = 15.0) -> list[dict[str, Any]]:
+        """Deliver every held request to the broker, each on a fresh connection, oldest
+        first; return, per request, ``api_key``, ``api_version`` and the broker's
+        ``error_code`` (read from the answer; ``None`` for an API whose answer layout is not
+        known here)."""
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("the proxy is not running")
+        with self._lock:
+            frames, self._held = self._held, []
+        out = []
+        for frame in frames:
+            fut = asyncio.run_coroutine_threadsafe(self._deliver(frame), loop)
+            out.append(fut.result(timeout))
+        return out
+
+    async def _deliver(self, frame: bytes) -> dict[str, Any]:
+        api_key, version, _corr = struct.unpack_from(">hhi", frame, 4)
+        reader, writer = await asyncio.open_connection(HOST, self.target_port)
+        try:
+            writer.write(frame)
+            await writer.drain()
+            answer = await _read_frame(reader)
+        finally:
+            writer.close()
+        code = None
+        if answer is not None and api_key in FLEXIBLE_FROM:
+            # size(4) correlation_id(4) [tagged fields: an empty set is one 0 byte]
+            # throttle_time_ms(4) error_code(2)
+            at = 4 + 4 + (1 if version >= FLEXIBLE_FROM[api_key] else 0) + 4
+            (code,) = struct.unpack_from(">h", answer, at)
+        return {"api_key": api_key, "api_version": version, "error_code": code}
 
     def start(self) -> FaultProxy:
         """Start listening (returns once the port is bound)."""
@@ -165,8 +225,17 @@ class FaultProxy:
             if frame is None:
                 return
             api_key, _version, corr = struct.unpack_from(">hhi", frame, 4)
-            pending[corr] = api_key
             self.stats.requests += 1
+            with self._lock:
+                n = self.stats.by_api[api_key] = self.stats.by_api.get(api_key, 0) + 1
+                hold = (api_key, n) in self._hold_at
+                if hold:
+                    self._hold_at.discard((api_key, n))
+                    self._held.append(frame)
+                    self.stats.held += 1
+            if hold:
+                continue  # never forwarded now: the client waits, times out, retries
+            pending[corr] = api_key
             if api_key == PRODUCE:
                 with self._lock:
                     self.stats.produce_requests += 1

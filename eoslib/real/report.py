@@ -1,8 +1,9 @@
-"""Show the simulation-versus-real-Kafka comparison in a notebook: a table and a bar plot.
+"""Show the simulation-versus-real-Kafka comparison in a notebook: a table and a picture.
 
 :func:`show_comparison` runs the comparison live when a broker is available (the local one
 from ``eoslib broker start``, or a ``bootstrap`` address), and otherwise says so plainly and
-shows the results recorded with the course (with their Kafka version and date).
+shows the results recorded with the course (with their Kafka and client versions and date).
+Every row names its client. :func:`show_no_twin` lists the claims no row covers.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eoslib.real import broker, compare
+from eoslib.real.no_twin import NO_TWIN
 
 
 @dataclass
@@ -22,6 +24,7 @@ class Comparison:
     kafka_version: str
     recorded_at: str | None
     message: str
+    clients: dict[str, str] | None = None
 
 
 def load_comparison(
@@ -29,11 +32,13 @@ def load_comparison(
     live: bool | None = None,
     bootstrap: str | None = None,
     extra_conf: dict[str, str] | None = None,
+    client: str = "both",
 ) -> Comparison:
     """Live rows when a broker is reachable (or ``live=True``), else the recorded ones.
 
     ``live=None`` (auto) runs live when ``bootstrap`` is given or the local broker is
-    running; ``live=False`` always shows the recorded results.
+    running; ``live=False`` always shows the recorded results. ``client`` keeps the rows
+    of ``librdkafka``, ``java`` or ``both`` (live runs only).
     """
     st = broker.status() if bootstrap is None else None
     if live is None:
@@ -47,46 +52,68 @@ def load_comparison(
             if st is None:
                 raise broker.BrokerError("no local broker is running: `eoslib broker start`")
             cluster, version = Cluster.from_state(st, extra_conf), st.kafka_version
-        rows = compare.compare(cluster, experiments=compare.single_broker())
-        rows += _not_recorded(rows, "not run: needs the three-broker cluster")
+        names = compare.single_broker() + list(compare.TWINS)
+        rows = compare.compare(cluster, experiments=names, client=client)
+        rows += _not_recorded(rows, "not run: needs the three-broker cluster", client)
         where = bootstrap or (st.bootstrap if st else "?")
-        return Comparison(
-            rows, "live", version, None, f"Live run against Kafka {version} at {where}."
-        )
+        return Comparison(rows, "live", version, None,
+                          f"Live run against Kafka {version} at {where}.",
+                          compare.client_versions())
     data = compare.recorded()
+    clients = data.get("clients") or {}
     msg = (
         "No Kafka broker is running here, so this shows the results recorded with the "
-        f"course: Apache Kafka {data['kafka_version']}, recorded on {data['recorded_at']}. "
-        "To run them yourself: `eoslib broker fetch`, `eoslib broker start`, then re-run "
-        "this cell (or `eoslib compare` in a terminal)."
+        f"course: Apache Kafka {data['kafka_version']}, recorded on {data['recorded_at']} "
+        f"with {clients.get('java', 'the Java client')} and "
+        f"{clients.get('librdkafka', 'confluent-kafka')}. To run them yourself: "
+        "`eoslib broker fetch`, `eoslib broker start`, then re-run this cell (or "
+        "`eoslib compare` in a terminal)."
     )
     rows = data["results"] + _not_recorded(data["results"], "not recorded yet")
-    return Comparison(rows, "recorded", data["kafka_version"], data["recorded_at"], msg)
+    return Comparison(rows, "recorded", data["kafka_version"], data["recorded_at"], msg,
+                      clients)
 
 
-def _not_recorded(rows: list[dict[str, Any]], why: str) -> list[dict[str, Any]]:
-    """Rows saying so for every experiment and setting ``rows`` lack (none left out)."""
-    have = {(r["experiment"], r["setting"]) for r in rows}
+def _not_recorded(rows: list[dict[str, Any]], why: str,
+                  client: str = "both") -> list[dict[str, Any]]:
+    """Rows saying so for every experiment, client and setting ``rows`` lack."""
+    have = {(r["experiment"], r.get("client", "librdkafka"), r["setting"]) for r in rows}
     out = []
-    for name in compare.SIM_CALLS:
-        for on in (False, True):
-            label = compare.setting_label(name, on)
-            if (name, label) not in have:
-                gap = {"error": why}
-                out.append({"experiment": name, "setting": label, "sim": gap, "real": gap,
-                            "agree": None})
+    for name in compare.experiments():
+        for c, label in compare.row_keys(name):
+            if client not in ("both", c) or (name, c, label) in have:
+                continue
+            gap = {"error": why}
+            out.append({"experiment": name, "client": c, "setting": label, "sim": gap,
+                        "real": gap, "agree": None})
     return out
 
 
 def what_is_compared() -> str:
-    """One line per experiment: its metrics (exact / zero-or-not) and what they count."""
+    """One entry per experiment: its clients, metrics (exact / zero-or-not), simulated twin
+    and what they count."""
     lines = []
-    for name, call in compare.SIM_CALLS.items():
+    for name in compare.experiments():
         metrics = ", ".join(f"{m} ({'exact' if how == 'exact' else 'zero or not'})"
-                            for m, how in compare.METRICS[name])
-        twin = "same script" if call.script else f"scenario {call.scenario!r}"
-        lines.append(f"{name} [{metrics}; simulated twin: {twin}]\n    {call.compares}")
+                            for m, how in compare.metrics(name))
+        if name in compare.SIM_CALLS:
+            call = compare.SIM_CALLS[name]
+            clients = "librdkafka"
+            twin = "same script" if call.script else f"scenario {call.scenario!r}"
+            what = call.compares
+        else:
+            t = compare.TWINS[name]
+            clients = " and ".join(t.clients)
+            twin = f"scenario {t.scenario!r}" if t.scenario else "same script"
+            what = t.compares + (f" [notebook {t.notebooks}]" if t.notebooks else "")
+        lines.append(f"{name} ({clients}) [{metrics}; simulated twin: {twin}]\n    {what}")
     return "\n".join(lines)
+
+
+def show_no_twin() -> None:
+    """Print the course's claims that no row compares with Kafka, and why."""
+    for u in NO_TWIN:
+        print(f"- {u.claim} [notebook {u.notebooks}]\n    why no twin: {u.reason}")
 
 
 def show_differential() -> list[dict[str, Any]]:
@@ -99,46 +126,70 @@ def show_differential() -> list[dict[str, Any]]:
     print()
     print(compare.format_table(rows))
     agreed = sum(1 for r in rows if r["agree"])
-    print(f"\nAgree on {agreed} of {len(rows)} seeded runs "
-          f"(Kafka {rows[0]['kafka_version']}, recorded {rows[0]['recorded_at']}).")
+    print(f"\nAgree on {agreed} of {len(rows)} seeded runs (librdkafka; Kafka "
+          f"{rows[0]['kafka_version']}, recorded {rows[0]['recorded_at']}).")
     return rows
 
 
-def plot_comparison(cmp: Comparison, *, figsize: tuple[float, float] | None = None) -> Any:
-    """A matplotlib figure: each compared count as a pair of bars (simulation, Kafka)."""
-    import matplotlib.pyplot as plt
+def summary(rows: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    """Per client: (rows that agree, rows compared)."""
+    out: dict[str, tuple[int, int]] = {}
+    for c in compare.CLIENTS:
+        mine = [r for r in rows if r.get("client", "librdkafka") == c and r["agree"] is not None]
+        out[c] = (sum(1 for r in mine if r["agree"]), len(mine))
+    return out
 
-    figsize = figsize or (9, max(4.8, 0.2 * len(cmp.rows) * 2 + 1.2))
+
+def client_title(client: str, versions: dict[str, str] | None = None) -> str:
+    """``Java client (kafka-clients 4.1.1)``, ``librdkafka client (confluent-kafka ...)``."""
+    name = "Java client" if client == "java" else "librdkafka client"
+    version = (versions or {}).get(client)
+    return f"{name} ({version})" if version else compare.CLIENT_NAMES[client]
+
+
+def plot_comparison(cmp: Comparison, *, figsize: tuple[float, float] | None = None) -> Any:
+    """A matplotlib figure: one line per experiment, one column per client; each cell says
+    how many of that client's rows agree (solid), disagree (hatched, 'NO') or were not
+    compared (blank)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
 
     from eoslib.viz.palette import BLUE, INK, ORANGE
 
-    fig, ax_b = plt.subplots(figsize=figsize, layout="constrained")
-    labels: list[str] = []
-    sims: list[float] = []
-    reals: list[float] = []
-    for r in cmp.rows:
-        if r["agree"] is None:
-            continue
-        for name, _how in compare.METRICS[r["experiment"]]:
-            s, v = r["sim"].get(name), r["real"].get(name)
-            on = r["setting"] == compare.setting_label(r["experiment"], True)
-            labels.append(f"{r['experiment']} {'on' if on else 'off'}: {name}")
-            sims.append(s if isinstance(s, int | float) else 0)
-            reals.append(v if isinstance(v, int | float) else 0)
-    ys = [len(labels) - 1 - i for i in range(len(labels))]  # first row on top
-    h = 0.4
-    ax_b.barh([y + h / 2 for y in ys], sims, h, label="simulation", color=BLUE, hatch="//")
-    ax_b.barh([y - h / 2 for y in ys], reals, h, label="real Kafka", color=ORANGE)
-    ax_b.set_yticks(ys, labels, fontsize=8)
-    ax_b.set_xlabel("count")
-    ax_b.set_title(
-        f"{'Live run' if cmp.source == 'live' else 'Recorded run'}, Apache Kafka "
-        f"{cmp.kafka_version}" + (f" ({cmp.recorded_at})" if cmp.recorded_at else "")
-        + "\neach compared count: simulation (hatched) vs real Kafka (solid)",
-        color=INK, fontsize=9,
-    )
-    ax_b.legend(frameon=False, loc="lower right")
-    ax_b.spines[["top", "right"]].set_visible(False)
+    names = compare.experiments()
+    clients = list(compare.CLIENTS)
+    fig, ax = plt.subplots(figsize=figsize or (8.8, 0.36 * len(names) + 1.4),
+                           layout="constrained")
+    for y, name in enumerate(reversed(names)):
+        for x, c in enumerate(clients):
+            mine = [r for r in cmp.rows if r["experiment"] == name
+                    and r.get("client", "librdkafka") == c]
+            compared = [r for r in mine if r["agree"] is not None]
+            agree = sum(1 for r in compared if r["agree"])
+            if not mine:
+                text, face, hatch = "no rows", "white", ""
+            elif not compared:
+                text, face, hatch = f"{len(mine)} not compared", "white", ".."
+            elif agree == len(compared):
+                text, face, hatch = f"{agree} of {len(compared)} agree", BLUE, ""
+            else:
+                text, face, hatch = f"NO: {agree} of {len(compared)} agree", ORANGE, "//"
+            ax.add_patch(Rectangle((x + 0.03, y + 0.08), 0.94, 0.84, facecolor=face,
+                                   edgecolor=INK, hatch=hatch, linewidth=0.6,
+                                   alpha=0.35 if face != "white" else 1.0))
+            ax.text(x + 0.5, y + 0.5, text, ha="center", va="center", fontsize=10, color=INK)
+    ax.set_xlim(0, len(clients))
+    ax.set_ylim(0, len(names))
+    ax.set_xticks([x + 0.5 for x in range(len(clients))],
+                  [compare.CLIENT_NAMES[c] for c in clients], fontsize=10)
+    ax.xaxis.tick_top()
+    ax.set_yticks([y + 0.5 for y in range(len(names))], list(reversed(names)), fontsize=10)
+    ax.tick_params(length=0)
+    for side in ("top", "right", "bottom", "left"):
+        ax.spines[side].set_visible(False)
+    where = ("Live run" if cmp.source == "live" else f"Recorded {cmp.recorded_at}")
+    ax.set_title(f"{where}, Apache Kafka {cmp.kafka_version}: rows where the simulator "
+                 "and Kafka agree, per client", color=INK, fontsize=10, loc="left")
     return fig
 
 
@@ -147,21 +198,33 @@ def show_comparison(
     live: bool | None = None,
     bootstrap: str | None = None,
     extra_conf: dict[str, str] | None = None,
+    client: str = "both",
 ) -> Comparison:
-    """Print where the results come from and the table, then show the bar plot."""
+    """Print where the results come from, the count per client and the table; show the
+    picture."""
     import matplotlib.pyplot as plt
 
-    cmp = load_comparison(live=live, bootstrap=bootstrap, extra_conf=extra_conf)
+    cmp = load_comparison(live=live, bootstrap=bootstrap, extra_conf=extra_conf,
+                          client=client)
     print(cmp.message)
-    agreed = sum(1 for r in cmp.rows if r["agree"])
-    compared = [r for r in cmp.rows if r["agree"] is not None]
+    for c, (agreed, compared) in summary(cmp.rows).items():
+        print(f"{client_title(c, cmp.clients)}: the simulation and Kafka agree on {agreed} "
+              f"of {compared} compared rows.")
     missing = sorted({r["experiment"] for r in cmp.rows if r["agree"] is None})
-    print(f"The simulation and real Kafka agree on {agreed} of {len(compared)} compared runs.")
     if missing:
-        print(f"Not compared here ({len(cmp.rows) - len(compared)} rows, shown as '-'): "
-              + ", ".join(missing))
+        n = sum(1 for r in cmp.rows if r["agree"] is None)
+        print(f"Not compared here ({n} rows, shown as '-'): " + ", ".join(missing))
     print()
     print(compare.format_table(cmp.rows))
-    plot_comparison(cmp)
-    plt.show()
+    fig = plot_comparison(cmp)
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+
+        if get_ipython() is not None:
+            display(fig)  # through eoslib.viz's figure formatter (legible 2x PNG)
+        else:
+            plt.show()
+    finally:
+        plt.close(fig)
     return cmp

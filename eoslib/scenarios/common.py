@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from eoslib.apps import Pipeline
-from eoslib.errors import KafkaException
+from eoslib.errors import ConfigException, KafkaException
+from eoslib.faults import FaultPlan
 from eoslib.scenarios.registry import Setup
 
 
@@ -33,9 +34,23 @@ def pipeline(s: Setup, **kw: Any) -> Pipeline:
                  batch=int(c["batch"]), producer_config=s.producer, consumer_config=s.consumer,
                  **({"step": hooks["step"]} if "step" in hooks else {}), **kw)
     plan = s.sim.faults
+    check_crash_placement(plan, s.messages)
     if p.crash_at is None and not {"crash_at", "crash_prob"} & plan.explicit:
-        p.crash_at = s.messages // 2  # the FaultPlan default: the middle message
+        p.crash_at = s.messages // 2  # the default: the middle message, whatever the size
     return p
+
+
+def check_crash_placement(plan: FaultPlan, messages: int) -> None:
+    """A crash placed at an input message the run does not have is an error naming it."""
+    last = messages - 1
+    if plan.crash_at is not None and plan.crash_at > last:
+        raise ConfigException("crash_at", plan.crash_at, f"Expected an input message from 0 "
+                              f"to {last}: the run has {messages} messages (m0..m{last})")
+    for item in plan.crash_points:
+        n = int(item.partition(":")[2])
+        if n > last:
+            raise ConfigException("crash_points", item, f"Expected STEP:N with N from 0 to "
+                                  f"{last}: the run has {messages} messages")
 
 
 def producer(s: Setup, **extra: Any) -> Any:

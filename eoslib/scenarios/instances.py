@@ -37,7 +37,7 @@ def _zombie(s: Setup) -> Outcome:
     b = pipeline(s, name="app-b")
     b.start()  # same group; with transactions, same transactional.id: fences app-a
     for _ in range(3):
-        b.run_once()
+        b.iterate()
     # app-a wakes up and carries on as if nothing happened
     c.alive = True
     sim.kernel.emit("app-a", "restart", "app-a resumes", flag="error")
@@ -60,7 +60,9 @@ def _zombie(s: Setup) -> Outcome:
           "One of two group members stalls past max.poll.interval.ms; its partitions move "
           "to the other and its late commit fails. At-least-once replays them; with "
           "transactions the stale generation fences its offsets (KIP-447)",
-          config={"transactions": False, "batch": 5, "max.poll.interval.ms": 5000},
+          config={"transactions": False, "batch": 5, "max.poll.interval.ms": 5000,
+                  # librdkafka: max.poll.interval.ms >= session.timeout.ms
+                  "session.timeout.ms": 5000},
           messages=40)
 def _rebalance(s: Setup) -> Outcome:
     sim = s.sim
@@ -72,8 +74,8 @@ def _rebalance(s: Setup) -> Outcome:
     a.start()
     b.start()
     for _ in range(2):
-        a.run_once()
-        b.run_once()
+        a.iterate()
+        b.iterate()
     # app-a polls a batch and starts processing it... slowly
     ca, pa = a.consumer, a.producer
     assert ca is not None and pa is not None
@@ -85,7 +87,7 @@ def _rebalance(s: Setup) -> Outcome:
     stall_until = sim.now + 1.5 * ca.config["max.poll.interval.ms"]
     sim.kernel.emit("app-a", "crash", "app-a processes slowly (no poll)", flag="error")
     while sim.now < stall_until:  # app-b keeps polling; the group moves on without app-a
-        if not b.run_once():
+        if not b.iterate():
             sim.sleep(100)
     try:  # app-a finishes its batch and commits, as if nothing happened
         if eos:

@@ -14,7 +14,7 @@ from eoslib.sinks import Sink
           "A consume-process-produce app crashes before committing its input offsets "
           "and replays the batch; transactions=true makes output and offsets atomic",
           config={"transactions": False, "batch": 10},
-          faults={"crash_step": "before_commit", "crash_at": 25})
+          faults={"crash_step": "before_commit"})
 def _consumer_crash(s: Setup) -> Outcome:
     vals = fill_input(s)
     s.sim.create_topic("out", 1)
@@ -27,7 +27,7 @@ def _consumer_crash(s: Setup) -> Outcome:
 @scenario("at-most-once",
           "Committing before processing: a crash after the commit loses the batch",
           config={"delivery": "at-most-once", "batch": 10},
-          faults={"crash_step": "after_commit", "crash_at": 25})
+          faults={"crash_step": "after_commit"})
 def _at_most_once(s: Setup) -> Outcome:
     vals = fill_input(s)
     sink = Sink(s.sim, s.course["sink"] or "insert")
@@ -42,7 +42,7 @@ def _at_most_once(s: Setup) -> Outcome:
           "The transactional loop crashes at the chosen step: the open transaction aborts "
           "and the restart resumes from the committed offsets - no duplicates",
           config={"transactions": True, "batch": 10},
-          faults={"crash_step": "after_produce", "crash_at": 25})
+          faults={"crash_step": "after_produce"})
 def _txn_crash(s: Setup) -> Outcome:
     return _consumer_crash(s)
 
@@ -51,7 +51,7 @@ def _txn_crash(s: Setup) -> Outcome:
           "An exactly-once pipeline writes to a database table and crashes after the "
           "write, before the commit: insert duplicates, upsert and offsets do not",
           config={"transactions": True, "sink": "insert", "batch": 10},
-          faults={"crash_step": "after_process", "crash_at": 25})
+          faults={"crash_step": "after_process"})
 def _external_sink(s: Setup) -> Outcome:
     vals = fill_input(s)
     s.sim.create_topic("out", 1)

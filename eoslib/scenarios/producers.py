@@ -11,7 +11,7 @@ from eoslib.scenarios.registry import Outcome, Setup, scenario
 @scenario("producer-retry",
           "A producer retries after lost acknowledgements: duplicates unless "
           "enable.idempotence=true",
-          config={"enable.idempotence": True, "request.timeout.ms": 1000,
+          config={"enable.idempotence": True, "request.timeout.ms": 1000, "socket.timeout.ms": 1000,
                   "delivery.timeout.ms": 30000},
           faults={"response_loss": 0.1})
 def _producer_retry(s: Setup) -> Outcome:
@@ -39,7 +39,8 @@ def _reorder(s: Setup) -> Outcome:
 @scenario("producer-restart",
           "An idempotent producer crashes before learning what was delivered; its "
           "replacement re-sends: idempotence is per producer session",
-          config={"enable.idempotence": True, "request.timeout.ms": 1000},
+          config={"enable.idempotence": True, "request.timeout.ms": 1000,
+                  "socket.timeout.ms": 1000},
           faults={"lost_acks": 0})
 def _producer_restart(s: Setup) -> Outcome:
     sim = s.sim

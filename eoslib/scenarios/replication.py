@@ -10,7 +10,7 @@ from eoslib.scenarios.registry import Outcome, Setup, scenario
           "The partition leader dies while followers lag: acks=1 loses acknowledged "
           "writes; acks=all with min.insync.replicas=2 does not",
           config={"acks": "all", "enable.idempotence": False, "min.insync.replicas": 2,
-                  "request.timeout.ms": 1000},
+                  "request.timeout.ms": 1000, "socket.timeout.ms": 1000},
           cluster={"brokers": 3, "replica.fetch.wait.ms": 20})
 def _leader_failover(s: Setup) -> Outcome:
     sim = s.sim

@@ -41,7 +41,15 @@ def run_scenario(name: str, *, seed: int = 0, messages: int | None = None,
         plan_d = {k: v for k, v in faults.to_json().items() if k in faults.explicit}
     else:
         plan_d = dict(faults or {})
-    plan = FaultPlan.from_dict({**sc.faults, **plan_d})
+    merged = {**sc.faults, **plan_d}
+    if any(plan_d.get(k) for k in PLACED_LOSSES):
+        # a placed loss means exactly that many: the scenario's chance losses are off
+        # unless given too
+        merged.update({k: 0.0 for k in CHANCE_LOSSES if k not in plan_d})
+    if merged.get("crash_step") and merged.get("crash_at") is None \
+            and not {"crash_at", "crash_prob"} & plan_d.keys() and not merged.get("crash_prob"):
+        merged["crash_at"] = n // 2  # a placed crash falls inside the run: the middle message
+    plan = FaultPlan.from_dict(merged)
     prod, cons, course = split_config(cfg)
     cluster = dict(sc.cluster)
     if course["brokers"] is not None:
@@ -101,6 +109,12 @@ def run_scenario(name: str, *, seed: int = 0, messages: int | None = None,
                                                int(effective["transaction.version"])))
     return Result(name, seed, n, effective, plan.to_json(), counts, report, sim.history,
                   sim.trace, requests=dict(sim.injector.counts))
+
+
+#: placed network losses (``lost_acks=N`` is exactly N lost answers) and the chance ones
+#: they switch off (``response_loss``...) unless those are given as well
+PLACED_LOSSES = ("lost_acks", "lose_responses", "drop")
+CHANCE_LOSSES = ("response_loss", "request_loss")
 
 
 def lso_lag(sim: Simulation, topics: list[str]) -> float:

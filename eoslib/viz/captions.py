@@ -84,7 +84,7 @@ def _message(ev: TraceEvent, d: dict[str, Any], result: Result) -> Said:
     if fate == "lost":
         return Said(f"The answer to {api} ({reply}) is lost on the way back: {d['from']} did "
                     f"the work, but {d['to']} does not know it and will retry after "
-                    "request.timeout.ms.", facts)
+                    f"{timeout_name(result)}.", facts)
     if fate == "ignored":
         return Said(f"{d['to']} gets the {api} answer ({reply}) too late: it is ignored.",
                     facts)
@@ -144,7 +144,8 @@ def _poll(lane: str, d: dict[str, Any], st: ProtocolState) -> Said:
                 f"{tp}); its position is now {pos}{c}.", facts)
 
 
-def _other(ev: TraceEvent, d: dict[str, Any] | None, st: ProtocolState) -> Said:
+def _other(ev: TraceEvent, d: dict[str, Any] | None, st: ProtocolState,
+           result: Result) -> Said:
     kind, lane, label = ev["kind"], ev["lane"], ev["label"]
     if kind == "poll" and d and d.get("records"):
         return _poll(lane, d, st)
@@ -198,7 +199,7 @@ def _other(ev: TraceEvent, d: dict[str, Any] | None, st: ProtocolState) -> Said:
     if kind == "ack" and label.startswith("offset"):
         return Said(f"{lane} learns its batch is stored: {label}.", {"answer": "handed"})
     if kind == "timeout":
-        return _timeout(ev, st)
+        return _timeout(ev, st, result)
     if kind == "retry":
         seq = (f" with the same seq {d['seq']}: the broker can recognise it" if d and
                d.get("seq", -1) >= 0 else ": without a sequence number the broker cannot "
@@ -214,9 +215,17 @@ def _other(ev: TraceEvent, d: dict[str, Any] | None, st: ProtocolState) -> Said:
     return Said(f"{lane}: {label}.")
 
 
-def _timeout(ev: TraceEvent, st: ProtocolState) -> Said:
+def timeout_name(result: Result) -> str:
+    """The setting that bounds a request's wait for its answer, in the run's client:
+    ``socket.timeout.ms`` in librdkafka, ``request.timeout.ms`` in the Java client."""
+    return "socket.timeout.ms" if (result.config or {}).get("client") == "librdkafka" \
+        else "request.timeout.ms"
+
+
+def _timeout(ev: TraceEvent, st: ProtocolState, result: Result) -> Said:
     """A request timed out: say whether its answer had arrived (and was held) or not."""
     lane = ev["lane"]
+    knob = timeout_name(result)
     ps = st.producers.get(lane)
     ms = ""
     if "ms" in ev["label"]:
@@ -224,13 +233,13 @@ def _timeout(ev: TraceEvent, st: ProtocolState) -> Said:
     held = ev["i"] in st.held_timeouts
     facts: dict[str, Any] = {"answer": "held" if held else "none"}
     if held:
-        return Said(f"{lane}: request.timeout.ms{ms} runs out for a batch whose answer did "
+        return Said(f"{lane}: {knob}{ms} runs out for a batch whose answer did "
                     "arrive but was held behind an earlier lost answer on the same "
                     "connection: the client drops the connection and retries every batch "
                     "still waiting on it.", facts)
     waiting = len(ps.inflight) if ps else 0
     facts["waiting"] = waiting
-    return Said(f"{lane}: no answer within request.timeout.ms{ms} - the broker may or may "
+    return Said(f"{lane}: no answer within {knob}{ms} - the broker may or may "
                 "not have appended; the client drops the connection and retries this batch"
                 + (f" ({waiting} other batch(es) still wait for an answer)." if waiting
                    else "."), facts)
@@ -252,7 +261,7 @@ def explain(result: Result, step: int, state: ProtocolState | None = None) -> Sa
         return _produce(ev, d, st)
     if d and ev["kind"] == "marker":
         return _marker(d, st)
-    return _other(ev, d, st)
+    return _other(ev, d, st, result)
 
 
 def caption(result: Result, step: int, state: ProtocolState | None = None) -> str:

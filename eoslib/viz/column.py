@@ -19,8 +19,9 @@ from typing import Any
 
 #: The output width of JupyterLab's default notebook column at 100% zoom (CSS px).
 COLUMN_PX = 880
-#: The widest picture the course draws for the column (a little margin inside it).
-MAX_WIDTH_PX = 860
+#: The widest picture the course draws: it fits the column even with JupyterLab's file
+#: browser open on a 1280 px screen (an output area of about 830 px), so it shows 1:1.
+MAX_WIDTH_PX = 820
 #: No text smaller than this, as displayed (CSS px = the font's em size on screen).
 MIN_TEXT_PX = 11.0
 #: The value written in a log cell: never smaller than this.
@@ -63,6 +64,8 @@ CHART_RC: dict[str, Any] = {
     "svg.hashsalt": "eoslib",  # fixed ids: the same figure gives the same SVG
     "svg.id": "eoslib",
 }
+#: The margin (inches) around a chart saved for a notebook.
+PAD_IN = 0.05
 #: The smallest font size (pt) any chart may use: MIN_TEXT_PX at 1:1.
 MIN_CHART_PT = MIN_TEXT_PX / PX_PER_PT
 #: savefig keywords that keep SVG output the same on every run and machine.
@@ -88,20 +91,31 @@ def apply_chart_style() -> None:
 def enforce_min_text(fig: Any, min_px: float = MIN_TEXT_PX,
                      column_px: float = COLUMN_PX) -> float:
     """Raise every text of matplotlib figure ``fig`` that would show smaller than ``min_px``
-    in the column (its size in px = pt x dpi/72, shrunk if the figure is wider than the
-    column) to ``min_px``. Returns the smallest displayed text size after that (px)."""
+    in the column to ``min_px``: its size in px is pt x dpi/72, shrunk when the figure (with
+    whatever sticks out of it, as a tight bounding box saves it) is wider than the column.
+    Returns the smallest displayed text size after that (px)."""
     from matplotlib.text import Text
 
-    fig.draw_without_rendering()  # creates the tick labels
-    width_px = fig.get_figwidth() * fig.dpi
-    px_per_pt = fig.dpi / 72 * shown_scale(width_px, column_px)
-    smallest = float("inf")
-    for t in fig.findobj(Text):
-        if not t.get_visible() or not t.get_text().strip():
-            continue
-        if t.get_fontsize() * px_per_pt < min_px - 1e-6:
-            t.set_fontsize(round(min_px / px_per_pt + 0.005, 2))
-        smallest = min(smallest, t.get_fontsize() * px_per_pt)
+    from eoslib.viz.plots import agg_canvas
+
+    smallest = min_px
+    for _ in range(3):  # bigger text can widen the tight box: measure again
+        canvas = agg_canvas(fig)
+        canvas.draw()  # lays out and creates the tick labels
+        tight = fig.get_tightbbox(canvas.get_renderer())
+        width_px = max(fig.get_figwidth(), tight.width + 2 * PAD_IN) * fig.dpi
+        px_per_pt = fig.dpi / 72 * shown_scale(width_px, column_px)
+        smallest = float("inf")
+        raised = False
+        for t in fig.findobj(Text):
+            if not t.get_visible() or not t.get_text().strip():
+                continue
+            if t.get_fontsize() * px_per_pt < min_px - 1e-6:
+                t.set_fontsize(round(min_px / px_per_pt + 0.01, 2))
+                raised = True
+            smallest = min(smallest, t.get_fontsize() * px_per_pt)
+        if not raised:
+            break
     return round(smallest, 2) if smallest != float("inf") else min_px
 
 
@@ -112,9 +126,9 @@ def figure_png(fig: Any) -> tuple[bytes, dict[str, Any]]:
     which ``tests/test_legibility.py`` reads from the committed outputs."""
     import io
 
-    smallest = enforce_min_text(fig)
+    enforce_min_text(fig)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=2 * fig.dpi, bbox_inches="tight",
+    fig.savefig(buf, format="png", dpi=2 * fig.dpi, bbox_inches="tight", pad_inches=PAD_IN,
                 facecolor="white", metadata={"Software": None})
     data = buf.getvalue()
     import struct
@@ -122,10 +136,18 @@ def figure_png(fig: Any) -> tuple[bytes, dict[str, Any]]:
     w, h = struct.unpack(">II", data[16:24])
     width = w // 2
     meta = {"width": width, "height": h // 2,
-            "eoslib": {"min_text_px": round(smallest * min(1.0, COLUMN_PX / width)
-                                            / shown_scale(fig.get_figwidth() * fig.dpi), 2),
-                       "column_px": COLUMN_PX}}
+            "eoslib": {"min_text_px": _smallest_shown(fig, width), "column_px": COLUMN_PX}}
     return data, meta
+
+
+def _smallest_shown(fig: Any, width_px: float) -> float:
+    """The smallest visible text of ``fig`` as shown, the picture being ``width_px`` wide."""
+    from matplotlib.text import Text
+
+    sizes = [t.get_fontsize() for t in fig.findobj(Text)
+             if t.get_visible() and t.get_text().strip()]
+    px = min(sizes, default=MIN_CHART_PT) * fig.dpi / 72 * shown_scale(width_px)
+    return float(round(px, 2))
 
 
 def use_in_notebooks() -> bool:
@@ -141,8 +163,21 @@ def use_in_notebooks() -> bool:
     from matplotlib.figure import Figure
 
     apply_chart_style()
-    formatters = shell.display_formatter.formatters
-    formatters["image/png"].for_type(Figure, figure_png)
-    for mime in ("image/svg+xml", "application/pdf", "image/jpeg"):
-        formatters[mime].pop(Figure, None)
+
+    def register(*_: Any) -> None:
+        formatters = shell.display_formatter.formatters
+        formatters["image/png"].for_type(Figure, figure_png)
+        for mime in ("image/svg+xml", "application/pdf", "image/jpeg"):
+            formatters[mime].pop(Figure, None)
+
+    try:  # load the inline backend now: it registers its own formatter when it loads
+        import matplotlib.pyplot as plt
+
+        plt._get_backend_mod()
+    except Exception:  # pragma: no cover - a private helper that may move
+        pass
+    register()
+    # and take ours back before every cell, should anything register another
+    if register not in shell.events.callbacks["pre_run_cell"]:
+        shell.events.register("pre_run_cell", register)
     return True

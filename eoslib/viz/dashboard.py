@@ -106,12 +106,14 @@ class Dashboard(_Shows):
         self.caption.add_class("eoslib-caption")
         self.log = widgets.HTML()
         self.log.add_class("eoslib-logview")
+        self.messages = widgets.HTML()
+        self.messages.add_class("eoslib-messages")
         self.plot = widgets.HTML()
         self.plot.add_class("eoslib-plot")
         box = widgets.Box(list(self.controls.values()),
                           layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
         self.widget = widgets.VBox([box, self.counts_html, self.verdict_html, self.caption,
-                                    self.log, self.plot])
+                                    self.log, self.plot, self.messages])
         self.widget.add_class("eoslib-dashboard")
         self.result: Result | None = None
         self.frame_now: Frame | None = None
@@ -169,12 +171,16 @@ class Dashboard(_Shows):
         return result
 
     def _show(self, frame: Frame, result: Result) -> None:
+        # pictures first, the counts line last: when the counts change, everything has
         self.frame_now = frame
-        self.counts_html.value = frame.counts_html()
-        self.verdict_html.value = frame.verdict_html(str(result.report).partition("\n")[2])
-        self.caption.value = f"<p>{html.escape(frame.caption)}</p>"
         self.log.value = frame.picture_html("log")
         self.plot.value = frame.picture_html("counts")
+        self.messages.value = ("<details><summary>the messages, up to the first anomaly (Lamport "
+                               "diagram)</summary>" + frame.picture_html("messages")
+                               + "</details>")
+        self.caption.value = f"<p>{html.escape(frame.caption)}</p>"
+        self.verdict_html.value = frame.verdict_html(str(result.report).partition("\n")[2])
+        self.counts_html.value = frame.counts_html()
 
     @property
     def counts_text(self) -> str:

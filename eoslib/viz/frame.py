@@ -39,7 +39,8 @@ _PATTERN = {"//": "diag", "xx": "cross", "..": "dots", "\\\\": "diag", "++": "cr
 class Frame:
     """What a dashboard shows for one set of values (see module docstring).
 
-    ``pictures`` maps a name (``"log"``, ``"counts"``) to SVG text, ``alt`` the same names
+    ``pictures`` maps a name (``"log"``, ``"messages"``: the Lamport view up to the first
+    anomaly, ``"counts"``) to SVG text, ``alt`` the same names
     to alt text; ``counts`` is the run's counts; ``verdict`` the checker's first line with
     ``OK``/``NOT OK``; ``caption`` one paragraph about the final state; ``values`` the
     parameters that made it; ``error`` the message when the run refused them."""
@@ -134,6 +135,7 @@ def frame_of(result: Result, values: Mapping[str, Any] | None = None,
     st = state or state_at(result)
     log = log_picture(st)
     bars = counts_picture(result.counts)
+    messages = _messages(result)
     verdict = str(result.report).splitlines()[0] if str(result.report) else ""
     longest = max((len(p.cells) for n, p in st.partitions.items()), default=0)
     note = (f"The log view shows the first and newest records of each partition and those "
@@ -141,11 +143,26 @@ def frame_of(result: Result, values: Mapping[str, Any] | None = None,
             else "")
     f = Frame(dict(values or {}), counts=dict(result.counts), verdict=verdict,
               ok=bool(result.report.ok), caption=summary_caption(result, st), note=note)
-    for name, pic in (("log", log), ("counts", bars)):
+    for name, pic in (("log", log), ("messages", messages), ("counts", bars)):
+        if pic is None:
+            continue
         f.pictures[name] = pic.svg
         f.alt[name] = pic.alt
         f._pics[name] = pic
     return f
+
+
+def _messages(result: Result) -> Picture | None:
+    """The Lamport view of the rows up to the run's first anomaly (or crash), else to its
+    end: the messages that made what the log view shows."""
+    from eoslib.viz.lamport import LamportView
+
+    if not result.trace:
+        return None
+    flags = ("duplicate", "lost", "aborted", "fenced", "crash")  # as the simulation flags them
+    first = next((ev["i"] for ev in result.trace if ev.get("flag") in flags),
+                 len(result.trace) - 1)
+    return LamportView(result).picture(first)
 
 
 def make_frame(scenario: str, values: Mapping[str, Any], run: Callable[..., Result]

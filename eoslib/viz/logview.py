@@ -24,7 +24,6 @@ import textwrap
 from dataclasses import dataclass
 
 from eoslib.protocol_state import (
-    Cell,
     PartitionState,
     ProtocolState,
     ReaderView,
@@ -33,11 +32,10 @@ from eoslib.protocol_state import (
     state_at,
 )
 from eoslib.viz.column import MAX_WIDTH_PX, TEXT_PX
+from eoslib.viz.logrow import Row, cell_value, labels_on_lines
 from eoslib.viz.palette import BLUE, GREY, INK, ORANGE, RED, SLATE
 from eoslib.viz.svg import Drawing, Picture, text_size, text_width
 
-#: Cells kept at the start of an elided row (the rest are the newest and the marked ones).
-HEAD_CELLS = 4
 #: Arcs are drawn for at most this many duplicated values (every copy is outlined anyway).
 MAX_ARCS = 4
 #: Rows of the sink table drawn (the newest).
@@ -45,7 +43,6 @@ SINK_ROWS = 10
 
 CELL_H = 40.0
 READER_H = 26.0
-MIN_CELL_W = 44.0
 MUTED = "#5b6070"  # grey text with enough contrast on white (not GREY: too light for text)
 
 
@@ -74,10 +71,6 @@ def _ordinal(n: int) -> str:
     return f"{n}{'nd' if n == 2 else 'rd' if n == 3 else 'th'}"
 
 
-def _cell_value(c: Cell) -> str:
-    return ("C" if c.control == "COMMIT" else "A") if c.control else c.value
-
-
 def wrap_name(name: str, width: float, size: float, bold: bool = True) -> str:
     """``name`` broken after ``_``/``-``/``#`` into lines no wider than ``width`` px."""
     if text_width(name, size, bold) <= width:
@@ -93,99 +86,6 @@ def wrap_name(name: str, width: float, size: float, bold: bool = True) -> str:
     return "\n".join(lines)
 
 
-class Row:
-    """The cells of one partition that fit the picture, and where each offset is drawn."""
-
-    def __init__(self, p: PartitionState, marks: set[int], x0: float, room: float) -> None:
-        cells = sorted(p.cells, key=lambda c: c.offset)
-        longest = max((text_width(_cell_value(c), TEXT_PX["cell"]) for c in cells), default=0)
-        self.cw = max(MIN_CELL_W, longest + 12)
-        self.x0 = x0
-        fit = max(8, int(room // self.cw))
-        self.shown, self.gaps = _elide(cells, marks, fit)
-        self.x: dict[int, float] = {}
-        k = 0
-        for j, c in enumerate(self.shown):
-            if j in self.gaps:
-                k += 1
-            self.x.setdefault(c.offset, x0 + k * self.cw)
-            k += 1
-        self.end = x0 + (k + (1 if len(self.shown) in self.gaps else 0)) * self.cw
-        self.leo = p.leo
-
-    def boundary(self, offset: int) -> float:
-        """x of the boundary before ``offset`` (the log end when past the last cell)."""
-        if offset in self.x:
-            return self.x[offset]
-        if not self.shown or offset >= self.leo:
-            return self.end
-        before = [o for o in self.x if o < offset]
-        return self.x[max(before)] + self.cw if before else self.x0
-
-
-def _elide(cells: list[Cell], marks: set[int], fit: int) -> tuple[list[Cell], dict[int, int]]:
-    """The cells drawn and the gaps (position in the shown list -> cells hidden there):
-    at most ``fit`` slots in all (an elision takes one), the first cells, the marked ones
-    (and the cell before each), then as many of the newest as still fit."""
-    if len(cells) <= fit:
-        return cells, {}
-    offsets = [c.offset for c in cells]
-    index = {o: k for k, o in enumerate(offsets)}
-
-    def cost(keep: set[int]) -> int:
-        ks = sorted(keep)
-        gaps = sum(1 for a, b in zip(ks, ks[1:], strict=False) if b > a + 1)
-        return len(ks) + gaps + (1 if ks[-1] < len(offsets) - 1 else 0)
-
-    keep = set(range(min(HEAD_CELLS, fit - 4)))
-    keep.add(len(offsets) - 1)
-    wanted = [index[m] for m in sorted(marks) if m in index]
-    wanted += [index[m] - 1 for m in sorted(marks) if m in index and index[m] > 0]
-    wanted += list(range(len(offsets) - 2, -1, -1))  # then the newest
-    for k in wanted:
-        if k in keep:
-            continue
-        if cost(keep | {k}) <= fit:
-            keep.add(k)
-    shown: list[Cell] = []
-    gaps: dict[int, int] = {}
-    hidden = 0
-    for k, c in enumerate(cells):
-        if k in keep:
-            if hidden:
-                gaps[len(shown)] = hidden
-                hidden = 0
-            shown.append(c)
-        else:
-            hidden += 1
-    if hidden:
-        gaps[len(shown)] = hidden
-    return shown, gaps
-
-
-def _labels_on_lines(d: Drawing, y: float, items: list[tuple[float, str, str]],
-                     size: float, x_min: float, x_max: float) -> float:
-    """Draw labels centred at their x on the first line where they fit (no label on a
-    label), each with a small arrow up to its x; returns the y under the last line."""
-    placed: list[list[tuple[float, float]]] = []
-    line_h = size * 1.35
-    bottom = y
-    for x, text, colour in sorted(items):
-        w = text_width(text, size) + 6
-        left = min(max(x - w / 2, x_min), x_max - w)
-        k = 0
-        while k < len(placed) and any(left < b and a < left + w for a, b in placed[k]):
-            k += 1
-        if k == len(placed):
-            placed.append([])
-        placed[k].append((left, left + w))
-        ty = y + 12 + k * line_h + size
-        d.line(x, ty - size - 1, x, y + 1, stroke=colour, sw=1.2, arrow=colour)
-        d.text(left + 3, ty, text, size=size, color=colour, halo=True)
-        bottom = max(bottom, ty + 4)
-    return bottom
-
-
 def _draw_cells(d: Drawing, row: Row, p: PartitionState, y: float) -> None:
     dups = p.duplicates()
     copy_no = {o: k + 1 for offs in dups.values() for k, o in enumerate(offs)}
@@ -198,7 +98,7 @@ def _draw_cells(d: Drawing, row: Row, p: PartitionState, y: float) -> None:
                dash="5 3" if c.status == "lost" else None)
         size = TEXT_PX["cell"]
         bold = bool(n or c.control)
-        d.text(x + row.cw / 2, y + 17, _cell_value(c), size=size, anchor="middle",
+        d.text(x + row.cw / 2, y + 17, cell_value(c), size=size, anchor="middle",
                weight="bold" if bold else "normal", color=RED if n > 1 else style.text,
                halo=bool(style.hatch), owner=f"cell{c.offset}")
         retried = "↻" if c.retry or c.dropped else ""
@@ -234,7 +134,7 @@ def _draw_reader(d: Drawing, row: Row, p: PartitionState, v: ReaderView, y: floa
         fate = v.fates.get(off, "beyond")
         c = by_offset[off]
         cx = x + row.cw / 2
-        if fate == "beyond":
+        if fate in ("beyond", "passed"):
             continue
         if fate == "control":
             d.text(cx, y + 17, "—", size=TEXT_PX["label"], anchor="middle", color=MUTED)
@@ -262,19 +162,37 @@ def _draw_reader(d: Drawing, row: Row, p: PartitionState, v: ReaderView, y: floa
         items.append((row.boundary(v.position), f"position={v.position}", BLUE))
     if v.committed is not None:
         items.append((row.boundary(v.committed), f"committed={v.committed}", SLATE))
-    return _labels_on_lines(d, y + READER_H - 4, items, TEXT_PX["small"], row.x0 - 40,
+    return labels_on_lines(d, y + READER_H - 4, items, TEXT_PX["small"], row.x0 - 40,
                             d.width - 4)
 
 
-def _row_marks(p: PartitionState, st: ProtocolState, views: list[ReaderView]) -> set[int]:
-    marks = {p.hw, p.lso}
+def _row_marks(p: PartitionState, st: ProtocolState, views: list[ReaderView]) -> list[int]:
+    """Offsets a long row must keep, most important first: the pointers, the open and
+    aborted runs (newest first: first and last record, and the marker after), the first
+    duplicates and aborted reads, the other markers (newest first), retried records."""
+    marks = [p.hw, p.lso]
     for v in views:
-        marks |= {o for o in (v.position, v.committed, v.limit) if o is not None}
-        marks |= set(v.aborted_reads[:2])
+        marks += [o for o in (v.position, v.committed, v.limit) if o is not None]
+    marks += [o for o in st.committed_offset(p.name).values()]
+    cells = sorted(p.cells, key=lambda c: c.offset)
+    runs: list[list[int]] = []
+    for k, c in enumerate(cells):
+        if c.status in ("open", "aborted"):
+            if runs and runs[-1][1] == k - 1 and cells[k - 1].status == c.status:
+                runs[-1][1] = k
+            else:
+                runs.append([k, k])
+    for first, last in reversed(runs):
+        marks += [cells[first].offset, cells[last].offset]
+        if last + 1 < len(cells):
+            marks.append(cells[last + 1].offset)
+    for v in views:
+        marks += v.aborted_reads[:2]
     for offs in p.duplicates().values():
-        marks |= set(offs[:2])
-    marks |= {c.offset for c in p.cells if c.retry or c.dropped}
-    return marks
+        marks += offs[:2]
+    marks += [c.offset for c in reversed(cells) if c.control]
+    marks += [c.offset for c in cells if c.retry or c.dropped]
+    return list(dict.fromkeys(marks))
 
 
 def _draw_partition(d: Drawing, st: ProtocolState, p: PartitionState, y: float,
@@ -299,11 +217,40 @@ def _draw_partition(d: Drawing, st: ProtocolState, p: PartitionState, y: float,
         ptr.append((row.boundary(p.lso), f"LSO={p.lso}", INK))
     else:
         ptr = [(row.boundary(p.hw), f"HW=LSO={p.hw}", INK)]
-    y = _labels_on_lines(d, top + CELL_H + 15, ptr, TEXT_PX["small"], 4, d.width - 4)
+    drawn_groups = {v.group for v in views}
+    for group, off in sorted(st.committed_offset(p.name).items()):
+        if group not in drawn_groups:  # no live reader of that group: its offset still counts
+            ptr.append((row.boundary(off), f"committed ({group})={off}", SLATE))
+    y = labels_on_lines(d, top + CELL_H + 15, ptr, TEXT_PX["small"], x0 - 4, d.width - 4)
+    memory = _producer_memory(p)
+    if memory:  # what the broker remembers of each idempotent producer (the dedup check)
+        box = d.text(name_w + 4, top + CELL_H + 15, memory, size=TEXT_PX["small"],
+                     anchor="end", color=MUTED)
+        y = max(y, box.y1 + 2)
     for v in views[-2:]:
         y = _draw_reader(d, row, p, v, y + 6, name_w + 4)
     used = {c.status for c in row.shown} | ({"lost"} if p.truncated else set())
     return y + 8, sorted(used)
+
+
+def _producer_memory(p: PartitionState) -> str:
+    """``"pid 1000 epoch 0\nlast seq 4"``: the broker's producer state (what it checks a
+    retry against) for the idempotent producer that wrote last to ``p``, and how many
+    others it remembers."""
+    last: dict[int, tuple[int, int]] = {}
+    newest = -1
+    for c in sorted(p.cells, key=lambda c: c.offset):
+        if c.control is None and c.pid >= 0 and c.seq >= 0:
+            ep, sq = last.get(c.pid, (-1, -1))
+            if (c.epoch, c.seq) >= (ep, sq):
+                last[c.pid] = (c.epoch, c.seq)
+            newest = c.pid
+    if not last:
+        return ""
+    ep, sq = last[newest]
+    more = f"\n(+{len(last) - 1} other producer{'s' if len(last) > 2 else ''})" \
+        if len(last) > 1 else ""
+    return f"pid {newest} epoch {ep}\nlast seq {sq}{more}"
 
 
 def _draw_sink(d: Drawing, st: ProtocolState, y: float) -> float:
@@ -400,11 +347,15 @@ def row_names(st: ProtocolState, partitions: list[str] | None = None,
 
 def log_picture(st: ProtocolState, *, partitions: list[str] | None = None,
                 offsets_topic: bool | None = None, readers_rows: bool = True,
-                caption: str | None = None, width: float = MAX_WIDTH_PX) -> Picture:
+                caption: str | None = None, width: float = MAX_WIDTH_PX,
+                title: str = "Log view") -> Picture:
     """The log view of state ``st`` as an SVG :class:`~eoslib.viz.svg.Picture`."""
     names = row_names(st, partitions, offsets_topic)
     d = Drawing(width)
     widths = [text_width(n, TEXT_PX["name"], True) for n in names]
+    for n in names:
+        widths += [text_width(line, TEXT_PX["small"])
+                   for line in _producer_memory(st.partitions[n]).split("\n")]
     if readers_rows:
         for n in names:
             for c in readers(st, n):
@@ -432,7 +383,7 @@ def log_picture(st: ProtocolState, *, partitions: list[str] | None = None,
     if caption:
         chars = int((width - 16) / (TEXT_PX["label"] * 0.6))
         d.text(8, y + 14, "\n".join(textwrap.wrap(caption, chars)), size=TEXT_PX["label"])
-    return d.picture(describe(st, names), title="Log view")
+    return d.picture(describe(st, names), title=title)
 
 
 def log_view(result_or_state: object, step: int | None = None, *,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 from IPython.display import display
 
+from eoslib.viz.column import enforce_min_text
 from eoslib.viz.plots import alt_text
 from eoslib.viz.timeline import TimelineView, event_caption
 
@@ -53,7 +54,7 @@ class PlayerBar:
         self.on_step = on_step
         label = speed or speed_for(n)
         self.play = widgets.Play(value=start + 1, min=1, max=max(n, 1), step=1,
-                                 interval=SPEEDS[label], description="play",
+                                 interval=SPEEDS[label], description="play", show_repeat=False,
                                  tooltip=f"Play the run {what} by {what}, from here "
                                          "(press again to pause)")
         self.slider = widgets.IntSlider(value=start + 1, min=1, max=max(n, 1),
@@ -152,6 +153,8 @@ class TimelinePlayer(_Shows):
         self.result = result
         n = max(1, len(result.trace))
         self.view = TimelineView(result, upto=start, caption_in_figure=False)
+        self.view.fig.set_dpi(TIMELINE_DPI)
+        enforce_min_text(self.view.fig)  # every text >= 11 px as shown (1 in = 96 px)
         self.view.freeze(2 * TIMELINE_DPI)  # static parts drawn once; each step: the events
         self.caption = widgets.HTML()
         self.caption.add_class("eoslib-caption")

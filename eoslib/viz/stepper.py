@@ -110,7 +110,8 @@ class Moment:
         display({"text/plain": self.text(),
                  "text/markdown": f"**{self.title}** · {html.escape(self.caption)}"}, raw=True)
         for pic in self.pictures.values():
-            display(pic._repr_mimebundle_(), raw=True)
+            data, meta = pic._repr_mimebundle_()
+            display(data, metadata=meta, raw=True)
 
     def _ipython_display_(self) -> None:
         self.display()

@@ -111,6 +111,7 @@ class Drawing:
     height: float = 0.0
     parts: list[str] = field(default_factory=list)
     boxes: list[Box] = field(default_factory=list)
+    ops: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # for raster.py
     _arrows: set[str] = field(default_factory=set)
     _patterns: set[str] = field(default_factory=set)
 
@@ -137,6 +138,9 @@ class Drawing:
              hatch: str | None = None, rx: float = 0.0, opacity: float | None = None,
              box: str | None = None, owner: str = "") -> None:
         """A rectangle; ``hatch`` (a :data:`PATTERNS` name) is laid over the fill."""
+        self.ops.append(("rect", {"x": x, "y": y, "w": w, "h": h, "fill": fill,
+                                  "stroke": stroke, "sw": sw, "dash": dash, "hatch": hatch,
+                                  "rx": rx}))
         fill, fop = _colour(fill)
         extra = f' fill-opacity="{fop}"' if fop is not None else ""
         extra += f' opacity="{opacity}"' if opacity is not None else ""
@@ -155,6 +159,8 @@ class Drawing:
     def line(self, x0: float, y0: float, x1: float, y1: float, *, stroke: str = "#222222",
              sw: float = 1.0, dash: str | None = None, arrow: str | None = None) -> None:
         """A line; ``arrow`` (a colour) puts an arrowhead at its end."""
+        self.ops.append(("line", {"x0": x0, "y0": y0, "x1": x1, "y1": y1, "stroke": stroke,
+                                  "sw": sw, "dash": dash, "arrow": arrow}))
         extra = f' stroke-dasharray="{dash}"' if dash else ""
         if arrow:
             self._arrows.add(arrow)
@@ -165,7 +171,10 @@ class Drawing:
 
     def path(self, d: str, *, stroke: str = "#222222", sw: float = 1.0, fill: str = "none",
              arrow: str | None = None, dash: str | None = None) -> None:
-        """A path (``d`` in SVG syntax); ``arrow`` (a colour) puts an arrowhead at its end."""
+        """A path (``d``: SVG's M, L, Q and C commands); ``arrow`` (a colour) puts an
+        arrowhead at its end."""
+        self.ops.append(("path", {"d": d, "stroke": stroke, "sw": sw, "fill": fill,
+                                  "arrow": arrow, "dash": dash}))
         extra = f' stroke-dasharray="{dash}"' if dash else ""
         if arrow:
             self._arrows.add(arrow)
@@ -203,6 +212,9 @@ class Drawing:
             body = "".join(f'<tspan x="{num(x)}" dy="{num(0 if k == 0 else LINE * size)}">'
                            f"{html.escape(line)}</tspan>" for k, line in enumerate(lines))
         self.parts.append(f"<text {attrs}>{body}</text>")
+        self.ops.append(("text", {"x": x, "y": y, "text": text, "size": size,
+                                  "anchor": anchor, "bold": bold, "color": color, "halo": halo,
+                                  "strike": strike, "italic": italic, "box": box}))
         if strike and len(lines) == 1:  # drawn too: line-through varies between browsers
             self.parts.append(f'<line x1="{num(x0 - 1)}" y1="{num(y - 0.33 * size)}" '
                               f'x2="{num(x0 + w + 1)}" y2="{num(y - 0.33 * size)}" '
@@ -233,7 +245,8 @@ class Drawing:
                 + '<rect width="100%" height="100%" fill="#ffffff"/>')
         svg = head + body + "</svg>"
         prefix = "e" + hashlib.sha1(svg.encode()).hexdigest()[:8]  # unique ids on one page
-        return Picture(svg.replace("@P", prefix), alt, self.width, height, list(self.boxes))
+        return Picture(svg.replace("@P", prefix), alt, self.width, height, list(self.boxes),
+                       list(self.ops))
 
 
 def _colour(c: str) -> tuple[str, str | None]:
@@ -252,9 +265,28 @@ class Picture:
     width: float
     height: float
     boxes: list[Box] = field(default_factory=list, repr=False)
+    ops: list[tuple[str, dict[str, Any]]] = field(default_factory=list, repr=False)
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        return {"image/svg+xml": self.svg, "text/plain": self.alt}
+    def min_text_px(self) -> float:
+        """The smallest text of the picture (px; it is shown 1:1 in the column)."""
+        return min((b.size for b in self.boxes if b.kind == "text"), default=0.0)
+
+    def png(self, scale: float = 2.0) -> bytes:
+        """The picture as PNG, ``scale`` pixels per CSS pixel (see :mod:`eoslib.viz.raster`)."""
+        from eoslib.viz.raster import to_png
+
+        return to_png(self, scale)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """SVG (sharp; what a trusted notebook and a code host show), a 2x PNG of it (what
+        JupyterLab shows in a notebook it does not trust: it never renders SVG there),
+        shown at 1x, and the alt text."""
+        import base64
+
+        png = base64.b64encode(self.png()).decode("ascii")
+        meta = {"image/png": {"width": round(self.width), "height": round(self.height),
+                              "eoslib": {"min_text_px": self.min_text_px()}}}
+        return {"image/svg+xml": self.svg, "image/png": png, "text/plain": self.alt}, meta
 
     def img_html(self, css_class: str = "eoslib-picture") -> str:
         """The picture as an ``<img>`` with alt text (a data URI: ids stay private)."""

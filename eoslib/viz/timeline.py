@@ -205,7 +205,7 @@ class TimelineView:
         self.lanes = lane_order(ev["lane"] for ev in self.events) or ["(no events)"]
         row = {lane: k for k, lane in enumerate(self.lanes)}
         if ax is None:
-            self.fig, self.ax = new_figure((10.0, 1.9 + 0.42 * len(self.lanes)))
+            self.fig, self.ax = new_figure((8.4, 1.9 + 0.42 * len(self.lanes)))
         else:
             fig = ax.get_figure()
             assert isinstance(fig, Figure)

@@ -86,13 +86,13 @@ def fencing_picture(source: Any, txn_id: str | None = None) -> Picture:
     now = max((ep for s, ep, _ in epochs if s <= bad["i"]), default=zombie_epoch)
     new = [lane for lane in owners if lane != zombie]
     d = Drawing(MAX_WIDTH_PX)
-    cols = {"zombie": 130.0, "coord": 430.0, "new": 730.0}
+    cols = {"zombie": 124.0, "coord": MAX_WIDTH_PX / 2, "new": MAX_WIDTH_PX - 124.0}
     heads = {"zombie": f"{_app(zombie)} (the zombie)\nproducer epoch {zombie_epoch}",
              "coord": f"transaction coordinator\ntransactional.id {txn_id}",
              "new": (f"{_app(new[0])} (new instance)\nproducer epoch {owners[new[0]]}"
                      if new else "new instance")}
     for k, x in cols.items():
-        d.rect(x - 120, 8, 240, 44, fill=(RED + "22") if k == "zombie" else "#f4f4f4",
+        d.rect(x - 116, 8, 232, 44, fill=(RED + "22") if k == "zombie" else "#f4f4f4",
                stroke=RED if k == "zombie" else INK, sw=1.2, rx=4)
         d.text(x, 26, heads[k], size=TEXT_PX["label"], anchor="middle", weight="bold")
     y = 80.0
@@ -205,7 +205,9 @@ def _stuck_moment(trace: list[dict[str, Any]], partition: str | None
 
 def hanging_picture(source: Any, partition: str | None = None) -> Picture:
     """A partition whose LSO is stuck under an open transaction, a read_committed reader
-    waiting at it, and what the coordinator knows of that transaction. ``source``: a Result
+    waiting at it, and what the coordinator knows of that transaction: titled "Open
+    transaction" while the coordinator has it (its timeout will end it) and "Hanging
+    transaction" when it does not (nothing will). ``source``: a Result
     or a trace (the longest stuck moment is chosen), or a Simulation driven by hand (its
     state now, read from its objects: :func:`eoslib.protocol_state.state_of_simulation`)."""
     from eoslib.protocol_state import state_of_simulation
@@ -256,8 +258,11 @@ def hanging_picture(source: Any, partition: str | None = None) -> Picture:
     caption = (f"LSO stuck at {lso}{since} (HW={p.hw}): the open transaction of {who} starts "
                f"at offset {lso}, and every read_committed reader stops there, even for the "
                f"committed records after it. {coord}")
-    pic = log_picture(st, partitions=[tp], caption=caption)
-    pic.alt = f"Hanging transaction. {caption} {pic.alt}"
+    hanging = not known or not (known[0][1].state == "Ongoing"
+                                 or known[0][1].state.startswith("Prepare"))
+    what = "Hanging transaction" if hanging else "Open transaction"
+    pic = log_picture(st, partitions=[tp], caption=caption, title=what)
+    pic.alt = f"{what}. {caption} {pic.alt}"
     return pic
 
 

@@ -31,7 +31,10 @@ broker itself is SIGKILLed and restarted.
 
 The experiments added for issue 13 are written once for both backends
 (:mod:`.scripted`: ``exp_transactions``, ``exp_auto_commit``, ``exp_consumer_loops``); the
-three-broker ones are ``exp_acks_leader_failover`` and ``exp_min_insync``.
+three-broker ones are ``exp_acks_leader_failover`` and ``exp_min_insync``. The Java client's
+twins (issue 20) are scripts too, run under either client (:mod:`.client_conf`):
+``exp_tv2`` (transaction version 2) and ``exp_client_defaults``; their table is
+:data:`eoslib.real.java_twins.TWINS`.
 
 One module per experiment (``exp_producer_retry``, ``exp_consumer_crash``,
 ``exp_read_committed``, ``exp_zombie_fencing``, ``exp_broker_crash``); what they share is in

@@ -3,13 +3,15 @@
 A *script* is a function ``script(env, on) -> dict`` that uses only the client calls the
 simulator and confluent-kafka share (``Producer``, ``Consumer``, ``produce``, ``flush``,
 ``consume``, ``position``, ``seek``, ``committed``, the transaction calls). ``env`` is a
-:class:`SimEnv` (a fresh :class:`eoslib.simulation.Simulation`, seed 0, virtual time) or a
-:class:`RealEnv` (a live cluster, fresh topic/group/transactional-id names). Client configs
-are written in librdkafka's keys, every one set explicitly; the simulator keeps the keys it
-models and runs its consumers with ``client=librdkafka`` and its producers with
-``transaction.version=1`` (librdkafka sends EndTxn v0-1 only, so Kafka treats its
-transactions as version 1): the real side's client. The
-script returns its own counts, which both sides compare.
+:class:`SimEnv` (a fresh :class:`eoslib.simulation.Simulation`, seed 0, virtual time), a
+:class:`RealEnv` (confluent-kafka on a live cluster, fresh topic/group/transactional-id
+names) or a :class:`eoslib.real.java_env.JavaEnv` (the Java client on a live cluster).
+``env.client`` names the client; the simulator follows that client's semantics
+(``client=...`` on its clients; for librdkafka also ``transaction.version=1``: librdkafka
+sends EndTxn v0-1 only, so Kafka treats its transactions as version 1). The scripts of the
+first experiments write librdkafka's keys, every one set explicitly; the simulator keeps
+the keys it models. The scripts that run under both clients take their configs from
+:mod:`.client_conf`. The script returns its own counts, which both sides compare.
 """
 
 from __future__ import annotations
@@ -22,40 +24,75 @@ from eoslib.real.clients import Cluster, Recorder, create_topics, delete_topics,
 
 
 class SimEnv:
-    """The simulator side: a fresh simulation with virtual time."""
+    """The simulator side: a fresh simulation with virtual time.
+
+    ``client`` is whose semantics the simulated clients follow (the real side's client:
+    ``librdkafka`` for confluent-kafka, ``java`` for the Java client); ``cluster`` holds
+    cluster keys, e.g. ``{"transaction.version": "1"}`` (the finalized feature).
+    """
 
     backend = "sim"
 
-    def __init__(self, seed: int = 0, faults: dict[str, Any] | None = None) -> None:
+    def __init__(self, seed: int = 0, faults: dict[str, Any] | None = None, *,
+                 client: str = "librdkafka", cluster: dict[str, Any] | None = None) -> None:
         from eoslib.messages import TopicPartition
         from eoslib.simulation import Simulation
 
-        self.sim = Simulation(seed, faults=faults, tracing=False)
+        self.sim = Simulation(seed, faults=faults, tracing=False, cluster=cluster)
+        self.client = client
         self.TopicPartition = TopicPartition
 
     def name(self, base: str) -> str:
         """A topic, group or transactional-id name for this run."""
         return base
 
-    def create_topics(self, names: list[str]) -> None:
+    def create_topics(self, names: list[str], partitions: int = 1) -> None:
         for n in names:
-            self.sim.create_topic(n, 1)
+            self.sim.create_topic(n, partitions)
 
     def _keep(self, kind: str, conf: dict[str, Any]) -> dict[str, Any]:
         from eoslib.config import KINDS
 
         return {k: v for k, v in conf.items() if k in KINDS[kind]}
 
-    def producer(self, conf: dict[str, Any]) -> Any:
-        # librdkafka speaks EndTxn v0-1 only (src/rdkafka_request.c): transaction.version 1
-        return self.sim.Producer({**self._keep("producer", conf), "transaction.version": "1"})
+    def producer(self, conf: dict[str, Any], *, process: str | None = None,
+                 proxied: bool = False) -> Any:
+        """A producer; ``proxied`` (the real side's fault proxy) changes nothing here: the
+        simulation's fault plan reaches every request."""
+        keep = {**self._keep("producer", conf), "client": self.client}
+        if self.client == "librdkafka":
+            # librdkafka speaks EndTxn v0-1 only (src/rdkafka_request.c): transaction.version 1
+            keep["transaction.version"] = "1"
+        p = self.sim.Producer(keep)
+        if process:
+            self.sim.set_process(p, process)
+        return p
 
-    def consumer(self, conf: dict[str, Any]) -> Any:
-        return self.sim.Consumer({**self._keep("consumer", conf), "client": "librdkafka"})
+    def consumer(self, conf: dict[str, Any], *, process: str | None = None) -> Any:
+        c = self.sim.Consumer({**self._keep("consumer", conf), "client": self.client})
+        if process:
+            self.sim.set_process(c, process)
+        return c
 
     def crash(self, client: Any) -> None:
         """The client's process dies: no close, no further calls."""
         client.crash()
+
+    def lose_produce_response(self, nth: int) -> None:
+        """Lose the answer to the ``nth`` Produce request from now on (1 = the next)."""
+        plan = self.sim.injector.plan
+        n = self.sim.injector.counts.get("produce", 0) + nth
+        plan.drop = (*plan.drop, f"produce.response.{n}")
+
+    def txn_state(self, txn_id: str) -> dict[str, Any]:
+        """The transaction coordinator's producer id, epoch and state of ``txn_id``."""
+        meta = self.sim.cluster.txn_coordinator.txns[txn_id]
+        return {"producer_id": meta.producer_id, "epoch": meta.epoch, "state": meta.state}
+
+    def producer_epochs(self, topic: str, partition: int = 0) -> dict[int, int]:
+        """The partition leader's producer state: producer id -> its last epoch."""
+        part = self.sim.cluster.partition(topic, partition)
+        return {pid: e.epoch for pid, e in part.producers.items()}
 
     def sleep(self, seconds: float) -> None:
         self.sim.sleep(seconds * 1000)
@@ -69,34 +106,76 @@ class SimEnv:
 
 
 class RealEnv:
-    """The real side: confluent-kafka clients against ``cluster``."""
+    """The real side: confluent-kafka clients against ``cluster``. ``admin`` (a
+    :class:`eoslib.real.java_env.JavaAdmin`) answers what confluent-kafka's AdminClient
+    cannot: :meth:`txn_state`, :meth:`producer_epochs`."""
 
     backend = "real"
+    client = "librdkafka"
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Cluster, admin: Any = None) -> None:
         from confluent_kafka import TopicPartition
 
         self.cluster = cluster
+        self.admin = admin
         self.prefix = run_prefix()
         self.TopicPartition = TopicPartition
         self.topics: list[str] = []
         self.groups: list[str] = []
         self.abandoned: list[Any] = []
         self.rec = Recorder()
+        self.proxy: Any = None
 
     def name(self, base: str) -> str:
         return f"{self.prefix}{base}"
 
-    def create_topics(self, names: list[str]) -> None:
-        create_topics(self.cluster, names)
+    def create_topics(self, names: list[str], partitions: int = 1) -> None:
+        create_topics(self.cluster, names, partitions=partitions)
         self.topics += names
 
-    def producer(self, conf: dict[str, Any]) -> Any:
+    def producer(self, conf: dict[str, Any], *, process: str | None = None,
+                 proxied: bool = False) -> Any:
+        """A confluent-kafka producer; ``proxied``: through the fault proxy (it starts
+        with the first such producer). confluent-kafka raises its configuration errors
+        here, as ``KafkaException``."""
         from confluent_kafka import Producer
 
-        return Producer({**self.cluster.base(), **conf})
+        base = self._proxy_base() if proxied else self.cluster.base()
+        return Producer({**base, **conf})
 
-    def consumer(self, conf: dict[str, Any]) -> Any:
+    def _proxy_base(self) -> dict[str, Any]:
+        from eoslib.real.proxy import FaultProxy
+
+        if self.proxy is None:
+            cluster = self.cluster
+            cluster.proxy_bootstrap  # noqa: B018 - NeedsError without the bundled proxy
+            assert cluster.proxy_port is not None and cluster.proxied_listener_port is not None
+            self.proxy = FaultProxy(cluster.proxy_port, cluster.proxied_listener_port).start()
+        return self.cluster.base(via_proxy=True)
+
+    def lose_produce_response(self, nth: int) -> None:
+        """The proxy loses the answer to the ``nth`` Produce request from now on."""
+        self._proxy_base()
+        self.proxy.drop_produce_response(nth)
+
+    def txn_state(self, txn_id: str) -> dict[str, Any]:
+        """The coordinator's producer id, epoch and state of ``txn_id`` (Kafka's admin
+        ``describeTransactions``, through the Java admin: confluent-kafka has none)."""
+        return self._admin().txn_state(txn_id)
+
+    def producer_epochs(self, topic: str, partition: int = 0) -> dict[int, int]:
+        """The partition leader's producer state (``describeProducers``, Java admin)."""
+        return self._admin().producer_epochs(topic, partition)
+
+    def _admin(self) -> Any:
+        if self.admin is None:
+            from eoslib.real.errors import NeedsError
+
+            raise NeedsError("needs the Java admin client: confluent-kafka cannot describe "
+                             "transactions or producers")
+        return self.admin
+
+    def consumer(self, conf: dict[str, Any], *, process: str | None = None) -> Any:
         from confluent_kafka import Consumer
 
         self.groups.append(conf["group.id"])
@@ -117,6 +196,9 @@ class RealEnv:
     def cleanup(self) -> None:
         delete_topics(self.cluster, self.topics, sorted(set(self.groups)))
         self.abandoned.clear()
+        if self.proxy is not None:
+            self.proxy.stop()
+            self.proxy = None
 
 
 Env = SimEnv | RealEnv

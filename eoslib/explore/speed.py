@@ -1,0 +1,80 @@
+"""How fast the explorer proves: schedules per second on one core, the up-to-3 and up-to-4
+fault explorations of the 3-message exactly-once pipeline, peak memory, and what a process
+snapshot (os.fork) would cost next to a whole run."""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from typing import Any
+
+from eoslib.explore.engine import explore
+from eoslib.scenarios import run_scenario
+
+#: the kinds the issue's numbers were measured with (K=3: 5,234 schedules)
+KINDS = ("request", "response", "crash", "coordinator", "leader")
+EOS = {"transactions": True}
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux reports KB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def fork_cost_ms(samples: int = 50) -> float:
+    """Mean wall ms of os.fork + child exit + wait in this process: the price of one
+    snapshot of a run (a forked child shares the parent's prefix)."""
+    start = time.perf_counter()
+    for _ in range(samples):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+    return round((time.perf_counter() - start) / samples * 1000, 3)
+
+
+def run_cost_ms(samples: int = 50) -> float:
+    """Mean wall ms of one fault-free run of the 3-message exactly-once pipeline."""
+    start = time.perf_counter()
+    for _ in range(samples):
+        run_scenario("pipeline", seed=0, messages=3, config=EOS, tracing=False)
+    return round((time.perf_counter() - start) / samples * 1000, 3)
+
+
+def measure(quick: bool = False) -> dict[str, Any]:
+    """The explorer's figures for ``eoslib bench`` (one process, one core: ``jobs=1``), with
+    the course's default client. ``quick`` stops at up to 2 faults; the full bench times up
+    to 3 and up to 4 (minutes)."""
+    one = explore("pipeline", messages=3, config={"delivery": "at-least-once"}, max_faults=2,
+                  kinds=KINDS)
+    out: dict[str, Any] = {
+        "explore_schedules_per_s": round(one.schedules / one.seconds, 1),
+        "explore_client": run_scenario("pipeline", messages=1, tracing=False).config["client"],
+        "explore_run_ms": run_cost_ms(), "explore_fork_ms": fork_cost_ms(),
+        "explore_jobs": 1.0,
+    }
+    for k in (2, 3, 4):
+        key = f"explore_eos_{k}_faults"
+        if quick and k > 2:
+            out.update({f"{key}_s": None, f"{key}_schedules": None, f"{key}_peak_mb": None})
+            continue
+        ex = explore("pipeline", messages=3, config=EOS, max_faults=k, kinds=KINDS,
+                     max_schedules=500_000)
+        out.update({f"{key}_s": round(ex.seconds, 3), f"{key}_schedules": ex.schedules,
+                    f"{key}_peak_mb": _peak_mb()})
+    return out
+
+
+def lines(m: dict[str, Any]) -> list[str]:
+    """The figures in words, for the bench's printout."""
+    done = [f"up to {k}: {m[f'explore_eos_{k}_faults_schedules']:,} schedules in "
+            f"{m[f'explore_eos_{k}_faults_s']:.2f} s, peak "
+            f"{m[f'explore_eos_{k}_faults_peak_mb']:.0f} MB" for k in (2, 3, 4)
+            if m[f"explore_eos_{k}_faults_s"] is not None]
+    return [f"  explorer (one core, client {m['explore_client']}): "
+            f"{m['explore_schedules_per_s']:.0f} schedules/s (target >= 10,000); 3-message "
+            f"exactly-once pipeline: " + "; ".join(done)
+            + " (targets: up to 3 < 1 s, up to 4 < 1 min)",
+            f"  a whole run costs {m['explore_run_ms']:.2f} ms, a process snapshot (fork) "
+            f"{m['explore_fork_ms']:.2f} ms: sharing a prefix by forking cannot pay here"]

@@ -1,0 +1,1 @@
+"""The course as a static website, built offline from the committed notebooks (`eoslib site`)."""

@@ -1,0 +1,251 @@
+"""The course website (`bash scripts/site`, :mod:`eoslib.site`): built, complete, in step.
+
+The fast tests check the pieces (links, refusals, stale outputs, the command line). The
+``slow`` ones build the site once from the repository's committed notebooks (recorded runs are
+cached by content hash under ``_build/cache/site``) and check what it holds: a page per
+notebook and nothing else, no solution, nothing loaded from another host, every notebook's
+dashboards and players where its cells show them, every recorded dashboard run equal to a
+direct ``run_scenario`` of that combination, the size under 50 MB, and pages that fail the
+check once their notebook changes. ``tests/test_site_browser.py`` opens the pages in Chromium.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from eoslib.site import pages
+from eoslib.site.build import MAX_BYTES, build, check
+from eoslib.site.sources import WIDGET_MIME, find_sources, read_source
+
+REPO = Path(__file__).resolve().parent.parent
+SITE_PAGES = {"notebooks/01-a.html", "notebooks/02-b.html", "exercises/ex01-a.html",
+              "exercises/index.html", "index.html"}
+
+
+# -- the pieces --------------------------------------------------------------------------------
+def test_links_point_at_pages_and_unlink_what_the_site_lacks(tmp_path: Path) -> None:
+    md = ("Next: [02](02-b.ipynb). Try [ex01](../exercises/ex01-a.ipynb#q1), see "
+          "[all](../exercises/), the [solution](../solutions/ex01-a.ipynb), "
+          "[Kafka](https://kafka.apache.org/) and [above](#top).")
+    out = pages.rewrite_links(md, "notebooks/01-a.ipynb", SITE_PAGES, tmp_path)
+    assert "[02](02-b.html)" in out
+    assert "[ex01](../exercises/ex01-a.html#q1)" in out
+    assert "[all](../exercises/index.html)" in out
+    assert "solution (`solutions/ex01-a.ipynb` in the course's repository)" in out
+    assert "[Kafka](https://kafka.apache.org/)" in out and "[above](#top)" in out
+    # the same summary shown on the landing page (the site's root folder)
+    root = pages.rewrite_links(md, "notebooks/01-a.ipynb", SITE_PAGES, tmp_path, page_dir="")
+    assert "[02](notebooks/02-b.html)" in root and "[all](exercises/index.html)" in root
+
+
+def test_an_exercise_holding_a_solution_is_refused(tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Exercise 1"),
+        nbformat.v4.new_code_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION")])
+    (tmp_path / "exercises").mkdir()
+    path = tmp_path / "exercises" / "ex01.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(ValueError, match=r"exercises/ex01.ipynb holds a solution"):
+        read_source(tmp_path, path, "exercise")
+
+
+def _widget_notebook(tmp_path: Path, text: str) -> tuple[nbformat.NotebookNode, object]:
+    out = nbformat.v4.new_output("display_data", data={
+        WIDGET_MIME: {"model_id": "m1", "version_major": 2, "version_minor": 0},
+        "text/plain": text})
+    cell = nbformat.v4.new_code_cell("# NBVAL_IGNORE_OUTPUT\nDashboard('x', ['seed'])",
+                                     outputs=[out])
+    cell["id"] = "c1"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 01 · A"), cell])
+    (tmp_path / "notebooks").mkdir(exist_ok=True)
+    path = tmp_path / "notebooks" / "01-a.ipynb"
+    nbformat.write(nb, path)
+    return nb, read_source(tmp_path, path, "lesson")
+
+
+def test_a_widget_that_differs_from_a_fresh_run_is_a_stale_notebook(tmp_path: Path) -> None:
+    nb, source = _widget_notebook(tmp_path, "Dashboard('x', controls=['seed'])")
+    fresh = {"c1": [{"kind": "dashboard", "ref": 0, "text": "Dashboard('y', controls=[])"}]}
+    with pytest.raises(pages.StaleNotebook, match=r"notebooks/01-a.ipynb: cell 1.*re-execute"):
+        pages.prepare(nb, source, fresh, lambda ref, n: "", SITE_PAGES, tmp_path)
+    with pytest.raises(pages.StaleNotebook, match="a fresh run does not display"):
+        pages.prepare(nb, source, {}, lambda ref, n: "", SITE_PAGES, tmp_path)
+    same = {"c1": [{"kind": "dashboard", "ref": 0, "text": "Dashboard('x', controls=['seed'])"}]}
+    ready = pages.prepare(nb, source, same, lambda ref, n: "<p>player</p>", SITE_PAGES, tmp_path)
+    assert ready.cells[1].outputs[0]["data"] == {"text/html": "<p>player</p>"}
+    assert ready.cells[1].source == "Dashboard('x', ['seed'])"  # marker line not shown
+    # the line a widget shows without a kernel names the same widget as its repr
+    newer = {"c1": [{"kind": "dashboard", "ref": 0,
+                     "text": "[Dashboard 'x': run this cell to use it. ...]"}]}
+    ready = pages.prepare(nb, source, newer, lambda ref, n: "<p>player</p>", SITE_PAGES,
+                          tmp_path)
+    assert ready.cells[1].outputs[0]["data"] == {"text/html": "<p>player</p>"}
+
+
+def test_progress_bars_are_dropped_and_other_widgets_say_they_need_a_kernel(
+        tmp_path: Path) -> None:
+    nb, source = _widget_notebook(tmp_path, "sweep: 0%|          | 0/30 [00:00<?, ?it/s]")
+    assert pages.prepare(nb, source, {}, None, SITE_PAGES, tmp_path).cells[1].outputs == []
+    nb, source = _widget_notebook(tmp_path, "interactive(children=(Dropdown(...),))")
+    html = pages.prepare(nb, source, {}, None, SITE_PAGES, tmp_path).cells[1].outputs[0]
+    assert "needs a running kernel" in html["data"]["text/html"]
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--jobs", "0"], "Invalid value 0 for --jobs"),
+    (["--root", "/nonexistent"], "Invalid value '/nonexistent' for --root"),
+])
+def test_bad_arguments_exit_2_with_one_line(args: list[str], says: str) -> None:
+    p = subprocess.run([sys.executable, "-m", "eoslib.cli", "site", *args], capture_output=True,
+                       text=True, cwd=REPO)
+    assert p.returncode == 2, p.stderr
+    assert says in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+# -- the built site ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site built once per test session (test_site_browser.py reuses it)."""
+    out = tmp_path_factory.getbasetemp() / "eoslib-site" / "site"
+    if not (out / "site.json").exists():
+        print("\n".join(build(REPO, out).lines()))
+    return out
+
+
+def _manifest(site: Path) -> dict:
+    return json.loads((site / "site.json").read_text())
+
+
+def _widgets(path: Path) -> list[tuple[tuple[str, str], str]]:
+    """((kind, scenario), cell source) of each course widget a notebook's outputs show."""
+    nb = nbformat.read(path, as_version=4)
+    return [(sig, c.source) for c in nb.cells for o in c.get("outputs", [])
+            if WIDGET_MIME in o.get("data", {})
+            and (sig := pages.signature(o["data"].get("text/plain", ""))) is not None]
+
+
+def _dashboard_call(source: str) -> tuple[str, list[str]] | None:
+    """(scenario, controls) of the ``Dashboard(...)`` call in a cell, when both are literal."""
+    for node in ast.walk(ast.parse(source)):
+        if (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Dashboard"
+                and len(node.args) >= 2):
+            try:
+                return ast.literal_eval(node.args[0]), ast.literal_eval(node.args[1])
+            except ValueError:
+                return None
+    return None
+
+
+@pytest.mark.slow
+def test_one_page_per_notebook_no_solution_nothing_remote(site: Path) -> None:
+    sources = find_sources(REPO)
+    built = {p["source"]: p for p in _manifest(site)["pages"]}
+    assert set(built) == {s.rel for s in sources}
+    assert not any(r.startswith("solutions/") for r in built)
+    html_files = sorted(site.rglob("*.html"))
+    assert {f.relative_to(site).as_posix() for f in html_files} >= (
+        {s.page for s in sources} | {"index.html", "exercises/index.html"})
+    remote = re.compile(r"""<(?:script|link|img|iframe|source|embed|object)\b[^>]*?"""
+                        r"""\b(?:src|href|data)\s*=\s*["']?(?:https?:)?//""", re.I)
+    for f in html_files:
+        text = f.read_text(encoding="utf-8")
+        assert "BEGIN SOLUTION" not in text, f
+        assert not remote.search(text), f"{f} loads something from another host"
+        assert "Content-Security-Policy" in text, f
+    for f in (site / "static").iterdir():
+        assert not re.search(r"url\(\s*['\"]?(https?:)?//|@import", f.read_text()), f
+    size = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
+    assert size < MAX_BYTES
+    assert size - (site / "site.json").stat().st_size == _manifest(site)["bytes"]
+
+
+@pytest.mark.slow
+def test_every_dashboard_and_player_of_a_notebook_is_on_its_page(site: Path) -> None:
+    """Derived from each notebook's own committed outputs, not from a list."""
+    for page in _manifest(site)["pages"]:
+        found = _widgets(REPO / page["source"])
+        dashboards = [(sig, src) for sig, src in found if sig[0] == "dashboard"]
+        players = [sig for sig, _ in found if sig[0] == "player"]
+        assert len(page["dashboards"]) == len(dashboards), page["source"]
+        assert len(page["players"]) == len(players), page["source"]
+        for d, ((_, scenario), src) in zip(page["dashboards"], dashboards, strict=True):
+            assert d["scenario"] == scenario
+            call = _dashboard_call(src)
+            if call is not None:  # the controls the notebook's own cell asks for
+                assert d["scenario"] == call[0]
+                assert set(d["controls"]) <= set(call[1]), page["source"]
+        for p, (_, scenario) in zip(page["players"], players, strict=True):
+            assert scenario in ("", p["scenario"]), page["source"]
+        html = (site / page["page"]).read_text(encoding="utf-8")
+        assert html.count('class="eos-box eos-dashboard"') == sum(
+            1 for d in page["dashboards"] if not d["too_many"])
+        assert html.count('class="eos-player"') == len(players)
+        for p in page["players"]:
+            assert (site / p["file"]).exists() and 0 <= p["start"] < p["steps"]
+    lessons = [p for p in _manifest(site)["pages"]
+               if p["kind"] == "lesson" and Path(p["source"]).name[:2] <= "10"]
+    recorded = [d for p in lessons for d in p["dashboards"]]
+    assert recorded and all(not d["too_many"] for d in recorded), \
+        "every dashboard of notebooks 00-10 is recorded"
+
+
+def _page_dashboards(site: Path, page: str) -> list[dict]:
+    html = (site / page).read_text(encoding="utf-8")
+    return [json.loads(m.replace("<\\/", "</")) for m in
+            re.findall(r'<script[^>]*class="eos-data"[^>]*>(.*?)</script>', html,
+                       re.S)]
+
+
+@pytest.mark.slow
+def test_every_recorded_run_equals_a_direct_run(site: Path) -> None:
+    from eoslib.scenarios import run_scenario
+    from eoslib.viz.params import split_params
+
+    runs = 0
+    for page in _manifest(site)["pages"]:
+        for d in _page_dashboards(site, page["page"]):
+            names = [c["name"] for c in d["controls"]]
+            combos = list(itertools.product(*(range(len(c["values"])) for c in d["controls"])))
+            assert sorted(d["frames"]) == sorted(".".join(map(str, c)) for c in combos)
+            for combo in combos:
+                values = {n: c["values"][i] for n, c, i in zip(names, d["controls"], combo,
+                                                               strict=True)}
+                frame = d["frames_list"][d["frames"][".".join(map(str, combo))]]
+                config, faults, kwargs = split_params({**d["fixed"], **values})
+                try:
+                    result = run_scenario(d["scenario"], config=config, faults=faults, **kwargs)
+                except Exception as exc:
+                    assert frame["error"] and type(exc).__name__ in frame["error"]
+                    continue
+                runs += 1
+                assert frame["counts"] == {k: result.counts[k] for k in frame["counts"]}, \
+                    (page["page"], values)
+                assert frame["verdict"] == str(result.report).split("\n", 1)[0]
+    assert runs >= 100
+
+
+@pytest.mark.slow
+def test_a_page_older_than_its_notebook_fails_the_check(site: Path, tmp_path: Path) -> None:
+    assert check(REPO, site) == []
+    root = tmp_path / "repo"
+    for folder in ("notebooks", "exercises"):
+        shutil.copytree(REPO / folder, root / folder)
+    changed = sorted((root / "notebooks").glob("*.ipynb"))[1]
+    nb = nbformat.read(changed, as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("A new paragraph."))
+    nbformat.write(nb, changed)
+    problems = check(root, site)
+    assert len(problems) == 1 and f"is older than notebooks/{changed.name}" in problems[0]
+    p = subprocess.run([sys.executable, "-m", "eoslib.site", "--root", str(root), "--out",
+                        str(site), "--check"], capture_output=True, text=True, cwd=REPO)
+    assert p.returncode == 1 and "stale" in p.stdout

@@ -1,0 +1,278 @@
+"""The course website in a real browser: Debian's Chromium via Playwright, over HTTP.
+
+Builds the site (recorded runs cached by content hash), serves its folder on a free
+127.0.0.1 port and opens every page, landing page and player page included: no console error,
+no failed or outside request (every request is checked, anything not under the site's address
+is aborted and reported), every internal link resolves to a page and an anchor that exist.
+Every step player starts at the notebook's step, steps both ways and plays to its last step
+(timers run on Playwright's clock). Every control of every dashboard is switched to each of
+its values: the counts and the picture become those of the recorded run of that combination,
+whose counts equal a direct ``run_scenario``. A screenshot of the landing page and of the first
+dashboard go to ``test-artifacts/``. Needs /usr/bin/chromium; never ``playwright install``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import unquote, urldefrag, urlparse
+
+import pytest
+
+from eoslib.site.build import build
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking"]
+ARTIFACTS = REPO / "test-artifacts"
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, dict]]:
+    """(base URL, site folder, site.json) of a freshly built site served over HTTP."""
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian chromium at /usr/bin/chromium (apt-get install chromium)")
+    out = tmp_path_factory.getbasetemp() / "eoslib-site" / "site"  # one build a session
+    if not (out / "site.json").exists():
+        build(REPO, out)
+    handler = functools.partial(_Quiet, directory=str(out))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield (f"http://127.0.0.1:{server.server_address[1]}/", out,
+               json.loads((out / "site.json").read_text()))
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture(scope="module")
+def chromium(served: tuple[str, Path, dict]) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class Watch:
+    """A browser context whose pages report console errors, failed and outside requests."""
+
+    def __init__(self, browser: object, base: str) -> None:
+        self.base = base
+        self.problems: list[str] = []
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.context.route("**/*", self._route)
+
+    def _route(self, route: object) -> None:
+        url = route.request.url
+        if url.startswith(self.base) or url.startswith(("data:", "about:")):
+            route.continue_()
+        else:
+            self.problems.append(f"request outside the site: {url}")
+            route.abort()
+
+    def page(self) -> object:
+        page = self.context.new_page()
+        page.on("console", lambda m: m.type == "error" and self.problems.append(
+            f"{page.url}: console error: {m.text}"))
+        page.on("pageerror", lambda e: self.problems.append(f"{page.url}: {e}"))
+        page.on("response", lambda r: r.status >= 400 and self.problems.append(
+            f"{r.url}: HTTP {r.status}"))
+        return page
+
+    def open(self, page: object, url: str) -> None:
+        page.goto(url)
+        page.wait_for_selector("body[data-eos-ready='1']", timeout=20_000)
+        page.wait_for_function("""() => [...document.querySelectorAll('iframe.eos-player')]
+                                  .every(f => f.dataset.ready === '1')""", timeout=30_000)
+
+
+def _page_urls(base: str, manifest: dict) -> list[str]:
+    return [base + p for p in ["index.html", "exercises/index.html",
+                               *(p["page"] for p in manifest["pages"])]]
+
+
+def test_every_page_opens_clean_and_every_internal_link_resolves(chromium, served) -> None:
+    base, site, manifest = served
+    watch = Watch(chromium, base)
+    page = watch.page()
+    anchors: dict[str, set[str]] = {}
+    links: list[tuple[str, str]] = []
+    steps = {base + pl["file"]: pl["steps"] for p in manifest["pages"] for pl in p["players"]}
+    players = list(steps)
+    for url in _page_urls(base, manifest) + players:
+        if url in players:
+            page.goto(url)
+            page.wait_for_function("document.body.dataset.step !== undefined")
+        else:
+            watch.open(page, url)
+        anchors[url] = set(page.eval_on_selector_all(
+            "[id], a[name]", "els => els.map(e => e.id || e.getAttribute('name'))"))
+        links += [(url, h) for h in page.eval_on_selector_all(
+            "a[href]", "els => els.map(e => e.href)")]
+        if url == base + "index.html":
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "site-landing.png"))
+    checked = 0
+    for src, href in links:
+        if not href.startswith(base):
+            assert urlparse(href).scheme in ("http", "https", "mailto"), (src, href)
+            continue
+        target, frag = urldefrag(href)
+        path = site / target[len(base):]
+        assert path.is_file(), f"{src}: link to {href}: no such page"
+        if frag.startswith("step=") and target in steps:  # a player opened at step N
+            assert 1 <= int(frag[5:]) <= steps[target], f"{src}: {href}: no such step"
+        elif frag:
+            if target not in anchors:
+                watch.open(page, target)
+                anchors[target] = set(page.eval_on_selector_all(
+                    "[id]", "els => els.map(e => e.id)"))
+            # a browser matches the fragment as written, then percent-decoded
+            assert {frag, unquote(frag)} & anchors[target], f"{src}: {href}: no such anchor"
+        checked += 1
+    watch.context.close()
+    assert not watch.problems, "\n".join(watch.problems[:20])
+    assert checked > 100
+
+
+def test_every_player_starts_where_the_notebook_does_steps_and_plays_to_its_end(
+        chromium, served) -> None:
+    base, _, manifest = served
+    watch = Watch(chromium, base)
+    played = 0
+    for p in manifest["pages"]:
+        if not p["players"]:
+            continue
+        page = watch.page()
+        page.clock.install()
+        watch.open(page, base + p["page"])
+        for pl in p["players"]:
+            frame = page.query_selector(f"iframe#{pl['id']}").content_frame()
+
+            def step(frame=frame) -> int:
+                return int(frame.evaluate("document.body.dataset.step"))
+
+            assert step() == pl["start"], (p["page"], pl)
+            if pl["start"] + 1 < pl["steps"]:
+                frame.click("#next")
+                assert step() == pl["start"] + 1
+                frame.click("#prev")
+                assert step() == pl["start"]
+            frame.click("#play")
+            page.clock.run_for((pl["steps"] + 2) * 600)
+            assert frame.evaluate("document.body.dataset.done") == "1", (p["page"], pl)
+            assert step() == pl["steps"] - 1
+            played += 1
+        page.close()
+    watch.context.close()
+    assert not watch.problems, "\n".join(watch.problems[:20])
+    assert played == sum(len(p["players"]) for p in manifest["pages"]) > 0
+
+
+def _shown(box: object) -> tuple[str, dict[str, float], list[str]]:
+    """(combination key, counts, picture ids) as the dashboard shows them now."""
+    key = box.get_attribute("data-combination")
+    counts = {s.get_attribute("data-key"): json.loads(s.get_attribute("data-value"))
+              for s in box.query_selector_all(".eos-counts .eos-count")}
+    pics = [i.get_attribute("data-svg") for i in box.query_selector_all("img.eos-picture")]
+    return key, counts, pics
+
+
+def _direct(data: dict, idx: list[int]) -> dict[str, float]:
+    """The counts of a direct ``run_scenario`` of combination ``idx`` ({} if refused)."""
+    from eoslib.scenarios import run_scenario
+    from eoslib.viz.params import split_params
+
+    values = {c["name"]: c["values"][i] for c, i in zip(data["controls"], idx, strict=True)}
+    config, faults, kwargs = split_params({**data["fixed"], **values})
+    try:
+        return run_scenario(data["scenario"], config=config, faults=faults, **kwargs).counts
+    except Exception:
+        return {}
+
+
+_DRAWN = """(box) => {  // every picture drawn, from its recorded SVG
+    const D = JSON.parse(box.querySelector("script.eos-data").textContent);
+    return [...box.querySelectorAll("img.eos-picture")].every(i =>
+        i.complete && i.naturalWidth > 0 &&
+        i.src === "data:image/svg+xml;charset=utf-8," + encodeURIComponent(D.svgs[+i.dataset.svg]));
+}"""
+
+
+def _expect(page: object, box: object, data: dict, idx: list[int], where: str) -> tuple:
+    """Check the dashboard shows the recorded run of ``idx``, equal to a direct run."""
+    key = ".".join(map(str, idx))
+    frame = data["frames_list"][data["frames"][key]]
+    shown_key, counts, pics = _shown(box)
+    assert shown_key == key, where
+    assert counts == frame["counts"], where
+    assert pics == [str(pic["svg"]) for pic in frame["pictures"]], where
+    page.wait_for_function(_DRAWN, arg=box, timeout=5_000)
+    run = _direct(data, idx)
+    assert counts == {k: run[k] for k in counts}, (where, key)
+    return counts, pics
+
+
+def _set(control: object, value: int) -> None:
+    if control.get_attribute("type") == "checkbox":
+        control.set_checked(bool(value))
+    else:
+        control.select_option(str(value))
+
+
+def test_every_dashboard_control_shows_the_recorded_run_of_its_combination(
+        chromium, served) -> None:
+    base, _, manifest = served
+    watch = Watch(chromium, base)
+    switched = 0
+    for p in manifest["pages"]:
+        recorded = [d for d in p["dashboards"] if not d["too_many"]]
+        if not recorded:
+            continue
+        page = watch.page()
+        watch.open(page, base + p["page"])
+        for d in recorded:
+            where = f"{p['page']} {d['id']}"
+            box = page.query_selector(f"#{d['id']}")
+            data = json.loads(box.query_selector("script.eos-data").text_content())
+            defaults = [c["values"].index(c["default"]) for c in data["controls"]]
+            _, base_pics = _expect(page, box, data, defaults, where)
+            if switched == 0:
+                ARTIFACTS.mkdir(exist_ok=True)
+                box.screenshot(path=str(ARTIFACTS / "site-dashboard.png"))
+            changed = False
+            for k, c in enumerate(data["controls"]):
+                control = box.query_selector(f"[data-control='{c['name']}']")
+                for v in range(len(c["values"])):
+                    if v != defaults[k]:
+                        _set(control, v)
+                        idx = [*defaults[:k], v, *defaults[k + 1:]]
+                        _, pics = _expect(page, box, data, idx, f"{where} {c['name']}")
+                        changed |= pics != base_pics
+                        switched += 1
+                _set(control, defaults[k])
+                _expect(page, box, data, defaults, where)
+            assert changed, f"{where}: no control changes the picture"
+        page.close()
+    watch.context.close()
+    assert not watch.problems, "\n".join(watch.problems[:20])
+    assert switched >= 20
