@@ -45,7 +45,10 @@ def test_exactly_once_survives_every_schedule_of_up_to_two_faults() -> None:
 def test_exactly_once_survives_every_schedule_of_up_to_three_faults() -> None:
     # found the lost ABORT marker: a leader killed after an append, the coordinator fencing
     # the transaction while the partition was offline (markers now wait for a leader)
-    ex = explore("pipeline", messages=3, config=EOS, max_faults=3, jobs=2)
+    # (the Java client and the first five kinds, as when written, to keep the test short:
+    # up to 2 faults of every kind with librdkafka is the test above)
+    ex = explore("pipeline", messages=3, config={**EOS, "client": "java"}, max_faults=3,
+                 jobs=2, kinds=("request", "response", "crash", "coordinator", "leader"))
     assert ex.anomalies() == {}, f"{ex.schedules} schedules: {ex.anomalies()}"
     assert ex.schedules >= 4000, ex.schedules  # 5234 when written
 
