@@ -271,6 +271,9 @@ class _Painter:
         if a.lost:
             self.d.text(x1, y1, "✕", size=16, anchor="middle", valign="middle", color=RED,
                         weight="bold", kind="marker", owner=f"a{a.step}")
+        else:  # the arrowhead: no label may sit on it
+            self.d.boxes.append(Box(x1 - 5, y1 - 5, x1 + 5, y1 + 5, "marker",
+                                    owner=f"head{a.step}"))
 
     def _arrow_label(self, a: Arrow) -> None:
         x0, y0, x1, y1 = self._ends(a)
