@@ -292,7 +292,9 @@ def summary_caption(result: Result, st: ProtocolState) -> str:
         aborted = sum(c.status == "aborted" for c in p.cells)
         bits = [f"{len(p.cells)} entries, HW={p.hw}, LSO={p.lso}"]
         if dups:
-            bits.append(f"{len(dups)} value(s) at two offsets ({_vals(list(dups))})")
+            most = max(len(offs) for offs in dups.values())
+            where = "at two offsets" if most == 2 else f"at two to {most} offsets"
+            bits.append(f"{len(dups)} value(s) {where} ({_vals(list(dups))})")
         if aborted:
             bits.append(f"{aborted} aborted record(s)")
         out.append(f"{name}: " + ", ".join(bits) + ".")

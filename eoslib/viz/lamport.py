@@ -103,6 +103,8 @@ class LamportView:
         for m in self.marks:
             if lo <= m["i"] <= step:
                 score[actor(m["lane"])] += 20
+        for a, bonus in self._causes(step, lo).items():
+            score[a] = score.get(a, 0) + bonus
         ranked = sorted(self.actors, key=lambda a: -score[a])
         keep = [a for a in ranked[:MAX_LANES - 1] if score[a] > 0] or ranked[:MAX_LANES - 1]
         keep = [a for a in self.actors if a in keep]
@@ -114,6 +116,26 @@ class LamportView:
             keep = [a for a in self.actors if a in keep or a in more]
             return keep, [a for a in self.actors if a not in keep]
         return keep + [OTHERS], rest
+
+    def _causes(self, step: int, lo: int, hops: int = 2) -> dict[str, float]:
+        """The actors that caused ``step``: its own actors, then, going back through the
+        window, the sender of the latest message to one of them (the restarted instance
+        whose InitProducerId made the coordinator abort), and so on for ``hops`` hops."""
+        trace = self.result.trace
+        if not trace:
+            return {}
+        now = {actor(trace[step]["lane"])}
+        now |= {x for a in self.arrows if a.step == step for x in (a.src, a.dst)}
+        out = dict.fromkeys(now, 0.0)
+        before = sorted((a for a in self.arrows if lo <= a.step < step), key=lambda a: -a.step)
+        for k in range(hops):
+            cause = next((a for a in before if a.dst in now and a.src not in out), None)
+            if cause is None:
+                break
+            out[cause.src] = 500.0 / (k + 1)
+            now = {cause.src}
+            before = [a for a in before if a.step < cause.step]
+        return out
 
     # ------------------------------------------------------------------ drawing
     def picture(self, step: int | None = None) -> Picture:
@@ -241,7 +263,12 @@ class _Painter:
                 ends.setdefault(a, self.row_y(m["i"]))
             if m["kind"] == "restart" and a in self.x:
                 starts.setdefault(a, self.row_y(m["i"]))
-        born = {a: min((self.row_y(s.step) for s in self.v.arrows
+        def first_y(s: Arrow, a: str) -> float:  # where message s touches a's line
+            if s.src == a and s.step in self.y:
+                return max(min(self.after(s.sent_step), self.y[s.step] - 8), TOP)
+            return self.row_y(s.step)
+
+        born = {a: min((first_y(s, a) for s in self.v.arrows
                         if a in (s.src, s.dst) and s.step <= self.step), default=None)
                 for a in self.x if a.startswith("app-") and "#" in a}
         for a, x in self.x.items():
@@ -265,6 +292,11 @@ class _Painter:
                                      "fetch": SLATE}[a.kind]
         if a.step == self.step:
             self.d.line(x0, y0, x1, y1, stroke=ORANGE, sw=7)
+            n = max(1, int(((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 // 8))
+            for k in range(n + 1):  # the bar as small boxes: no label is placed on it
+                bx, by = x0 + (x1 - x0) * k / n, y0 + (y1 - y0) * k / n
+                self.d.boxes.append(Box(bx - 4, by - 4, bx + 4, by + 4, "bar",
+                                        owner=f"bar{a.step}"))
         self.d.line(x0, y0, x1, y1, stroke=colour, sw=1.2 if a.kind in ("marker", "fetch")
                     else 1.6, dash="6 4" if a.retry else ("2 3" if a.held else None),
                     arrow=None if a.lost else colour)
@@ -293,7 +325,7 @@ class _Painter:
             left = min(max(left, 2.0), self.d.width - w - 2)
             box = Box(left, top, left + w, top + h, "text")
             if top >= TOP and not any(box.overlaps(b, 0.5) for b in self.d.boxes
-                                      if b.kind in ("text", "marker")):
+                                      if b.kind in ("text", "marker", "bar")):
                 self.d.text(left, top + 0.95 * size, text, size=size, color=colour,
                             halo=True, weight="bold" if bold else "normal",
                             owner=f"a{a.step}")
@@ -306,7 +338,7 @@ class _Painter:
             left = min(max(left + w / 2 - tw / 2, 2.0), self.d.width - tw - 2)
             box = Box(left, top, left + tw, top + h, "text")
             if top >= TOP and not any(box.overlaps(b, 0.5) for b in self.d.boxes
-                                      if b.kind in ("text", "marker")):
+                                      if b.kind in ("text", "marker", "bar")):
                 self.d.text(left, top + 0.95 * size, tag, size=size, color=colour, halo=True,
                             owner=f"a{a.step}")
                 return
@@ -340,12 +372,18 @@ class _Painter:
                owner: str = "") -> None:
         size = TEXT_PX["small"]
         w, h = text_size(text, size, bold)
-        for left in (x + 8, x - 8 - w, x + 8):
-            top = y - h / 2
-            left = min(max(left, 2.0), self.d.width - w - 2)
-            box = Box(left, top, left + w, top + h, "text")
-            if not any(box.overlaps(b, 0.5) for b in self.d.boxes if b.kind != "bar"):
+        top = y - h / 2
+        spots = [(min(max(left, 2.0), self.d.width - w - 2), top + dy)
+                 for dy in (0.0, h * 0.75, -h * 0.75) for left in (x + 8, x - 8 - w)]
+        for strict in (True, False):  # off the step bar if possible, off labels always
+            free = [(left, t) for left, t in spots if not any(
+                Box(left, t, left + w, t + h, "text").overlaps(b, 0.5) for b in self.d.boxes
+                if strict or b.kind != "bar")]
+            if free:
+                left, top = free[0]
                 break
+        else:
+            left, top = spots[0]
         self.d.text(left, top + 0.95 * size, text, size=size, color=colour,
                     weight="bold" if bold else "normal", halo=True, owner=owner)
 

@@ -328,7 +328,7 @@ def describe(st: ProtocolState, names: list[str] | None = None) -> str:
         cells = ", ".join(f"{c.offset}:{c.control or c.value}({c.status})" for c in p.cells[:40])
         more = f" and {len(p.cells) - 40} more" if len(p.cells) > 40 else ""
         dups = p.duplicates()
-        extra = f"; values at two offsets: {', '.join(dups)}" if dups else ""
+        extra = f"; values stored more than once: {', '.join(dups)}" if dups else ""
         parts.append(f"partition {name}: {cells}{more}; HW={p.hw}, LSO={p.lso}{extra}")
         for c in readers(st, name):
             v = reader_view(st, c, name)
