@@ -617,6 +617,7 @@ def test_inputs_count_how_often_each_reached_each_output() -> None:
     assert "inputs: out 1 once, 1 never, 1 twice" in text
     assert "id 'm2' never reached out" in text
     assert r.to_json()["inputs"] == {"out": {"1": 1, "0": 1, "2": 1}}
+    assert r.to_json()["inputs_not_once"] == {"out": {"m1": 2, "m2": 0}}
 
 
 def test_an_output_without_a_final_read_or_without_lineage_is_not_checked() -> None:

@@ -45,7 +45,10 @@ def test_exactly_once_survives_every_schedule_of_up_to_two_faults() -> None:
 def test_exactly_once_survives_every_schedule_of_up_to_three_faults() -> None:
     # found the lost ABORT marker: a leader killed after an append, the coordinator fencing
     # the transaction while the partition was offline (markers now wait for a leader)
-    ex = explore("pipeline", messages=3, config=EOS, max_faults=3, jobs=2)
+    # (the Java client and the first five kinds, as when written, to keep the test short:
+    # up to 2 faults of every kind with librdkafka is the test above)
+    ex = explore("pipeline", messages=3, config={**EOS, "client": "java"}, max_faults=3,
+                 jobs=2, kinds=("request", "response", "crash", "coordinator", "leader"))
     assert ex.anomalies() == {}, f"{ex.schedules} schedules: {ex.anomalies()}"
     assert ex.schedules >= 4000, ex.schedules  # 5234 when written
 
@@ -58,11 +61,11 @@ def test_at_least_once_duplicates_with_one_crash_between_produce_and_commit() ->
     c = ex.counterexamples()["duplicate"]
     assert [p.words() for p in c.schedule] == [
         "crash after_produce in the iteration that processes m0"]
-    # every single fault that duplicates: the two crashes after the flush, and the lost
-    # OffsetCommit (the commit never happened, so the restart... here the app re-reads)
+    # every single fault that duplicates: the two crashes after the flush. A lost
+    # OffsetCommit no longer does: commitSync retries it until default.api.timeout.ms
+    # (ConsumerCoordinator.commitOffsetsSync; issue 18 §3, tests/test_rules_retries.py)
     dup = sorted(p.token() for r in ex.runs if "duplicate" in r.anomalies for p in r.schedule)
-    assert dup == ["crash:after_produce:0", "crash:before_commit:0",
-                   "offset_commit.request.1"]
+    assert dup == ["crash:after_produce:0", "crash:before_commit:0"]
 
 
 def test_at_most_once_loses_an_input_with_one_crash_after_the_commit() -> None:

@@ -12,13 +12,13 @@ import linecache
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 from test_grading import CONFIG, FULL, Q2, _env_patch, make_submission
 
 from eoslib.grading import registry
 from eoslib.grading.answers import AnswerError, encode
 from eoslib.grading.forkserver import ForkServer
+from eoslib.grading.measure import solution_answers
 from eoslib.grading.rebuild import decode
 from eoslib.grading.runner import grade
 from eoslib.grading.session import MIMETYPE
@@ -138,21 +138,6 @@ def judges():
 def _judge(judges: ForkServer, cells: list[str], name: str, qid: str = "exfix.q3") -> dict:
     answer = notebook_namespace(cells, f"{qid}-{name}")[name]
     return judges.judge(qid, encode(answer), timeout=20, memory=MEMORY)
-
-
-def solution_answers(path: Path) -> list[tuple[str, Any]]:
-    """(question, encoded answer) for every check() call of a solution notebook."""
-    answers: list[tuple[str, Any]] = []
-    nb = nbformat.read(path, as_version=4)
-    cells = ["check = lambda qid, answer: answers.append((qid, encode(answer)))"] + [
-        c.source.replace("from eoslib.grading import check", "")
-        for c in nb.cells if c.cell_type == "code"]  # fmt: skip
-    namespace: dict[str, Any] = {"__name__": "__main__", "answers": answers, "encode": encode}
-    for number, source in enumerate(cells):
-        filename = f"<{path.stem} cell {number}>"
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - a solution notebook
-    return answers
 
 
 def test_every_solution_answer_passes_through_the_judge(judges: ForkServer) -> None:

@@ -113,7 +113,8 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         """``{"ok", "anomalies": {name: {"count", "definition", "examples"}}, "allowed",
-        "checked", "unchecked": {name: why}, "inputs": {output: {times: ids}}}``."""
+        "checked", "unchecked": {name: why}, "inputs": {output: {times: ids}}, "unconsumed",
+        "inputs_not_once": {output: {id: times}}}``."""
         return {
             "ok": self.ok,
             "anomalies": {n: a.to_json() for n, a in self.anomalies.items()},
@@ -123,6 +124,9 @@ class Report:
             "inputs": {out: {str(k): v for k, v in hist.items()}
                        for out, hist in self.reached().items()},
             "unconsumed": list(self.unconsumed),
+            # per input id, where it did not arrive exactly once (the rest arrived once)
+            "inputs_not_once": {out: {str(i): n for i, n in per_id.items() if n != 1}
+                                for out, per_id in self.effects.items()},
         }
 
     def __str__(self) -> str:
