@@ -251,3 +251,18 @@ def test_a_submission_cannot_make_the_grader_judge_without_end() -> None:
     reasons = [run.records[-1]["verdict"]["reason"] for run in cells]
     assert reasons[:6] == [""] * 6 and all(r.startswith("not judged: ") for r in reasons[6:])
     assert all("verdict" not in run.records[0] for run in cells)  # superseded in its cell
+
+
+@pytest.mark.slow
+def test_the_class_report_flags_every_attempt(forged: dict[str, dict]) -> None:
+    from eoslib.grading.html_report import flagged
+    from eoslib.grading.results import NotebookGrade
+
+    grades = [NotebookGrade.from_json(r) for r in forged.values()]
+    whats = {(Path(n).stem, w) for n, w, _ in flagged(grades)}  # type: ignore[arg-type]
+    for expected in [("forge_store", "exfix.q2: forged a verdict"),
+                     ("replay_passed", "exfix.q2: replayed or forged a grader message"),
+                     ("replay_answer", "exfix.q2: replayed or forged a grader message"),
+                     ("patch_channel", "exfix.q2: forged a verdict")]:  # fmt: skip
+        assert expected in whats, (expected, whats)
+    assert not any(name == "full" for name, _ in whats)
