@@ -12,11 +12,19 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from eoslib.backoff import retry_backoff_ms
 from eoslib.config import request_timeout_ms
 from eoslib.errors import KafkaError, KafkaException
 from eoslib.messages import TopicPartition
 
 TP = tuple[str, int]
+#: OffsetCommit errors both clients retry (Java OffsetCommitResponseHandler;
+#: librdkafka rd_kafka_handle_OffsetCommit_error); REQUEST_TIMED_OUT also stands for a
+#: request whose answer never came (Java DisconnectException; librdkafka _TIMED_OUT)
+RETRIABLE_COMMIT = frozenset({"COORDINATOR_LOAD_IN_PROGRESS", "UNKNOWN_TOPIC_OR_PART",
+                              "COORDINATOR_NOT_AVAILABLE", "NOT_COORDINATOR",
+                              "REQUEST_TIMED_OUT"})
+LIBRDKAFKA_REQUEST_DEFAULT_RETRIES = 2  # src/rdkafka_proto.h
 
 
 class ConsumerCoordinator:
@@ -57,6 +65,12 @@ class ConsumerCoordinator:
         self.sim.history.record(self.kernel.now, process, "commit", outcome, group=group,
                                 offsets=[[t, p, o] for (t, p), o in offs.items()], txn=None,
                                 auto=auto)
+
+    def _record_attempt(self, process: str, group: str, offs: dict[TP, int], outcome: str,
+                        auto: bool) -> None:
+        """Record an attempt of a commit that is retried: history only (the commit's
+        outcome, and any ``on_commit`` callback, come with its last attempt)."""
+        ConsumerCoordinator._record_commit(self, process, group, offs, outcome, auto)
 
     def _on_assignment(self, generation: int, parts: list[TP]) -> None:
         if self._alive():
@@ -154,38 +168,96 @@ class ConsumerCoordinator:
 
     def _send_commit(self, offs: dict[TP, int], *, wait: bool,
                      auto: bool = False) -> list[TopicPartition] | None:
+        """Send an OffsetCommit, retrying retriable errors as the client does.
+
+        Java: a synchronous commit retries until ``default.api.timeout.ms`` (60 s) has
+        passed, backing off exponentially (``ConsumerCoordinator.commitOffsetsSync``; its
+        ``OffsetCommitResponseHandler`` marks COORDINATOR_LOAD_IN_PROGRESS,
+        UNKNOWN_TOPIC_OR_PARTITION, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR and
+        REQUEST_TIMED_OUT retriable, as is a request that timed out); then
+        ``TimeoutException``. An asynchronous commit is sent once. librdkafka: every
+        OffsetCommit request, synchronous or not, is retried by ``rd_kafka_buf_retry`` up
+        to ``RD_KAFKA_REQUEST_DEFAULT_RETRIES`` (2) times on the same errors plus
+        ``_TIMED_OUT``/``_TRANSPORT`` (``rd_kafka_handle_OffsetCommit`` and
+        ``rd_kafka_handle_OffsetCommit_error`` in src/rdkafka_request.c, each attempt
+        bounded by ``socket.timeout.ms``); then the error is returned."""
         assert self.group_id is not None
         group = self.group_id
         gen = self.generation if not self._manual else -1
         member = self.member_id if not self._manual else ""
         result: dict[str, Any] = {}
         process = self.sim.process_name(self)
+        java = self.client == "java"
+        deadline = self.kernel.now + self.config["default.api.timeout.ms"]
+        attempts = [0]
 
         def handler(respond: Callable[[dict[str, Any]], None]) -> None:
             respond({"error": self.cluster.group_coordinator.commit(group, gen, member, offs)})
 
+        def may_retry(err: str) -> bool:
+            if err not in RETRIABLE_COMMIT or not self._alive():
+                return False
+            if java:
+                return wait and self.kernel.now < deadline
+            return attempts[0] <= LIBRDKAFKA_REQUEST_DEFAULT_RETRIES
+
+        def retry(err: str) -> None:
+            delay = retry_backoff_ms(self.config, attempts[0], self.sim.client_rng)
+            self.kernel.emit(self.lane, "error", f"OffsetCommit: {err}, retrying in "
+                             f"{delay:.0f} ms")
+            self.kernel.schedule(delay, attempt)
+
         def on_resp(resp: dict[str, Any]) -> None:
-            result.update(resp)
             err = resp["error"]
+            if err and may_retry(err):
+                self._record_attempt(process, group, offs, "fail", auto)
+                retry(err)
+                return
+            result.update(resp)
             self.stats["commits" if err is None else "failed_commits"] += 1
             self._record_commit(process, group, offs, "ok" if err is None else "fail", auto,
                                 err)
 
         def on_timeout() -> None:
+            if may_retry("REQUEST_TIMED_OUT"):
+                self._record_attempt(process, group, offs, "info", auto)
+                retry("REQUEST_TIMED_OUT")
+                return
             result.update(error="REQUEST_TIMED_OUT")
             self._record_commit(process, group, offs, "info", auto, "REQUEST_TIMED_OUT")
 
-        self.cluster.network.call(self.lane, "offset_commit", 0, handler, on_resp,
-                                  timeout=request_timeout_ms(self.config),
-                                  on_timeout=on_timeout,
-                                  client_alive=self._alive,
-                                  label="OffsetCommit " + ", ".join(
-                                      f"{t}-{i}={o}" for (t, i), o in offs.items()))
+        def attempt() -> None:
+            if not self._alive():
+                return
+            if java and attempts[0] and self.kernel.now >= deadline:
+                result.setdefault("error", "REQUEST_TIMED_OUT")  # the timer expired
+                return
+            attempts[0] += 1
+            self.cluster.network.call(self.lane, "offset_commit", 0, handler, on_resp,
+                                      timeout=request_timeout_ms(self.config),
+                                      on_timeout=on_timeout,
+                                      client_alive=self._alive,
+                                      label="OffsetCommit " + ", ".join(
+                                          f"{t}-{i}={o}" for (t, i), o in offs.items()))
+
+        attempt()
         if not wait:
             return None
-        self.kernel.run_until(lambda: bool(result) or not self._alive())
+        if java:
+            self.kernel.run_until(lambda: bool(result) or not self._alive(),
+                                  max(0.0, deadline - self.kernel.now))
+        else:
+            self.kernel.run_until(lambda: bool(result) or not self._alive())
         if not self._alive():
             raise KafkaException(KafkaError("_DESTROY", "consumer crashed"))
+        if not result or result["error"] == "REQUEST_TIMED_OUT":
+            # Java: "Timeout of 60000ms expired before successfully committing offsets";
+            # librdkafka: the last attempt's _TIMED_OUT
+            raise KafkaException(KafkaError(
+                "_TIMED_OUT", f"Timeout of {self.config['default.api.timeout.ms']}ms expired "
+                "before successfully committing offsets" if java else
+                f"OffsetCommit failed after {attempts[0]} attempts: Local: Timed out",
+                retriable=True))
         if result["error"]:
             err = result["error"]
             raise KafkaException(KafkaError(

@@ -26,6 +26,7 @@ class SimContext(Protocol):
     cluster: Cluster
     history: History
     app_rng: random.Random
+    client_rng: random.Random  # the clients' own draws (retry backoff jitter)
 
     def next_name(self, kind: str) -> str:
         """A fresh client name (``producer-1``...)."""

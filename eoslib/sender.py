@@ -11,8 +11,9 @@ broker thread's produce path (``rdkafka_broker.c``, ``rdkafka_request.c``) and
 * without idempotence a retry is a new append (a duplicate, if the first one landed), and
   with more than one request in flight a retry can land behind a later batch (reordering);
 * a request unanswered after the client's request timeout (Java ``request.timeout.ms``,
-  librdkafka ``socket.timeout.ms``) is retried after ``retry.backoff.ms``
-  while ``retries`` and ``delivery.timeout.ms`` allow; then the delivery fails;
+  librdkafka ``socket.timeout.ms``) is retried while ``retries`` and
+  ``delivery.timeout.ms`` allow, after a backoff that doubles from ``retry.backoff.ms``
+  up to ``retry.backoff.max.ms`` (``backoff.py``); then the delivery fails;
 * ``acks=0`` does not wait for the broker at all;
 * an idempotent producer without ``transactional.id`` gets its producer id from any broker
   and bumps its own epoch after a sequence gap (KIP-360).
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eoslib.accumulator import ProducerBatch
+from eoslib.backoff import retry_backoff_ms
 from eoslib.config import request_timeout_ms
 from eoslib.errors import KafkaError
 from eoslib.messages import Message
@@ -206,14 +208,16 @@ class Sender:
                 retriable = True
         if retriable and b.attempts <= self.config["retries"] and \
                 self._now() - b.created < self.config["delivery.timeout.ms"]:
-            b.ready_at = self._now() + self.config["retry.backoff.ms"]
+            # exponential backoff up to retry.backoff.max.ms (eoslib/backoff.py)
+            backoff = retry_backoff_ms(self.config, b.attempts, self.sim.client_rng)
+            b.ready_at = self._now() + backoff
             q = self._queue[b.tp]
             # retries go back in sequence (creation) order, ahead of newer batches
             pos = 0
             while pos < len(q) and q[pos].created <= b.created and q[pos] is not b:
                 pos += 1
             q.insert(pos, b)
-            self.kernel.schedule(self.config["retry.backoff.ms"], self._kick)
+            self.kernel.schedule(backoff, self._kick)
             return
         if retriable and self._now() - b.created >= self.config["delivery.timeout.ms"]:
             err = "_MSG_TIMED_OUT"

@@ -60,6 +60,7 @@ class Simulation:
         self.kernel = Kernel(rng, tracing=tracing)
         fault_rng = random.Random(rng.getrandbits(64))
         self.app_rng = random.Random(rng.getrandbits(64))
+        self.client_rng = random.Random(rng.getrandbits(64))  # retry backoff jitter
         self.faults = FaultPlan.from_dict(faults)
         self.cluster = Cluster(self.kernel, dict(cluster or {}))
         self.injector = FaultInjector(self.faults, fault_rng)

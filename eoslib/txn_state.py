@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from eoslib.backoff import retry_backoff_ms
 from eoslib.errors import KafkaError, KafkaException
 from eoslib.txn_errors import classify, fenced_name, wire_error
 
@@ -136,13 +137,19 @@ class TxnState:
         return KafkaException(KafkaError("_TIMED_OUT", msg, retriable=True))
 
     # --------------------------------------------------------------- requests
-    def _retry_backoff(self, request: str, err: str | None) -> float:
-        """The wait before a transactional request is sent again."""
+    def _retry_backoff(self, request: str, err: str | None, retry: int = 1) -> float:
+        """The wait before a transactional request is sent again (its ``retry``-th time).
+        librdkafka: AddPartitionsToTxn 500 ms (20 ms after CONCURRENT_TRANSACTIONS,
+        ``rd_kafka_txn_handle_AddPartitionsToTxn``), TxnOffsetCommit 500 ms, InitProducerId
+        the PID timer's 500 ms (``rd_kafka_idemp_pid_timer_restart``), EndTxn and
+        AddOffsetsToTxn ``rd_kafka_buf_retry``'s exponential backoff; Java: a constant
+        ``retry.backoff.ms`` (``TxnRequestHandler.retryBackoffMs``)."""
         if self.client == "librdkafka":
-            if request == "AddPartitionsToTxn":  # rd_kafka_txn_handle_AddPartitionsToTxn
+            if request == "AddPartitionsToTxn":
                 return 20.0 if err == "CONCURRENT_TRANSACTIONS" else 500.0
             if request in ("TxnOffsetCommit", "InitProducerId"):
-                return 500.0  # "500ms delay before retrying"; the PID FSM timer
+                return 500.0
+            return retry_backoff_ms(self.config, retry, self.sim.client_rng)
         return float(self.config["retry.backoff.ms"])
 
     def _start(self, api: str, request: str, call_api: str, handler: Callable[..., None],
@@ -151,6 +158,7 @@ class TxnState:
         retriable or its answer is lost; the final answer lands in the op."""
         op = TxnOp(api)
         self._ops[api] = op
+        retries = [0]
 
         def attempt() -> None:
             if not self._alive() or self._ops.get(api) is not op:
@@ -162,13 +170,16 @@ class TxnState:
                     resp = {**resp, "error": err}
                 if err and classify(self.client, request, err) == "retry":
                     self._last_retriable = err
-                    self.kernel.schedule(self._retry_backoff(request, err), attempt)
+                    retries[0] += 1
+                    self.kernel.schedule(self._retry_backoff(request, err, retries[0]),
+                                         attempt)
                     return
                 op.resp = resp
 
             def on_timeout() -> None:
                 self._last_retriable = "REQUEST_TIMED_OUT"
-                self.kernel.schedule(self._retry_backoff(request, None), attempt)
+                retries[0] += 1
+                self.kernel.schedule(self._retry_backoff(request, None, retries[0]), attempt)
 
             self.cluster.network.call(self.lane, call_api, 0, handler, on_resp,
                                       timeout=self._request_timeout(),

@@ -112,5 +112,8 @@ def test_every_one_fault_placement_of_the_transactional_loop() -> None:
     # transaction is abortable, and the loop that does not rewind skips the batch
     assert no_rewind.kind == "lost_input" and no_rewind.faults == [
         "lose the request of the 1st Produce"]
-    outside = attack_loop(_loop(True, False))
-    assert outside.kind == "duplicate" and "OffsetCommit" in outside.faults[0]
+    # offsets committed outside the transaction: a single lost OffsetCommit request or
+    # response used to expose it; a synchronous commit now retries it (issue 18 §3:
+    # rd_kafka_handle_OffsetCommit -> rd_kafka_buf_retry), so no one-fault placement of
+    # these kinds does. The bug needs an application crash between the two commits.
+    assert attack_loop(_loop(True, False)) is None
