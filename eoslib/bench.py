@@ -335,7 +335,9 @@ def grading_main(copies: int | None, quick: bool = False) -> int:
     summary: dict[str, Any] = {"grading": graded}
     if graded is not None:
         print(f"  grading {graded['submissions']} submissions: {graded['seconds']:.1f} s, "
-              f"{graded['cpu_seconds']:.1f} CPU s, {graded['restarts']} kernel restarts")
+              f"{graded['cpu_seconds']:.1f} CPU s ({graded['check_cpu_seconds_each']} s of "
+              f"them the exercise's checks, per submission), {graded['restarts']} kernel "
+              f"restarts, load {graded['load_average']}")
     if copies:
         summary["grading_copies"] = grading_copies(copies)
         print(f"  grading copies: {summary['grading_copies']}")
@@ -473,6 +475,8 @@ def main(quick: bool = False, extras: tuple[Extra, ...] = ()) -> int:
         "grading_submissions": None if graded is None else graded["submissions"],
         "grading_cpu_seconds": None if graded is None else graded["cpu_seconds"],
         "grading_restarts": None if graded is None else graded["restarts"],
+        "grading_check_cpu_seconds_each": None if graded is None
+        else graded["check_cpu_seconds_each"],
         "n": n,
         "quick": quick,
     }

@@ -21,9 +21,10 @@ checker's verdict on ``out``. Exit status: the last program's (2 for a bad optio
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from eoslib.confluent_kafka.supervisor import OUTPUT_IDS, Plan, Program, run
 from eoslib.errors import ConfigException
@@ -31,9 +32,18 @@ from eoslib.errors import ConfigException
 SEPARATOR = "--then"
 
 
+class _Usage(Exception):
+    """A command-line mistake argparse found (printed as one line, exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, no usage dump
+        raise _Usage(message)
+
+
 def parser() -> argparse.ArgumentParser:
     """The options (everything before the program's path)."""
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m eoslib.run_app",
         usage="%(prog)s [options] PROGRAM.py [ARGS...] [--then PROGRAM.py [ARGS...]]...",
         description="Run confluent-kafka programs, unmodified, on a simulated Kafka "
@@ -155,24 +165,38 @@ def _topic(spec: str) -> tuple[str, int]:
     return name, int(n) if n else 1
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run the command line; returns the exit status (the verdict goes to ``out``, default
+    stderr)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         plan = plan_of(argv)
     except ConfigException as e:
         print(f"eoslib.run_app: {e}", file=sys.stderr)
         return 2
-    except SystemExit as e:  # argparse's own usage errors
+    except _Usage as e:
+        print(f"eoslib.run_app: {e} (see --help)", file=sys.stderr)
+        return 2
+    except SystemExit as e:  # --help
         return int(e.code or 0)
     try:
-        out = run(plan)
+        done = run(plan)
     except ConfigException as e:  # a setting the simulator cannot honour
         print(f"eoslib.run_app: cannot simulate: {e}", file=sys.stderr)
         return 2
-    if out.report is not None:
-        print(_verdict(out), file=sys.stderr)
-    return out.exits[-1][1].code if out.exits else 0
+    if done.report is not None:
+        print(_verdict(done), file=out or sys.stderr)
+    return done.exits[-1][1].code if done.exits else 0
+
+
+def run_app(command: str | Sequence[str]) -> int:
+    """The command line from Python (a notebook): ``command`` is what follows ``python -m
+    eoslib.run_app`` (a string, or a list such as an explorer's replay, which may start with
+    ``python -m eoslib.run_app``); the verdict is printed to stdout."""
+    argv = shlex.split(command) if isinstance(command, str) else list(command)
+    if argv[:3] == ["python", "-m", "eoslib.run_app"]:
+        argv = argv[3:]
+    return main(argv, out=sys.stdout)
 
 
 def _verdict(out: Any) -> str:

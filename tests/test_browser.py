@@ -336,9 +336,11 @@ def test_a_reloaded_notebook_shows_the_widget_or_a_run_line(lab, chrome):
     page = chrome.new_page(viewport={"width": 1280, "height": 1000})
     try:
         _open(page, base, "notebooks/reload-unsaved.ipynb")
-        out = page.locator(".jp-OutputArea-output").filter(has_text="run this cell").first
+        visible = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+        out = page.locator(f"{visible} .jp-OutputArea-output").filter(
+            has_text="run this cell").first
         out.wait_for(timeout=60_000)
-        text = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").inner_text()
+        text = page.locator(f"{visible} .jp-Notebook").inner_text()
         assert "[Dashboard 'producer-retry': run this cell to use it." in text
         assert "Dashboard('producer-retry'" not in text and "controls=[" not in text
         page.screenshot(path=str(ARTIFACTS / "browser-reload-unsaved.png"))

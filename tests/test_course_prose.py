@@ -40,22 +40,10 @@ MIN_PREDICTIONS = 2
 
 #: rule -> notebooks (file names) not yet converted; owner in the comment.
 PENDING: dict[str, set[str]] = {
-    "answers": {"07b-writes-are-not-isolated.ipynb"},  # lessons-b
-    "recorded": {
-        "06-crash-aborts.ipynb", "06b-fencing-zombies.ipynb",  # lessons-b
-        "06c-timeouts-and-hanging.ipynb", "06d-transaction-versions.ipynb",  # lessons-b
-        "07-read-committed.ipynb", "07b-writes-are-not-isolated.ipynb",  # lessons-b
-        "08-end-to-end-and-its-edge.ipynb", "09-price-of-exactly-once.ipynb",  # lessons-b
-        "10-whats-next.ipynb",  # lessons-b
-    },
-    "client": {  # until the result header names its client (checker) and re-execution
-        "06-crash-aborts.ipynb", "06d-transaction-versions.ipynb", "07-read-committed.ipynb",
-        "08-end-to-end-and-its-edge.ipynb", "11-playground.ipynb",
-    },
-    "words": {
-        "06-crash-aborts.ipynb", "06b-fencing-zombies.ipynb", "07-read-committed.ipynb",
-        "10-whats-next.ipynb",  # lessons-b
-    },
+    "answers": set(),
+    "recorded": set(),
+    "client": set(),
+    "words": set(),
 }
 
 PREDICT = re.compile(r"^\s*(\w+)\s*=\s*(?:predict|Prediction)\(", re.M)

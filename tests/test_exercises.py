@@ -187,17 +187,25 @@ def _sink_insert(sink: Any, msg_id: str, value: Any, tp: Any, offset: int) -> bo
 
 
 def _abort_on_timeout(stage: str, error: Any) -> str:
-    return "close" if error.fatal() else "abort_and_rewind"
+    return "close_producer" if error.fatal() else "abort_and_rewind"
 
 
 def _retry_fenced(stage: str, error: Any) -> str:
-    return "abort_and_rewind" if error.txn_requires_abort() else "retry_commit"
+    return "abort_and_rewind" if error.txn_requires_abort() else "retry_same_call"
 
 
 def _no_flag_retries(stage: str, error: Any) -> str:
     if error.fatal():
-        return "close"
-    return "abort_and_rewind" if error.txn_requires_abort() else "retry_commit"
+        return "close_producer"
+    return "abort_and_rewind" if error.txn_requires_abort() else "retry_same_call"
+
+
+def _retry_only_the_commit(stage: str, error: Any) -> str:
+    if error.fatal() or not (error.txn_requires_abort() or error.retriable()):
+        return "close_producer"
+    if error.retriable() and stage == "commit_transaction":
+        return "retry_same_call"
+    return "abort_and_rewind"
 
 
 #: ex01's run: the confusable quantities (asserted distinct below).
@@ -239,6 +247,9 @@ WRONG: list[tuple[str, str, Any, tuple[str, ...]]] = [
      ("wrong action", "commit_transaction", "_TIMED_OUT")),
     ("ex06.q2", "retries a fenced producer", _retry_fenced, ("wrong action", "_FENCED")),
     ("ex06.q2", "no flag means retry", _no_flag_retries, ("wrong action", "INVALID_TXN_STATE")),
+    ("ex06.q2", "retries only the commit", _retry_only_the_commit,
+     ("wrong action", "produce", "_QUEUE_FULL")),
+    ("ex06.q3", "the fence's epoch", 1, ("not the value",)),
     ("ex06.q2", "not an action", lambda stage, error: "ignore", ("expected one of",)),
     ("ex01.q1", "duplicates = retries", _EX01["retries"], ("not the value",)),
     ("ex01.q2", "retries = duplicates", _EX01["duplicates"], ("not the value",)),
@@ -246,6 +257,9 @@ WRONG: list[tuple[str, str, Any, tuple[str, ...]]] = [
     ("ex07.q2", "ignores first_offset", _filter_ignoring_offsets, ("without committed",)),
     ("ex07.q2", "ignores ABORT markers", _filter_without_markers, ("without committed",)),
     ("ex07.q2", "read_uncommitted", read_uncommitted_filter, ("must be hidden", "aborted_read")),
+    ("ex07.q3", "reads to the HW, keeps aborted records",
+     {"while_open": ["c0", "c1", "o0", "o1", "o2", "p0"], "after_abort": []},
+     ("not the value", "last stable offset")),
     ("ex08.q2", "insert sink", {"sink": "insert"}, ("processed_twice",)),
     ("ex08.q3", "dedup by offset", _sink_by_offset, ("two-partition", "lost_input")),
     ("ex08.q3", "dedup by position", _sink_by_position, ("re-sent", "processed_twice")),
@@ -260,10 +274,11 @@ WRONG += [(qid, "wrong type", "a string", ("expected",)) for qid, q in QUESTIONS
 
 #: The question of each exercise that grades the mechanism, not a count read off a run.
 MECHANISM = {"ex01": "ex01.q3", "ex02": "ex02.q2", "ex03": "ex03.q4", "ex04": "ex04.q3",
-             "ex05": "ex05.q2"}
+             "ex05": "ex05.q2", "ex06": "ex06.q3", "ex07": "ex07.q3", "ex08": "ex08.q3"}
 
 
 def test_every_exercise_asks_about_the_mechanism() -> None:
+    assert sorted(MECHANISM) == EXERCISES
     for exercise, qid in MECHANISM.items():
         assert qid in QUESTIONS and QUESTIONS[qid].exercise == exercise
     # ex01.q3: one lost ack re-sends the whole window in flight, mid-log, not at its end
@@ -341,7 +356,7 @@ def test_grade_one_solution_and_one_exercise() -> None:
     graded = grade([solution, exercise], jobs=2)
     by_name = {Path(g.notebook).parent.name: g for g in graded}
     assert by_name["solutions"].error is None
-    assert by_name["solutions"].score == by_name["solutions"].max_score == 6
+    assert by_name["solutions"].score == by_name["solutions"].max_score == 7
     assert by_name["exercises"].error is None
     assert by_name["exercises"].score == 0
     reasons = [q.reason for q in by_name["exercises"].questions]

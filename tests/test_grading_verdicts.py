@@ -12,13 +12,13 @@ import linecache
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 from test_grading import CONFIG, FULL, Q2, _env_patch, make_submission
 
 from eoslib.grading import registry
 from eoslib.grading.answers import AnswerError, encode
 from eoslib.grading.forkserver import ForkServer
+from eoslib.grading.measure import solution_answers
 from eoslib.grading.rebuild import decode
 from eoslib.grading.runner import grade
 from eoslib.grading.session import MIMETYPE
@@ -140,21 +140,6 @@ def _judge(judges: ForkServer, cells: list[str], name: str, qid: str = "exfix.q3
     return judges.judge(qid, encode(answer), timeout=20, memory=MEMORY)
 
 
-def solution_answers(path: Path) -> list[tuple[str, Any]]:
-    """(question, encoded answer) for every check() call of a solution notebook."""
-    answers: list[tuple[str, Any]] = []
-    nb = nbformat.read(path, as_version=4)
-    cells = ["check = lambda qid, answer: answers.append((qid, encode(answer)))"] + [
-        c.source.replace("from eoslib.grading import check", "")
-        for c in nb.cells if c.cell_type == "code"]  # fmt: skip
-    namespace: dict[str, Any] = {"__name__": "__main__", "answers": answers, "encode": encode}
-    for number, source in enumerate(cells):
-        filename = f"<{path.stem} cell {number}>"
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - a solution notebook
-    return answers
-
-
 def test_every_solution_answer_passes_through_the_judge(judges: ForkServer) -> None:
     """Each solution notebook's answers, encoded as a kernel would, pass in the judge."""
     solutions = sorted((REPO / "solutions").glob("*.ipynb"))
@@ -241,3 +226,43 @@ def test_data_round_trip() -> None:
     assert nan != nan
     with pytest.raises(AnswerError, match="cannot send"):
         encode(object())
+
+
+def test_a_submission_cannot_make_the_grader_judge_without_end() -> None:
+    """Each cell's last answer is judged; at most MAX_JUDGED different answers per question,
+    identical ones once (a submission that answers in hundreds of cells stays cheap)."""
+    from eoslib.grading.execute import CellRun, Execution
+    from eoslib.grading.single import MAX_JUDGED, judge_records
+
+    class Counting:
+        calls: list[tuple[str, Any]] = []
+
+        def judge(self, question: str, answer: Any, **kwargs: Any) -> dict:
+            self.calls.append((question, answer))
+            return {"passed": True, "score": 1.0, "reason": ""}
+
+    answers = [1, 2, 2, 3, 4, 5, 6, 7]
+    cells = [CellRun(i, status="ok", records=[{"id": "exfix.q1", "answer": 0},
+                                               {"id": "exfix.q1", "answer": a}])
+             for i, a in enumerate(answers)]  # fmt: skip
+    judges = Counting()
+    judge_records(Execution(cells=cells), judges, 20, MEMORY)  # type: ignore[arg-type]
+    assert [a for _, a in judges.calls] == [1, 2, 3, 4, 5][:MAX_JUDGED]
+    reasons = [run.records[-1]["verdict"]["reason"] for run in cells]
+    assert reasons[:6] == [""] * 6 and all(r.startswith("not judged: ") for r in reasons[6:])
+    assert all("verdict" not in run.records[0] for run in cells)  # superseded in its cell
+
+
+@pytest.mark.slow
+def test_the_class_report_flags_every_attempt(forged: dict[str, dict]) -> None:
+    from eoslib.grading.html_report import flagged
+    from eoslib.grading.results import NotebookGrade
+
+    grades = [NotebookGrade.from_json(r) for r in forged.values()]
+    whats = {(Path(n).stem, w) for n, w, _ in flagged(grades)}  # type: ignore[arg-type]
+    for expected in [("forge_store", "exfix.q2: forged a verdict"),
+                     ("replay_passed", "exfix.q2: replayed or forged a grader message"),
+                     ("replay_answer", "exfix.q2: replayed or forged a grader message"),
+                     ("patch_channel", "exfix.q2: forged a verdict")]:  # fmt: skip
+        assert expected in whats, (expected, whats)
+    assert not any(name == "full" for name, _ in whats)

@@ -14,7 +14,6 @@ two of them.
 from __future__ import annotations
 
 import contextlib
-import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,19 +29,14 @@ EPOCH_MS = 1_735_689_600_000
 CallHook = Callable[[str, int, str], None]
 
 
-class Interrupt(KeyboardInterrupt):
-    """The Ctrl-C a user would press: raised inside a blocking call once the program has
-    been idle (or run) longer than the backend's bound (see :class:`Backend`)."""
-
-
 @dataclass
 class Backend:
     """One simulated cluster and the rules of the programs that run on it.
 
-    ``idle_exit_s``: after this many virtual seconds in which no consumer returned a
-    message or event and no producer produced, a blocking call raises :class:`Interrupt`
-    (KeyboardInterrupt), as a user's Ctrl-C at a silent program would; ``max_s`` bounds
-    the virtual time of a run the same way. None: no bound."""
+    ``idle_exit_s``: after this many virtual seconds in which the program's client calls
+    were only polls that returned nothing, a blocking call raises
+    ``KeyboardInterrupt``, as a user's Ctrl-C at a silent program would;
+    ``max_s`` bounds the virtual time of a run the same way. None: no bound."""
 
     sim: Simulation
     auto_create_topics: bool = True
@@ -81,7 +75,7 @@ class Backend:
         self.last_activity_ms = self.sim.now
 
     def checkpoint(self) -> None:
-        """Raise :class:`Interrupt` when the idle or total bound has passed (each bound fires
+        """Raise ``KeyboardInterrupt`` when the idle or total bound has passed (each bound fires
         once per idle stretch; a program that keeps going after three is stopped)."""
         now = self.sim.now
         idle = self.idle_exit_s is not None and \
@@ -94,7 +88,7 @@ class Backend:
         if self.interrupts > 3:
             raise SystemExit("eoslib: the program ignored three interrupts; stopped")
         why = (f"idle for {self.idle_exit_s:g} s" if idle else f"ran {self.max_s:g} s")
-        raise Interrupt(f"Ctrl-C (simulated: the program {why} of virtual time)")
+        raise KeyboardInterrupt(f"Ctrl-C (simulated: the program {why} of virtual time)")
 
     def wait_slice_s(self, timeout: float | None) -> float | None:
         """How long one blocking wait may last before :meth:`checkpoint` must look again."""
@@ -119,10 +113,13 @@ _current: Backend | None = None
 
 
 def current() -> Backend:
-    """The backend in use (made on first use: ``Simulation(seed=0)``, no bounds)."""
+    """The backend in use. Made on first use (a program that changed its import and runs
+    by itself): ``Simulation(seed=0)`` with run_app's default bounds (Ctrl-C after 10
+    idle seconds, or after an hour, of virtual time), so it ends where the original would
+    stop at a user's Ctrl-C instead of spinning through virtual time."""
     global _current
     if _current is None:
-        _current = Backend(Simulation(seed=0))
+        _current = Backend(Simulation(seed=0), idle_exit_s=10.0, max_s=3600.0)
     return _current
 
 
@@ -145,12 +142,8 @@ def resolve(conf: dict[str, Any]) -> Backend:
     addr = conf.get("bootstrap.servers", conf.get("metadata.broker.list"))
     b = current()
     if isinstance(addr, str) and addr.startswith("sim://") and b.sim.bootstrap_servers != addr:
-        if addr not in _by_address:
-            sim = context.resolve(None, {"bootstrap.servers": addr})
-            _by_address[addr] = Backend(sim)  # type: ignore[arg-type]
-        return _by_address[addr]
+        sim: Any = context.resolve(None, {"bootstrap.servers": addr})
+        if not isinstance(getattr(sim, "_confluent_backend", None), Backend):
+            sim._confluent_backend = Backend(sim)  # one per simulation, living as long
+        return sim._confluent_backend
     return b
-
-
-#: backends of simulations named by their address (one per simulation)
-_by_address: weakref.WeakValueDictionary[str, Backend] = weakref.WeakValueDictionary()

@@ -208,14 +208,22 @@ class Consumer(core_consumer.Consumer):
             if got or not self._alive() or (deadline is not None
                                             and self.kernel.now >= deadline):
                 break
-            b.checkpoint()
+            self._idle(b)
         if not got:
-            b.checkpoint()
+            self._idle(b)
         self._serve_commits()
         out = [self._message(m) for m in got]
         if out:
             self._backend.active()
         return out
+
+    def _idle(self, b: backends.Backend) -> None:
+        """An empty poll: idle time for the backend's bound, unless the consumer still
+        waits for the group to give it partitions (a rebalance is progress, not idleness:
+        e.g. a restarted member waits out its dead predecessor's session.timeout.ms)."""
+        if self._subscription and not self._assignment:
+            b.active()
+        b.checkpoint()
 
     def _message(self, m: Any) -> Message:
         """A fetched record (or event) as confluent-kafka hands it out."""
@@ -287,6 +295,8 @@ class Consumer(core_consumer.Consumer):
         self._check_closed()
         if message is not None and offsets is not None:
             raise ValueError("message and offsets are mutually exclusive")
+        if message is None and offsets is None and not self._commit_offsets():
+            raise KafkaException(KafkaError(KafkaError._NO_OFFSET))  # rd_kafka_commit's answer
         got = super().commit(message, offsets, asynchronous)
         return None if got is None else [lift_tp(tp) for tp in got]
 

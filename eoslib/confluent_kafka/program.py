@@ -13,7 +13,9 @@ and made the program's clock the simulation's:
 * a wait without a limit ends, as a user's Ctrl-C would, in ``KeyboardInterrupt`` after
   the backend's idle bound (:class:`~eoslib.confluent_kafka.backend.Backend`).
 
-``datetime.now()`` and threads are not virtualised (see the package docstring).
+Only the thread that runs the program sees the virtual clock: other threads of the process
+(a Jupyter kernel's heartbeat) keep the real one and never move the simulation.
+``datetime.now()`` and the program's own threads are not virtualised.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ import io
 import random
 import runpy
 import sys
+import threading
 import time
 import traceback
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -67,21 +70,31 @@ def installed(b: backends.Backend, seed: int) -> Iterator[None]:
                                                 "perf_counter_ns", "sleep")}
     saved_uuid4, saved_random = uuid.uuid4, random.getstate()
 
-    def now_s() -> float:
-        return (backends.EPOCH_MS + kernel.now) / 1000
+    owner = threading.get_ident()
+
+    def mine(virtual: Callable[..., Any], real: Callable[..., Any]) -> Callable[..., Any]:
+        """``virtual`` for the program's thread; other threads (a Jupyter kernel's
+        heartbeat, a progress bar) keep the real clock and must never move the simulation."""
+        def call(*args: Any) -> Any:
+            return (virtual if threading.get_ident() == owner else real)(*args)
+        return call
 
     def sleep(seconds: float) -> None:
         if seconds < 0:
             raise ValueError("sleep length must be non-negative")
         kernel.advance(seconds * 1000)
+        b.active()  # a sleeping program is busy, not waiting for input: only --max-time
         b.checkpoint()
 
-    time.time = now_s
-    time.time_ns = lambda: int(round((backends.EPOCH_MS + kernel.now) * 1_000_000))
-    time.monotonic = time.perf_counter = lambda: kernel.now / 1000
-    time.monotonic_ns = time.perf_counter_ns = lambda: int(kernel.now * 1_000_000)
-    time.sleep = sleep
-    uuid.uuid4 = lambda: uuid.UUID(int=ids.getrandbits(128), version=4)
+    virtual: dict[str, Callable[..., Any]] = {
+        "time": lambda: (backends.EPOCH_MS + kernel.now) / 1000,
+        "time_ns": lambda: int(round((backends.EPOCH_MS + kernel.now) * 1_000_000)),
+        "monotonic": lambda: kernel.now / 1000, "perf_counter": lambda: kernel.now / 1000,
+        "monotonic_ns": lambda: int(kernel.now * 1_000_000),
+        "perf_counter_ns": lambda: int(kernel.now * 1_000_000), "sleep": sleep}
+    for n, fn in virtual.items():
+        setattr(time, n, mine(fn, saved_time[n]))
+    uuid.uuid4 = mine(lambda: uuid.UUID(int=ids.getrandbits(128), version=4), saved_uuid4)
     random.seed(seed)
     try:
         with backends.use(b):
@@ -126,17 +139,33 @@ def run_program(b: backends.Backend, path: str | Path, args: list[str], *,
         out = Exit(137, f"crashed {e}", crashed=True)
     except KeyboardInterrupt as e:
         if echo_errors:
-            traceback.print_exc()
+            _print_traceback(e, path)
         out = Exit(130, f"KeyboardInterrupt: {e}")
     except Exception as e:  # the program's own failure, reported as Python would
         if echo_errors:
-            traceback.print_exc()
+            _print_traceback(e, path)
         out = Exit(1, f"{type(e).__name__}: {e}")
     finally:
         sys.argv, sys.stdin = saved_argv, saved_stdin
         sys.path[0] = saved_path0
     exit_clients(b, b.clients[first:])
     return out
+
+
+def _print_traceback(e: BaseException, path: Path) -> None:
+    """The traceback Python would print for the program: its own frames (and its
+    libraries'), not the runner's above them nor the simulated client's below them."""
+    tb = e.__traceback__
+    target = str(path.resolve())
+    while tb is not None and str(Path(tb.tb_frame.f_code.co_filename).resolve()) != target:
+        tb = tb.tb_next
+    frames = traceback.extract_tb(tb) if tb is not None else traceback.extract_tb(
+        e.__traceback__)
+    inside = str(Path(__file__).resolve().parent.parent)  # the eoslib package
+    cut = next((i for i, f in enumerate(frames) if i and f.filename.startswith(inside)),
+               len(frames))
+    print("Traceback (most recent call last):\n" + "".join(traceback.format_list(frames[:cut]))
+          + "".join(traceback.format_exception_only(type(e), e)), end="", file=sys.stderr)
 
 
 def exit_clients(b: backends.Backend, clients: list[Any]) -> None:

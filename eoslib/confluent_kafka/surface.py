@@ -96,7 +96,9 @@ def wait(backend: Backend, done: Callable[[], bool], timeout_ms: float | None) -
 
 def api(name: str, counted: Callable[[Any], bool] | None = None) -> Callable[[F], F]:
     """Decorate a client method (see module docstring); ``counted(result)`` says whether
-    this call counts as a call of ``name`` (e.g. a poll that returned something)."""
+    this call counts as a call of ``name`` (e.g. a poll that returned something). Every
+    counted call, and every call that raised, resets the backend's idle clock: only empty
+    polls are idle time."""
 
     def deco(fn: F) -> F:
         @functools.wraps(fn)
@@ -108,11 +110,13 @@ def api(name: str, counted: Callable[[Any], bool] | None = None) -> Callable[[F]
                 out = fn(self, *args, **kwargs)
             except core.KafkaException as e:
                 err = e if isinstance(e, KafkaException) else KafkaException(lift(e.args[0]))
+                backend.active()
                 backend.called(name, err.args[0].name())
                 if err is e:
                     raise
                 raise err from None
             if counted is None or counted(out):
+                backend.active()  # the program got something: it is not idle
                 backend.called(name, "ok")
             return out
 

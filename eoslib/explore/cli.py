@@ -43,6 +43,15 @@ def cmd_explore(args: argparse.Namespace) -> int:
     """Explore every fault placement of a scenario; print a table or JSON."""
     from eoslib.cli import _parse_set, _split_faults
 
+    if args.app is not None:  # -- shim (issue 22 §4): a confluent-kafka program
+        from eoslib.explore.app import cmd_app
+
+        return cmd_app(args)
+    if not args.scenario:
+        from eoslib.errors import ConfigException
+
+        raise ConfigException("scenario", "", "Expected a scenario name or --app PROGRAM")
+
     config, faults = _split_faults(_parse_set(args.set))
     if faults:
         from eoslib.errors import ConfigException
@@ -81,7 +90,7 @@ def register(sub: Any) -> None:
                            textwrap.fill(f"{k}: {v}", 78, initial_indent="  ",
                                          subsequent_indent="      ")
                            for k, v in KINDS.items()))
-    e.add_argument("scenario")
+    e.add_argument("scenario", nargs="?")
     e.add_argument("--messages", type=int, default=3)
     e.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a Kafka or course key (transactions, delivery, ...); repeatable")
@@ -94,4 +103,7 @@ def register(sub: Any) -> None:
                    help=f"refuse (before starting, from an estimate) an exploration of more "
                         f"than N schedules (default {MAX_SCHEDULES:,}: about a minute)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
+    from eoslib.explore.app import add_arguments  # -- shim: --app and its options
+
+    add_arguments(e)
     e.set_defaults(func=cmd_explore)

@@ -4,6 +4,8 @@
   (``eoslib grade``, two workers) and reports wall seconds, the CPU seconds of every process
   involved (grader, workers, fork servers, kernels, judges: a figure the machine's other load
   does not inflate), kernel restarts and the load average around the run;
+  and the CPU seconds the exercise's own checks take on one copy (:func:`check_cpu`), so
+  that the grader's overhead per submission can be told from the questions' cost;
 * :func:`grading_copies` grades N copies of *every* solution notebook in ``solutions/``
   (1,000 each for the full run) and fails unless every copy gets full marks; it reports the
   kernel restarts the grader needed (a kernel that died before the first cell).
@@ -11,6 +13,7 @@
 
 from __future__ import annotations
 
+import linecache
 import os
 import shutil
 import tempfile
@@ -48,6 +51,36 @@ def _why(result: Any) -> str:
                                      if q.score < q.max_score)  # fmt: skip
 
 
+def solution_answers(path: Path) -> list[tuple[str, Any]]:
+    """(question, encoded answer) of every ``check()`` call of a (trusted) solution notebook,
+    its code cells run here as a kernel would run them."""
+    import nbformat
+
+    from .answers import encode
+
+    answers: list[tuple[str, Any]] = []
+    cells = ["check = lambda qid, answer: answers.append((qid, encode(answer)))"] + [
+        c.source.replace("from eoslib.grading import check", "")
+        for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]  # fmt: skip
+    namespace: dict[str, Any] = {"__name__": "__main__", "answers": answers, "encode": encode}
+    for number, source in enumerate(cells):
+        filename = f"<{path.stem} cell {number}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - a solution notebook
+    return answers
+
+
+def check_cpu(path: Path) -> float:
+    """CPU seconds the exercise's own checks take on the answers of one solution notebook."""
+    from .judge import judge
+
+    answers = solution_answers(path)
+    started = time.process_time()
+    for qid, answer in answers:
+        judge(qid, answer)
+    return round(time.process_time() - started, 2)
+
+
 def grading_time(submissions: int, jobs: int = 2,
                  exercise: str = "ex02-idempotence") -> dict[str, Any] | None:
     """Grade ``submissions`` copies of one solved exercise; None without ``solutions/``."""
@@ -63,7 +96,10 @@ def grading_time(submissions: int, jobs: int = 2,
     if lost:
         raise AssertionError(f"grading bench: {submissions - len(lost)} of {submissions} got "
                              f"full marks ({_why(lost[0])})")
-    return {"exercise": exercise, "submissions": submissions, **figures}
+    checks = check_cpu(source)
+    overhead = figures["cpu_seconds"] / submissions - checks
+    return {"exercise": exercise, "submissions": submissions, **figures,
+            "check_cpu_seconds_each": checks, "overhead_cpu_seconds_each": round(overhead, 2)}
 
 
 def grading_copies(copies: int, jobs: int = 2) -> dict[str, Any] | None:

@@ -91,7 +91,8 @@ def grade(
             in this process (for debugging: a submission could then kill the grader).
         resources: a folder whose contents are copied into every submission's working
             directory (data files the exercise reads).
-        kernel_name: the Jupyter kernel to use (its notebook metadata is ignored).
+        kernel_name: the Jupyter kernel to use (its notebook metadata is ignored); only
+            ``python3`` is forked warm and sandboxed, another kernel starts as usual.
         progress: called with each result as soon as it is ready.
         memory_limit: bytes of address space per kernel (``RLIMIT_AS``).
         sandbox: ``"auto"`` runs every kernel and judge in an OS sandbox where Linux user

@@ -233,20 +233,22 @@ def available() -> bool:
 
 
 def _probe() -> bool:
-    uid = os.getuid()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            _call("unshare", ctypes.c_int(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID
-                                          | CLONE_NEWNET))  # fmt: skip
-            _write("/proc/self/setgroups", "deny")
-            _write("/proc/self/uid_map", f"0 {uid} 1")
-            _mount(None, "/", None, MS_REC | MS_PRIVATE)
-            _mount("tmpfs", "/tmp", "tmpfs", 0, "size=1m")
-            code = 0
-        except BaseException:  # noqa: BLE001
+    """Build a whole sandbox once (namespaces, mounts, /proc, pivot) in a throw-away child."""
+    import shutil
+    import tempfile
+
+    root = tempfile.mkdtemp(prefix="eoslib-probe-")
+    try:
+        pid = os.fork()
+        if pid == 0:
             code = 1
-        os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status) == 0
+            try:
+                enter(Spec(root=root, readonly=python_paths()))
+                code = 0  # here only inside the sandbox: it worked
+            except BaseException:  # noqa: BLE001
+                code = 1
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status) == 0
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
