@@ -32,9 +32,18 @@ from eoslib.errors import ConfigException
 SEPARATOR = "--then"
 
 
+class _Usage(Exception):
+    """A command-line mistake argparse found (printed as one line, exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, no usage dump
+        raise _Usage(message)
+
+
 def parser() -> argparse.ArgumentParser:
     """The options (everything before the program's path)."""
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m eoslib.run_app",
         usage="%(prog)s [options] PROGRAM.py [ARGS...] [--then PROGRAM.py [ARGS...]]...",
         description="Run confluent-kafka programs, unmodified, on a simulated Kafka "
@@ -165,7 +174,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except ConfigException as e:
         print(f"eoslib.run_app: {e}", file=sys.stderr)
         return 2
-    except SystemExit as e:  # argparse's own usage errors
+    except _Usage as e:
+        print(f"eoslib.run_app: {e} (see --help)", file=sys.stderr)
+        return 2
+    except SystemExit as e:  # --help
         return int(e.code or 0)
     try:
         done = run(plan)

@@ -200,6 +200,10 @@ def test_stored_offsets_are_what_close_commits(sim):
         c.poll(0)
     check = ck.Consumer(conf)
     assert check.committed([ck.TopicPartition("in", 0)])[0].offset == 1
+    check.subscribe(["in"])
+    check.poll(5.0)
+    with pytest.raises(ck.KafkaException, match="_NO_OFFSET"):
+        check.commit(asynchronous=False)  # nothing stored yet
     auto = ck.Consumer({"group.id": "h"})
     auto.subscribe(["in"])
     with pytest.raises(ck.KafkaException, match="_INVALID_ARG"):

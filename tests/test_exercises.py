@@ -274,10 +274,11 @@ WRONG += [(qid, "wrong type", "a string", ("expected",)) for qid, q in QUESTIONS
 
 #: The question of each exercise that grades the mechanism, not a count read off a run.
 MECHANISM = {"ex01": "ex01.q3", "ex02": "ex02.q2", "ex03": "ex03.q4", "ex04": "ex04.q3",
-             "ex05": "ex05.q2"}
+             "ex05": "ex05.q2", "ex06": "ex06.q3", "ex07": "ex07.q3", "ex08": "ex08.q3"}
 
 
 def test_every_exercise_asks_about_the_mechanism() -> None:
+    assert sorted(MECHANISM) == EXERCISES
     for exercise, qid in MECHANISM.items():
         assert qid in QUESTIONS and QUESTIONS[qid].exercise == exercise
     # ex01.q3: one lost ack re-sends the whole window in flight, mid-log, not at its end

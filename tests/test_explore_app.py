@@ -113,3 +113,14 @@ def test_command_line_errors_exit_2_with_one_line(argv, word, capsys):
     assert eoslib_main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and word in err
+
+
+def test_a_program_that_dies_of_its_error_leaves_no_false_duplicate():
+    """With two partitions, a lost AddOffsetsToTxn request makes send_offsets_to_transaction
+    time out; the program dies of it mid-transaction and its restart commits the batch
+    again: the dead instance's copies are aborted (the restart's init_transactions), so
+    they are no duplicates (the supervisor records the death for the checker)."""
+    ex = explore_app(FIXED, ["-b", "x"], max_faults=1, partitions=2, **ENRICH)
+    assert ex.anomalies() == {} and ex.schedules == 50
+    died = [r for r in ex.runs if any(p.token() == "add_offsets.request.2" for p in r.schedule)]
+    assert died and not died[0].error  # it was restarted and ended cleanly

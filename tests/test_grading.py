@@ -524,8 +524,8 @@ def test_grade_cli_json_and_csv(tmp_path: Path) -> None:
     assert (result["score"], result["max_score"]) == (4.0, 6.0)
     rows = list(csv.reader(gradebook.open()))
     assert rows[0] == ["notebook", "exercise", "exfix.q1", "exfix.q2", "exfix.q3", "total",
-                       "max_score", "error"]  # fmt: skip
-    assert rows[1][1:] == ["exfix", "0", "1", "3", "4", "6", ""]
+                       "max_score", "error", "kernel_restarts"]  # fmt: skip
+    assert rows[1][1:] == ["exfix", "0", "1", "3", "4", "6", "", "0"]
     table = subprocess.run([*cmd[:5], "--quiet", "--jobs", "1"], capture_output=True, text=True,
                            cwd=REPO, env=os.environ.copy())  # fmt: skip
     assert "✘ exfix.q1" in table.stdout and "4/6" in table.stdout

@@ -17,6 +17,7 @@ import pytest
 
 from eoslib.grading import single
 from eoslib.grading.measure import SOLUTIONS, grading_copies
+from eoslib.grading.report import gradebook_rows, table
 from eoslib.grading.runner import grade
 
 COPIES = 3
@@ -54,6 +55,9 @@ def test_a_kernel_dead_before_the_first_cell_is_restarted(
     assert result.restarts == 2 and result.error is None, result.to_json()
     assert result.score == result.max_score
     assert result.flags and result.flags[0].startswith(f"{single.RESTARTED} 2 time(s)")
+    header, row = gradebook_rows([result])
+    assert dict(zip(header, row, strict=True))["kernel_restarts"] == "2"
+    assert "kernel restarted 2x" in table([result]).splitlines()[0]
 
 
 @pytest.mark.slow

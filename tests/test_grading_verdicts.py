@@ -226,3 +226,43 @@ def test_data_round_trip() -> None:
     assert nan != nan
     with pytest.raises(AnswerError, match="cannot send"):
         encode(object())
+
+
+def test_a_submission_cannot_make_the_grader_judge_without_end() -> None:
+    """Each cell's last answer is judged; at most MAX_JUDGED different answers per question,
+    identical ones once (a submission that answers in hundreds of cells stays cheap)."""
+    from eoslib.grading.execute import CellRun, Execution
+    from eoslib.grading.single import MAX_JUDGED, judge_records
+
+    class Counting:
+        calls: list[tuple[str, Any]] = []
+
+        def judge(self, question: str, answer: Any, **kwargs: Any) -> dict:
+            self.calls.append((question, answer))
+            return {"passed": True, "score": 1.0, "reason": ""}
+
+    answers = [1, 2, 2, 3, 4, 5, 6, 7]
+    cells = [CellRun(i, status="ok", records=[{"id": "exfix.q1", "answer": 0},
+                                               {"id": "exfix.q1", "answer": a}])
+             for i, a in enumerate(answers)]  # fmt: skip
+    judges = Counting()
+    judge_records(Execution(cells=cells), judges, 20, MEMORY)  # type: ignore[arg-type]
+    assert [a for _, a in judges.calls] == [1, 2, 3, 4, 5][:MAX_JUDGED]
+    reasons = [run.records[-1]["verdict"]["reason"] for run in cells]
+    assert reasons[:6] == [""] * 6 and all(r.startswith("not judged: ") for r in reasons[6:])
+    assert all("verdict" not in run.records[0] for run in cells)  # superseded in its cell
+
+
+@pytest.mark.slow
+def test_the_class_report_flags_every_attempt(forged: dict[str, dict]) -> None:
+    from eoslib.grading.html_report import flagged
+    from eoslib.grading.results import NotebookGrade
+
+    grades = [NotebookGrade.from_json(r) for r in forged.values()]
+    whats = {(Path(n).stem, w) for n, w, _ in flagged(grades)}  # type: ignore[arg-type]
+    for expected in [("forge_store", "exfix.q2: forged a verdict"),
+                     ("replay_passed", "exfix.q2: replayed or forged a grader message"),
+                     ("replay_answer", "exfix.q2: replayed or forged a grader message"),
+                     ("patch_channel", "exfix.q2: forged a verdict")]:  # fmt: skip
+        assert expected in whats, (expected, whats)
+    assert not any(name == "full" for name, _ in whats)

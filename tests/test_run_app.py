@@ -123,6 +123,7 @@ def test_a_program_waiting_forever_gets_a_simulated_ctrl_c(tmp_path, capsys, mon
     ([], "PROGRAM"), (["--input", "in=x", "a.py"], "--input"),
     (["no_such_file.py"], "no_such_file.py"), (["--fault", "acks=1", "x.py"], "--fault"),
     (["--crash-after", "produce", "x.py"], "--crash-after"),
+    (["--bogus", "x.py"], "--bogus"), (["--seed", "s", "x.py"], "--seed"),
 ])
 def test_bad_command_lines_exit_2_with_one_line(argv, word, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -209,3 +210,20 @@ def test_another_thread_keeps_the_real_clock_and_cannot_move_the_simulation(tmp_
         stop.set()
         beat.join()
     assert runs == [500.0] * 3 and slept and max(slept) < 1.0
+
+
+def test_changing_one_import_is_enough(tmp_path):
+    script = tmp_path / "one_import.py"
+    script.write_text(
+        "import sys\nfrom eoslib.confluent_kafka import Producer\n"
+        "p = Producer({'bootstrap.servers': 'localhost:9092'})\n"
+        "for i in range(3):\n    p.produce('t', f'v{i}')\np.flush()\n"
+        f"src = open({str(EXAMPLES / 'consumer.py')!r}).read().replace(\n"
+        "    'from confluent_kafka import', 'from eoslib.confluent_kafka import')\n"
+        "sys.argv = ['consumer.py', 'localhost:9092', 'g', 't']\n"
+        "exec(compile(src, 'consumer.py', 'exec'), {'__name__': '__main__'})\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0
+    assert done.stdout.splitlines()[1:] == ["b'v0'", "b'v1'", "b'v2'"]
+    assert done.stderr.rstrip().endswith("%% Aborted by user")  # the idle Ctrl-C

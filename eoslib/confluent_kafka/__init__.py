@@ -13,11 +13,13 @@ configuration key of librdkafka is simulated, handled, refused for a value the s
 cannot honour, or accepted without effect with its reason, in one table
 (:mod:`eoslib.confluent_kafka.keys`).
 
-What differs from a real broker, on purpose: time is virtual (``run_app`` makes the
-program's ``time.time()``/``time.sleep()`` read and move the simulation's clock); a wait
-without a limit ends like a user's Ctrl-C (``KeyboardInterrupt``) after the run's idle bound
-(or after 300 s of virtual time when none is set); a consumed message's timestamp is its
-batch's append time; threads are not supported (the clients have no background threads).
+What differs from a real broker, on purpose: the clients' time is virtual (``run_app`` also
+makes the program's ``time.time()``/``time.sleep()`` read and move the simulation's clock;
+with the one-import change the program's ``time`` stays the real one); a program that only
+gets empty polls ends like at a user's Ctrl-C (``KeyboardInterrupt``) after the run's idle
+bound (10 virtual seconds by default; a wait without a limit and no bound ends after 300
+s); a consumed message's timestamp is its batch's append time; the program's own threads
+are not supported (the simulated clients have no background threads).
 """
 
 from __future__ import annotations

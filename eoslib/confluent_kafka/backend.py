@@ -113,10 +113,13 @@ _current: Backend | None = None
 
 
 def current() -> Backend:
-    """The backend in use (made on first use: ``Simulation(seed=0)``, no bounds)."""
+    """The backend in use. Made on first use (a program that changed its import and runs
+    by itself): ``Simulation(seed=0)`` with run_app's default bounds (Ctrl-C after 10
+    idle seconds, or after an hour, of virtual time), so it ends where the original would
+    stop at a user's Ctrl-C instead of spinning through virtual time."""
     global _current
     if _current is None:
-        _current = Backend(Simulation(seed=0))
+        _current = Backend(Simulation(seed=0), idle_exit_s=10.0, max_s=3600.0)
     return _current
 
 

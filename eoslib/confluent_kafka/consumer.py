@@ -295,6 +295,8 @@ class Consumer(core_consumer.Consumer):
         self._check_closed()
         if message is not None and offsets is not None:
             raise ValueError("message and offsets are mutually exclusive")
+        if message is None and offsets is None and not self._commit_offsets():
+            raise KafkaException(KafkaError(KafkaError._NO_OFFSET))  # rd_kafka_commit's answer
         got = super().commit(message, offsets, asynchronous)
         return None if got is None else [lift_tp(tp) for tp in got]
 

@@ -62,8 +62,10 @@ ASSIGNORS = ("range", "roundrobin")
 # ----------------------------------------------------------------------------- handled
 #: keys this package honours itself, and how
 HANDLED: dict[str, str] = {
-    "error_cb": "called from poll()/flush() with each client-level error (a fatal error as "
-                "_FATAL, as librdkafka's rd_kafka_set_fatal_error0 does)",
+    "error_cb": "a producer calls it from poll()/flush() with its fatal error as _FATAL (as "
+                "librdkafka's rd_kafka_set_fatal_error0 does); transient connection errors "
+                "(_TRANSPORT, _ALL_BROKERS_DOWN) are not reported; a consumer's errors come "
+                "from poll() as messages, as in librdkafka",
     "on_delivery": "the default delivery callback of produce()",
     "delivery.report.only.error": "delivery callbacks only for failed messages",
     "on_commit": "called from poll() after each offset commit with (error, partitions)",

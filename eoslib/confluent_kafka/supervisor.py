@@ -198,6 +198,10 @@ def run(plan: Plan) -> Outcome:
                 ex = run_program(b, prog.path, prog.args, stdin=stdin, process=process,
                                  echo_errors=plan.echo)
                 exits.append((process, ex))
+                if ex.code != 0 and not ex.crashed:  # it died of its error: as a crash,
+                    # its open transaction is aborted by the next init_transactions (checker)
+                    sim.history.record(sim.now, process, "crash", "ok",
+                                       step=f"exit {ex.code}: {ex.error}")
                 again = ex.crashed or (plan.restart_on_error and ex.code not in (0, 130))
                 if not again or incarnation > plan.restarts:
                     break

@@ -329,7 +329,10 @@ def add_arguments(e: Any) -> None:
     """The ``--app`` options of ``eoslib explore`` (see :func:`cmd_app`)."""
     e.add_argument("--app", metavar='"PROGRAM ARGS"',
                    help="explore a confluent-kafka program instead of a scenario: its path "
-                        "and arguments in one string; it runs unmodified on the simulator")
+                        "and arguments in one string; it runs unmodified on the simulator. "
+                        "With --app the crash kind is the program's death right after one "
+                        "of its client calls (" + ", ".join(CRASH_APIS) + "), then a "
+                        "restart; exit status 1 when an anomaly is found")
     e.add_argument("--input-topic", default="in", help="--app: the topic filled with "
                    "--messages records m0, m1... before it starts (default in)")
     e.add_argument("--output-topic", default="out", help="--app: the topic where each input "

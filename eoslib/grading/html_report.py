@@ -39,6 +39,11 @@ FLAG_MARKS: dict[str, str] = {
     "a process it started was still running": "left a process running",
     "used more than": "hit the memory limit",
     "grader worker died": "killed the grader's worker",
+    "carried a verdict": "forged a verdict",
+    "a replay or forgery of the grader's channel": "replayed or forged a grader message",
+    "patched the kernel's channel": "patched the channel to the grader",
+    "the answer was not graded: ": "answer refused by the judge's rules",
+    "modified eoslib while it was graded": "modified eoslib in the judge",
 }
 
 _SCHEDULE = re.compile(r"fails on (schedule \[[^\]]*\])")

@@ -26,8 +26,10 @@ def table(grades: list[NotebookGrade]) -> str:
     lines = []
     for grade in grades:
         total = f"{format_points(grade.score)}/{format_points(grade.max_score)}"
+        restarted = f", kernel restarted {grade.restarts}x" if grade.restarts else ""
         lines.append(
-            f"{grade.notebook}  [{grade.exercise or '?'}]  {total}  ({grade.seconds:.1f} s)"
+            f"{grade.notebook}  [{grade.exercise or '?'}]  {total}  ({grade.seconds:.1f} s"
+            f"{restarted})"
         )
         if grade.error:
             lines.append(f"  ERROR: {grade.error}")
@@ -43,13 +45,14 @@ def table(grades: list[NotebookGrade]) -> str:
 
 
 def gradebook_rows(grades: list[NotebookGrade]) -> list[list[str]]:
-    """Header + one row per notebook: notebook, exercise, each question id, total, max, error."""
+    """Header + one row per notebook: notebook, exercise, each question id, total, max, error,
+    and kernel restarts (a kernel that died before the first cell, replaced)."""
     ids: list[str] = []
     for grade in grades:
         for q in grade.questions:
             if q.id not in ids:
                 ids.append(q.id)
-    rows = [["notebook", "exercise", *ids, "total", "max_score", "error"]]
+    rows = [["notebook", "exercise", *ids, "total", "max_score", "error", "kernel_restarts"]]
     for grade in grades:
         scores = {q.id: format_points(q.score) for q in grade.questions}
         rows.append(
@@ -60,6 +63,7 @@ def gradebook_rows(grades: list[NotebookGrade]) -> list[list[str]]:
                 format_points(grade.score),
                 format_points(grade.max_score),
                 grade.error or "",
+                str(grade.restarts),
             ]
         )
     return rows

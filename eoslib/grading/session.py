@@ -42,6 +42,10 @@ def record(question_id: str, answer: Any) -> str:
         entry["error"] = problem = str(exc)
     except RecursionError:
         entry["error"] = problem = "the answer is nested too deeply"
+    # a cell's last answer to a question is the one graded: keep the store small (anything
+    # not made here, a forgery included, stays for the grader to see)
+    _STORE[:] = [e for e in _STORE if not isinstance(e, dict) or e.get("id") != entry["id"]
+                 or VERDICT_KEYS & set(e)]  # fmt: skip
     _STORE.append(entry)
     return problem
 

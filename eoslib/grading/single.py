@@ -27,6 +27,7 @@ from .submission import SubmissionError, detect_exercise, exercise_from_name, re
 __all__ = ["crashed", "grade_notebook"]
 
 MAX_STARTS = 4  #: kernel starts per submission (a kernel that dies before any cell ran)
+MAX_JUDGED = 5  #: different answers judged per question and submission (bounds its cost)
 RESTARTED = "kernel restarted"
 
 
@@ -165,6 +166,7 @@ def judge_records(execution: Execution, judges: ForkServer, limit: float, memory
     answers to one question within a submission are judged once.
     """
     seen: dict[tuple[str, str], dict] = {}
+    judged: dict[str, int] = {}
     for run in execution.cells:
         last: dict[str, dict] = {}
         for record in run.records:
@@ -173,6 +175,12 @@ def judge_records(execution: Execution, judges: ForkServer, limit: float, memory
             if record.get("forged") or "answer" not in record:
                 continue
             key = (qid, json.dumps(record["answer"], sort_keys=True))
+            if key not in seen and judged.get(qid, 0) >= MAX_JUDGED:
+                record["verdict"] = {"passed": False, "score": 0.0, "reason": (
+                    f"not judged: the submission answered {qid} differently in more than "
+                    f"{MAX_JUDGED} cells; the first {MAX_JUDGED} were judged")}  # fmt: skip
+                continue
+            judged[qid] = judged.get(qid, 0) + (key not in seen)
             if key not in seen:
                 label = f"cell {run.index + 1}, {qid}"
                 seen[key] = judges.judge(qid, record["answer"], timeout=limit, memory=memory,
