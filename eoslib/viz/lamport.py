@@ -25,7 +25,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from eoslib.viz.arrows import ARROW_KINDS, Arrow, actor, actor_order, arrows
+from eoslib.viz.arrows import ARROW_KINDS, Arrow, actor, actor_order, arrow_actors, arrows
 from eoslib.viz.column import MAX_WIDTH_PX, TEXT_PX
 from eoslib.viz.palette import BLUE, GREY, INK, ORANGE, RED, SLATE
 from eoslib.viz.svg import Box, Drawing, Picture, text_size, text_width
@@ -58,12 +58,17 @@ class LamportView:
     """A run's arrows, marks and actors, ready to draw any step (:meth:`picture`)."""
 
     def __init__(self, result: Result, *, lanes: str | Sequence[str] = "auto",
-                 window: int | None = WINDOW, width: float = MAX_WIDTH_PX) -> None:
+                 window: int | None = WINDOW, width: float = MAX_WIDTH_PX,
+                 upto: int | None = None) -> None:
+        """``upto``: only steps up to this one will be drawn (cheaper on a long run; each
+        picture is the same as the whole run's view draws)."""
         self.result = result
         trace = result.trace
-        self.arrows = arrows(trace)
+        self.upto = upto
+        self.arrows = arrows(trace, upto)
         self.marks = [ev for ev in trace if ev["kind"] in MARK_KINDS]
-        acts = {a.src for a in self.arrows} | {a.dst for a in self.arrows}
+        acts = arrow_actors(trace) if upto is not None else \
+            {a.src for a in self.arrows} | {a.dst for a in self.arrows}
         acts |= {actor(ev["lane"]) for ev in self.marks}
         self.actors = actor_order(acts)
         self.lanes, self.window, self.width = lanes, window, width
@@ -141,10 +146,11 @@ class LamportView:
     def picture(self, step: int | None = None) -> Picture:
         """The diagram up to trace event ``step`` (default: the end) as SVG."""
         trace = self.result.trace
+        last = len(trace) - 1 if self.upto is None else min(self.upto, len(trace) - 1)
         if step is None:
-            step = len(trace) - 1
-        if trace and not 0 <= step < len(trace):
-            raise ValueError(f"Invalid value {step!r} for step: expected 0..{len(trace) - 1}")
+            step = last
+        if trace and not 0 <= step <= last:
+            raise ValueError(f"Invalid value {step!r} for step: expected 0..{last}")
         return _Painter(self, step).draw()
 
     def describe(self, step: int | None = None) -> str:

@@ -79,6 +79,29 @@ def _disc(radius: float) -> tuple[tuple[int, int], ...]:
                  if dx * dx + dy * dy <= radius * radius + 0.5)
 
 
+@functools.lru_cache(maxsize=4096)
+def _glyphs(line: str, px: float, bold: bool, italic: bool, halo: float
+            ) -> tuple[Any, Any, float, float]:
+    """The coverage mask of ``line`` at ``px`` device pixels, its halo mask (the mask
+    widened by ``halo`` px, or None) and the offsets from the pen position to the mask's
+    left and bottom edges. Cached: labels repeat across a notebook's pictures."""
+    font = _font(bold, italic)
+    font.clear()
+    font.set_size(px, 72)
+    font.set_text(line, 0.0, flags=get_hinting_flag())
+    font.draw_glyphs_to_bitmap(antialiased=True)
+    mask = np.asarray(font.get_image()).copy()
+    xo, yo = font.get_bitmap_offset()
+    wide = None
+    if halo:
+        n = math.ceil(halo)
+        wide = np.zeros((mask.shape[0] + 2 * n, mask.shape[1] + 2 * n), np.uint8)
+        for dx, dy in _disc(halo):
+            part = wide[n + dy:n + dy + mask.shape[0], n + dx:n + dx + mask.shape[1]]
+            np.maximum(part, mask, out=part)
+    return mask, wide, xo / 64, yo / 64 + font.get_descent() / 64
+
+
 class _Canvas:
     """An Agg renderer that takes CSS px (y down) and draws at ``scale`` device px each."""
 
@@ -134,21 +157,12 @@ class _Canvas:
     def text(self, x: float, y: float, line: str, size: float, bold: bool, italic: bool,
              colour: str, halo: bool) -> None:
         """One line of text, its baseline starting at (x, y) (CSS px)."""
-        font = _font(bold, italic)
-        font.clear()
-        font.set_size(size * self.scale, 72)
-        font.set_text(line, 0.0, flags=get_hinting_flag())
-        font.draw_glyphs_to_bitmap(antialiased=True)
-        mask = np.asarray(font.get_image())
-        xo, yo = font.get_bitmap_offset()
-        left = round(x * self.scale + xo / 64)
-        bottom = round(y * self.scale + yo / 64 + font.get_descent() / 64) + 1
-        if halo:
-            n = math.ceil(HALO_PX * self.scale)
-            wide = np.zeros((mask.shape[0] + 2 * n, mask.shape[1] + 2 * n), np.uint8)
-            for dx, dy in _disc(HALO_PX * self.scale):
-                part = wide[n + dy:n + dy + mask.shape[0], n + dx:n + dx + mask.shape[1]]
-                np.maximum(part, mask, out=part)
+        mask, wide, dx0, dy0 = _glyphs(line, size * self.scale, bold, italic,
+                                       HALO_PX * self.scale if halo else 0.0)
+        left = round(x * self.scale + dx0)
+        bottom = round(y * self.scale + dy0) + 1
+        if wide is not None:
+            n = (wide.shape[1] - mask.shape[1]) // 2
             gc = self._gc()
             gc.set_foreground((1.0, 1.0, 1.0, 1.0), isRGBA=True)
             self.r._renderer.draw_text_image(wide, left - n, bottom + n, 0, gc)
@@ -226,3 +240,10 @@ def to_png(pic: Picture, scale: float = 2.0) -> bytes:
 #: How many PNGs :func:`to_png` keeps (by SVG and scale).
 CACHE_SIZE = 64
 _CACHE: dict[tuple[str, float], bytes] = {}
+
+
+def clear_cache() -> None:
+    """Forget every cached PNG and text bitmap (what a benchmark of the drawing calls
+    first)."""
+    _CACHE.clear()
+    _glyphs.cache_clear()
