@@ -197,6 +197,10 @@ class _Painter:
             prev_t = t
         self.bottom = y
         self.footnotes: list[str] = []
+        # restarted instances (app-1#2) with no message nor restart up to this step
+        started = {actor(m["lane"]) for m in view.marks if m["i"] <= step}
+        started |= {x for a in view.arrows if a.step <= step for x in (a.src, a.dst)}
+        self.unborn = {a for a in self.lanes if "#" in a and a not in started}
 
     def lane_x(self, a: str) -> float | None:
         return self.x.get(a, self.x.get(OTHERS) if a in self.folded else None)
@@ -250,6 +254,8 @@ class _Painter:
             name = a.replace("partition ", "partition\n").replace("-coordinator", "\ncoordinator")
             if a == OTHERS:
                 name = "others\n(see below)"
+            elif a in self.unborn:
+                name += "\n(starts later)"
             lines = name.split("\n")
             size = TEXT_PX["label"]
             while max(text_width(s, size, True) for s in lines) > self.col - 6 and \
@@ -261,7 +267,7 @@ class _Painter:
             text = "\n".join(lines[-3:])
             _, h = text_size(text, size, True)
             self.d.text(x, TOP - 6 - h + size, text, size=size, anchor="middle",
-                        weight="bold")
+                        weight="bold", color=MUTED if a in self.unborn else INK)
 
     def _lines(self) -> None:
         ends: dict[str, float] = {}
@@ -283,6 +289,8 @@ class _Painter:
                         if a in (s.src, s.dst) and s.step <= self.step), default=None)
                 for a in self.x if a.startswith("app-") and "#" in a}
         for a, x in self.x.items():
+            if a in self.unborn:  # a restarted instance that does not exist yet
+                continue
             y0 = starts.get(a, born.get(a) or TOP) if "#" in a else TOP
             y1 = ends.get(a, self.bottom)
             self.d.line(x, y0, x, y1, stroke=GREY if a != OTHERS else "#c8cdd0",
