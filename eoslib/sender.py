@@ -214,7 +214,10 @@ class Sender:
             q = self._queue[b.tp]
             # retries go back in sequence (creation) order, ahead of newer batches
             pos = 0
-            while pos < len(q) and q[pos].created <= b.created and q[pos] is not b:
+            created = b.created
+            for x in q:
+                if x.created > created or x is b:
+                    break
                 pos += 1
             q.insert(pos, b)
             self.kernel.schedule(backoff, self._kick)
