@@ -196,7 +196,7 @@ class Consumer(ConsumerCoordinator, Fetcher):
             self.stats["polled"] += len(out)
             self.sim.history.record(
                 self.kernel.now, self.sim.process_name(self), "poll", "ok",
-                records=[[m.topic(), m.partition(), m.offset(), m.value()] for m in out],
+                records=[[m._topic, m._partition, m._offset, m._value] for m in out],
                 isolation=self.isolation, group=self.group_id,
                 **poll_meta(out))
             first, last = out[0], out[-1]
