@@ -165,9 +165,7 @@ class TxnState:
                 return
 
             def on_resp(resp: dict[str, Any]) -> None:
-                err = wire_error(self.client, request, resp.get("error"))
-                if err != resp.get("error"):
-                    resp = {**resp, "error": err}
+                err = resp.get("error")
                 if err and classify(self.client, request, err) == "retry":
                     self._last_retriable = err
                     retries[0] += 1
@@ -181,7 +179,8 @@ class TxnState:
                 retries[0] += 1
                 self.kernel.schedule(self._retry_backoff(request, None, retries[0]), attempt)
 
-            self.cluster.network.call(self.lane, call_api, 0, handler, on_resp,
+            self.cluster.network.call(self.lane, call_api, 0, self._as_sent(request, handler),
+                                      on_resp,
                                       timeout=self._request_timeout(),
                                       on_timeout=on_timeout, client_alive=self._alive,
                                       label=label)
@@ -202,11 +201,26 @@ class TxnState:
         if self._pending_api == api:
             self._pending_api = None
 
+    def _as_sent(self, request: str, handler: Callable[..., None]) -> Callable[..., None]:
+        """The broker answers in the request version this client sends: librdkafka's
+        AddPartitionsToTxn/AddOffsetsToTxn v0 and EndTxn v1 get INVALID_PRODUCER_EPOCH where
+        a newer request gets PRODUCER_FENCED (``wire_error``; KafkaApis), so the trace shows
+        the answer that went over the wire."""
+        if self.client != "librdkafka":
+            return handler
+
+        def versioned(respond: Callable[[dict[str, Any]], None]) -> None:
+            def answer(resp: dict[str, Any]) -> None:
+                err = wire_error(self.client, request, resp.get("error"))
+                respond(resp if err == resp.get("error") else {**resp, "error": err})
+            handler(answer)
+        return versioned
+
     def _error(self, request: str, err: str, what: str) -> KafkaException:
         """Apply the client's classification of a final ``err`` to ``request``."""
         action = classify(self.client, request, err)
         if action in ("fenced", "fatal"):
-            return self._fatal(err, action == "fenced", what)
+            return self._fatal(err, action == "fenced", what, request)
         bump = action == "abortable_bump"
         name = fenced_name(self.client) if (self.client == "librdkafka" and err in (
             "PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH")) else err
@@ -214,24 +228,31 @@ class TxnState:
         self._set_abortable(e, bump)
         return KafkaException(e)
 
-    def _fatal(self, err: str, fenced: bool, what: str) -> KafkaException:
+    def _fatal(self, err: str, fenced: bool, what: str, request: str) -> KafkaException:
         if fenced:
-            return self._fenced(err)
+            return self._fenced(err, request)
         e = KafkaError(err, f"{what}: {err}", fatal=True)
         self.txn_state = "FATAL_ERROR"
         self.txn_error = e
         self._fail_queued(e)
         return KafkaException(e)
 
-    def _fenced(self, err: str) -> KafkaException:
-        e = KafkaError(fenced_name(self.client),
+    def _fenced(self, err: str, request: str) -> KafkaException:
+        """Fenced: a fatal error under the client's fencing name (librdkafka ``_FENCED``,
+        ``rd_kafka_txn_normalize_err``; Java ``ProducerFencedException``, which its
+        handlers also throw for INVALID_PRODUCER_EPOCH). The trace says which request got
+        which broker answer."""
+        name = fenced_name(self.client)
+        e = KafkaError(name,
                        f"{err}: producer {self.name} (transactional.id={self.txn_id}) was "
                        "fenced by a newer instance with the same transactional.id or by a "
                        "transaction timeout; close it", fatal=True)
         self.txn_state = "FATAL_ERROR"
         self.txn_error = e
-        self._record("fenced", "ok", txn=self.txn_id, error=err)
-        self.kernel.emit(self.lane, "fence", f"fenced ({err})", flag="fenced")
+        self._record("fenced", "ok", txn=self.txn_id, error=name, request=request, reply=err)
+        how = "fatal" if self.client == "librdkafka" else "ProducerFencedException"
+        self.kernel.emit(self.lane, "fence", f"fenced: {name} ({how}): {request} answered {err}",
+                         flag="fenced")
         self._fail_queued(e)
         return KafkaException(e)
 

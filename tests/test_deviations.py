@@ -171,3 +171,30 @@ def test_an_empty_fetch_is_parked_until_data_is_readable(isolation: str) -> None
     got = c.consume(1, timeout=5.0)
     assert [m.value() for m in got] == ["v"]
     assert sim.now - t_commit < 20  # answered at the commit, not at fetch.max.wait.ms
+
+
+@pytest.mark.parametrize("client, answer, name, how", [
+    ("librdkafka", "INVALID_PRODUCER_EPOCH", "_FENCED", "fatal"),
+    ("java", "PRODUCER_FENCED", "PRODUCER_FENCED", "ProducerFencedException")])
+def test_a_fenced_producer_names_the_answer_it_got_and_the_error_it_raises(
+        client: str, answer: str, name: str, how: str) -> None:
+    """``zombie-fencing``: the zombie's AddOffsetsToTxn is refused. librdkafka sends it as
+    v0, and the broker answers a request older than v2 INVALID_PRODUCER_EPOCH, not
+    PRODUCER_FENCED ("For older clients, they could not understand the new PRODUCER_FENCED
+    error code", ``KafkaApis.handleAddOffsetsToTxnRequest``; ``rd_kafka_AddOffsetsToTxn``
+    sends v0..0); the client raises ``_FENCED``, fatal (``rd_kafka_txn_normalize_err``,
+    src/rdkafka_txnmgr.c). Java sends the latest version and gets PRODUCER_FENCED
+    (``ProducerFencedException``). The trace's answer and the fence label say exactly
+    that, and the history records the client's error."""
+    from eoslib.scenarios import run_scenario
+
+    r = run_scenario("zombie-fencing", seed=1, config={"transactions": True, "client": client})
+    lane = "app-a-producer"
+    fence = next(ev for ev in r.trace if ev["lane"] == lane and ev["kind"] == "fence")
+    reply = [ev for ev in r.trace if ev["lane"] == lane and ev["kind"] == "response"
+             and ev["i"] < fence["i"]][-1]
+    assert reply["label"] == f"AddOffsetsToTxn response: {answer}"
+    assert fence["label"] == f"fenced: {name} ({how}): AddOffsetsToTxn answered {answer}"
+    (op,) = [op for op in r.history.ops if op.f == "fenced"]
+    assert (op.value["error"], op.value["request"], op.value["reply"]) == (
+        name, "AddOffsetsToTxn", answer)
