@@ -266,6 +266,15 @@ class Sender:
             earlier = any(x.base_seq >= 0 and x.base_seq < b.base_seq
                           for x in self._queue.get(b.tp, ())) or self._inflight_tp.get(b.tp, 0)
             retriable = bool(earlier)
+            if not earlier and self.txn_id and self.client == "librdkafka" and \
+                    b.base_seq > self._last_acked_seq.get(b.tp, -1) + 1:
+                # librdkafka, a sequence after the next expected ("skipped sequence numbers",
+                # r > 0 in rd_kafka_handle_idempotent_Produce_error): re-enqueued for a
+                # later retry; the transaction fails abortable with an epoch bump, and the
+                # purge that follows reports it _PURGE_QUEUE (seen on Kafka 4.1.1)
+                self._queue[b.tp].appendleft(b)
+                self._on_txn_batch_failed(err)
+                return
             if not earlier and not self.txn_id:
                 # the Java client retries every OOOS of an idempotent producer; when the
                 # batch is the next one after the last acknowledged (a real gap: the broker
