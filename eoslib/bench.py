@@ -291,17 +291,20 @@ def state_view_latency() -> dict[str, float]:
 
 def moment_latency(n: int = 5) -> dict[str, float]:
     """``show_moment`` of notebook 05's crash (both views as SVG plus their 2x PNGs, what a
-    committed output holds); median and max wall ms of ``n``."""
+    committed output holds); median and max wall ms of ``n``, each drawn anew (the PNG
+    cache is emptied before every call)."""
     import matplotlib
 
     matplotlib.use("Agg")
     from eoslib.scenarios import run_scenario
+    from eoslib.viz.raster import clear_cache
     from eoslib.viz.stepper import show_moment
 
     r = run_scenario("transactional-crash", seed=1, messages=20, config={"linger.ms": 0},
                      faults={"crash_step": "after_produce", "crash_at": 5})
     times = []
     for _ in range(n):
+        clear_cache()
         start = time.perf_counter()
         m = show_moment(r, at="aborted")
         for pic in m.pictures.values():

@@ -316,14 +316,21 @@ class Consumer(ConsumerCoordinator, Fetcher):
     def close(self) -> None:
         """Leave the group. With ``enable.auto.commit`` the consumed position is committed
         first, synchronously (Java: ``ConsumerCoordinator.close`` ->
-        ``maybeAutoCommitOffsetsSync``; librdkafka commits its stored offsets on close too)."""
+        ``maybeAutoCommitOffsetsSync``; librdkafka commits its stored offsets on close too).
+        A failed final commit is not raised (Java: "consistent with async auto-commit
+        failures, we do not propagate the exception"; librdkafka reports it to the commit
+        callback)."""
         if self.closed:
             return
         if self.config["enable.auto.commit"] and self.group_id and self.alive and \
                 self._joined:
             offs = self._commit_offsets()
             if offs:
-                self._send_commit(offs, wait=True, auto=True)
+                try:
+                    self._send_commit(offs, wait=True, auto=True)
+                except KafkaException as e:
+                    self.kernel.emit(self.lane, "error", f"close: final commit failed: "
+                                     f"{e.error.name()}")
         if self._joined and self.group_id and self.alive and \
                 self.config["group.instance.id"] is None:
             # a static member sends no LeaveGroup: its partitions wait for it to come back

@@ -258,6 +258,13 @@ class ConsumerCoordinator:
                 "before successfully committing offsets" if java else
                 f"OffsetCommit failed after {attempts[0]} attempts: Local: Timed out",
                 retriable=True))
+        if result["error"] == "FENCED_INSTANCE_ID" and not java:
+            # librdkafka: RD_KAFKA_ERR_ACTION_PERMANENT | RD_KAFKA_ERR_ACTION_FATAL
+            # (rd_kafka_handle_OffsetCommit_error) -> rd_kafka_set_fatal_error
+            self._fatal = KafkaError("FENCED_INSTANCE_ID", "OffsetCommit failed: another "
+                                     "consumer joined with group.instance.id="
+                                     f"{self.config['group.instance.id']}", fatal=True)
+            raise KafkaException(self._fatal)
         if result["error"]:
             err = result["error"]
             raise KafkaException(KafkaError(

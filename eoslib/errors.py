@@ -59,6 +59,9 @@ CODES: dict[str, tuple[int, bool, str]] = {
     "COORDINATOR_NOT_AVAILABLE": (15, True, "The coordinator is not available"),
     "TRANSACTIONAL_ID_AUTHORIZATION_FAILED": (53, False, "Transactional Id authorization failed"),  # noqa: E501
     "GROUP_AUTHORIZATION_FAILED": (30, False, "Group authorization failed"),
+    "TOPIC_AUTHORIZATION_FAILED": (29, False, "Topic authorization failed"),
+    "INVALID_MSG_SIZE": (4, False, "Invalid message size"),
+    "UNSUPPORTED_FOR_MESSAGE_FORMAT": (43, False, "The message format version does not support the request"),  # noqa: E501
     "CLUSTER_AUTHORIZATION_FAILED": (31, False, "Cluster authorization failed"),
 }
 

@@ -4,7 +4,8 @@ Java: ``Fetcher``/``FetchCollector`` and ``SubscriptionState``'s positions; libr
 fetcher of ``rdkafka_fetcher.c``. Fetching goes on in the background between polls, as
 librdkafka's does; a fetch returns records up to the high watermark (read_uncommitted) or
 the last stable offset (read_committed, with aborted transactions filtered out by
-:func:`eoslib.isolation.read_committed_filter`).
+:func:`eoslib.isolation.read_committed_filter`). A fetch that finds nothing is parked at the
+broker until something becomes readable or ``fetch.max.wait.ms`` passes (DelayedFetch).
 """
 
 from __future__ import annotations
@@ -104,9 +105,26 @@ class Fetcher:
                 return
             resp = self.cluster.handle_fetch(tp[0], tp[1], offset, self.isolation,
                                              self.config["max.poll.records"])
-            empty = resp.get("error") is None and not resp["batches"]
-            delay = latency + (self.config["fetch.max.wait.ms"] if empty else 0)
-            self.kernel.schedule(delay, deliver, resp)
+            if resp.get("error") is not None or resp["batches"]:
+                self.kernel.schedule(latency, deliver, resp)
+                return
+            # nothing readable yet: the broker parks the fetch (DelayedFetch) until data
+            # below the HW/LSO passes the offset or fetch.max.wait.ms runs out
+            # (ReplicaManager.fetchMessages; DelayedFetch.tryComplete / onExpiration)
+            done = [False]
+
+            def complete() -> None:
+                if done[0]:
+                    return
+                done[0] = True
+                cancel()
+                again = self.cluster.handle_fetch(tp[0], tp[1], offset, self.isolation,
+                                                  self.config["max.poll.records"])
+                self.kernel.schedule(latency, deliver, again)
+
+            cancel = self.cluster.partition(*tp).wait_for_data(offset, self.isolation,
+                                                                complete)
+            self.kernel.schedule(self.config["fetch.max.wait.ms"], complete)
 
         def deliver(resp: dict[str, Any]) -> None:
             self._fetching.discard(tp)

@@ -55,6 +55,11 @@ class Group:
     assignment: dict[str, list[TP]] = field(default_factory=dict)
     committed: dict[TP, int] = field(default_factory=dict)
     pending: dict[int, dict[TP, int]] = field(default_factory=dict)  # pid -> offsets
+    #: where each committed / pending offset's record sits in __consumer_offsets: a marker
+    #: applies a pending offset only over an older record (OffsetMetadataManager
+    #: .replayEndTransactionMarker keeps the most recent committed offset)
+    committed_at: dict[TP, int] = field(default_factory=dict)
+    pending_at: dict[int, dict[TP, int]] = field(default_factory=dict)
     strategy: str = "range"
     rebalances: int = 0
     fenced_members: set[str] = field(default_factory=set)  # replaced static members
@@ -175,14 +180,23 @@ class GroupCoordinator:
             self.kernel.schedule(latency, m.on_assignment, g.generation, list(g.assignment[mid]))
 
     # ------------------------------------------------------------------ offsets
-    def _validate(self, g: Group, generation: int, member_id: str) -> str | None:
-        if generation < 0 and not member_id:
-            return None  # a simple consumer (assign(), no group membership)
-        if member_id not in g.members:
-            return "FENCED_INSTANCE_ID" if member_id in g.fenced_members else \
-                "UNKNOWN_MEMBER_ID"
-        if generation != g.generation:
-            return "ILLEGAL_GENERATION"
+    def _validate(self, g: Group, generation: int, member_id: str,
+                  transactional: bool = False) -> str | None:
+        """Kafka 4.x ``ClassicGroup.validateOffsetCommit``: without a generation an empty
+        group accepts the commit (admin client, or a consumer using ``assign()``); a commit
+        naming a member is checked against the members and the generation; one naming no
+        member is refused UNKNOWN_MEMBER_ID while the group has members, unless it is
+        transactional (older TxnOffsetCommit versions carry no member)."""
+        if generation < 0 and not g.members:
+            return None
+        if generation >= 0 or member_id:
+            if member_id not in g.members:
+                return "FENCED_INSTANCE_ID" if member_id in g.fenced_members else \
+                    "UNKNOWN_MEMBER_ID"
+            if generation != g.generation:
+                return "ILLEGAL_GENERATION"
+        elif not transactional:
+            return "UNKNOWN_MEMBER_ID"
         return None
 
     def commit(self, group_id: str, generation: int, member_id: str,
@@ -197,6 +211,8 @@ class GroupCoordinator:
         p = self.cluster.offsets_partition_for(group_id)
         res = p.append_data([(f"{group_id}/{t}-{i}", o) for (t, i), o in offsets.items()])
         g.committed.update(offsets)
+        for i, tp in enumerate(offsets):
+            g.committed_at[tp] = res.base_offset + i
         self.kernel.emit(self.lane, "commit", f"{group_id}: " + ", ".join(
             f"{t}-{i}={o}" for (t, i), o in offsets.items()),
             data=self._commit_data(group_id, p, res.base_offset, offsets, None))
@@ -216,7 +232,7 @@ class GroupCoordinator:
                    member_id: str, offsets: dict[TP, int]) -> str | None:
         """TxnOffsetCommit: store offsets as pending for ``pid``'s open transaction."""
         g = self.group(group_id)
-        err = self._validate(g, generation, member_id)
+        err = self._validate(g, generation, member_id, transactional=True)
         if err:
             self.kernel.emit(self.lane, "reject", f"txn offsets by pid={pid}: {err}",
                              flag="error")
@@ -227,6 +243,8 @@ class GroupCoordinator:
         if res.error:
             return res.error
         g.pending.setdefault(pid, {}).update(offsets)
+        for i, tp in enumerate(offsets):
+            g.pending_at.setdefault(pid, {})[tp] = res.base_offset + i
         self.kernel.emit(self.lane, "commit", f"{group_id} pending (pid={pid}): " + ", ".join(
             f"{t}-{i}={o}" for (t, i), o in offsets.items()),
             data=self._commit_data(group_id, p, res.base_offset, offsets, (pid, epoch)))
@@ -251,8 +269,14 @@ class GroupCoordinator:
             if self.cluster.offsets_partition_for(g.group_id).index != offsets_partition:
                 continue
             pending = g.pending.pop(pid, None)
+            at = g.pending_at.pop(pid, {})
             if pending and commit:
-                g.committed.update(pending)
+                for tp, off in pending.items():
+                    # "We always keep the most recent committed offset when we have a mix
+                    # of transactional and regular offset commits"
+                    if at.get(tp, 0) > g.committed_at.get(tp, -1):
+                        g.committed[tp] = off
+                        g.committed_at[tp] = at.get(tp, 0)
 
     def fetch(self, group_id: str, partitions: list[TP],
               require_stable: bool) -> tuple[str | None, dict[TP, int | None]]:

@@ -121,6 +121,8 @@ class Partition:
         self.aborted: list[AbortedTxn] = []
         self._decided: list[tuple[int, int]] = []  # (first offset, marker offset) not yet < HW
         self._hw_waiters: list[tuple[int, Callable[[bool], None]]] = []
+        #: parked fetches (DelayedFetch): (offset, isolation, callback)
+        self._fetch_waiters: list[tuple[int, str, Callable[[], None]]] = []
         self._replication_scheduled = False
         self.alive_brokers: Callable[[], set[int]] = lambda: set(self.replicas)
         self.stable_since: dict[int, float] = {}  # batch base offset -> when it went < LSO
@@ -294,6 +296,20 @@ class Partition:
         else:
             self._hw_waiters.append((offset, callback))
 
+    def wait_for_data(self, offset: int, isolation: str,
+                      callback: Callable[[], None]) -> Callable[[], None]:
+        """Park a fetch that found nothing at ``offset``: ``callback()`` runs once data at or
+        past ``offset`` is readable, below the HW (read_uncommitted) or the LSO
+        (read_committed). Kafka: ``DelayedFetch.tryComplete`` completes when fetch.min.bytes
+        (1) is available. Returns a function that cancels the wait."""
+        entry = (offset, isolation, callback)
+        self._fetch_waiters.append(entry)
+
+        def cancel() -> None:
+            self._fetch_waiters = [w for w in self._fetch_waiters if w is not entry]
+
+        return cancel
+
     def _fail_waiters(self) -> None:
         waiters, self._hw_waiters = self._hw_waiters, []
         for _, cb in waiters:
@@ -322,6 +338,15 @@ class Partition:
                 if b.base_offset < lso:
                     self.stable_since.setdefault(b.base_offset, self.kernel.now)
         self._lso_cache = lso
+        if self._fetch_waiters:
+            hw = self.hw
+            ready = [w for w in self._fetch_waiters
+                     if (lso if w[1] == "read_committed" else hw) > w[0]]
+            if ready:
+                self._fetch_waiters = [w for w in self._fetch_waiters
+                                       if all(w is not r for r in ready)]
+                for _, _, cb in ready:
+                    self.kernel.schedule(0, cb)
         if self._hw_waiters:
             ready = [cb for off, cb in self._hw_waiters if self.hw > off]
             self._hw_waiters = [(off, cb) for off, cb in self._hw_waiters if self.hw <= off]

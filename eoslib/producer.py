@@ -153,10 +153,23 @@ class Producer(Accumulator, Sender, TransactionManager):
         return len(cbs)
 
     def close(self) -> None:
-        """Stop the producer; undelivered messages are dropped (as after ``purge``)."""
-        if not self.closed:
-            self._abandon("close")
-            self.closed = True
+        """Stop the producer. librdkafka (``rd_kafka_destroy``): undelivered messages are
+        dropped and an open transaction is left to the coordinator's timeout. Java
+        (``KafkaProducer.close``): the sender first sends what is queued and aborts an
+        incomplete transaction ("Aborting incomplete transaction due to shutdown",
+        ``Sender.run``); errors while doing so are not raised."""
+        if self.closed:
+            return
+        if self.client == "java" and self._alive():
+            try:
+                if self.txn_id and self.txn_state in ("IN_TRANSACTION", "ABORTABLE_ERROR"):
+                    self.abort_transaction()
+                elif not self.txn_id:
+                    self.flush()
+            except KafkaException:
+                pass  # "Catch these so as not to interfere with the rest of the shutdown"
+        self._abandon("close")
+        self.closed = True
 
     def crash(self) -> None:
         """The process dies: nothing more is sent or retried, callbacks never run.

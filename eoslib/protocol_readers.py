@@ -66,6 +66,9 @@ def reader_view(st: ProtocolState, consumer: str, tp: str,
     view = ReaderView(consumer, tp, level, group, st.positions.get(consumer, {}).get(tp),
                       st.committed.get(group or "", {}).get(tp), limit,
                       "LSO" if rc else "HW")
+    # where its reading starts: its position, or (before its first fetch) the group's
+    # committed offset, from which it will start
+    start = view.position if view.position is not None else view.committed
     for c in p.cells:
         if c.control:
             fate = "control"
@@ -76,8 +79,7 @@ def reader_view(st: ProtocolState, consumer: str, tp: str,
         elif c.offset in got:
             fate = "returned"
         else:
-            fate = "passed" if view.position is not None and c.offset < view.position \
-                else "unread"
+            fate = "passed" if start is not None and c.offset < start else "unread"
         view.fates[c.offset] = fate
         if fate == "returned" and c.status == "aborted":
             view.aborted_reads.append(c.offset)

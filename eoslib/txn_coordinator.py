@@ -79,6 +79,7 @@ class TxnMetadata:
     end_epoch: int | None = None  # TV2: the client epoch of the EndTxn that bumped epoch
     previous_producer_id: int = -1  # TV2: the id before an epoch-exhaustion rotation
     next_producer_id: int = -1  # TV2: the id the coordinator rotates to at Complete*
+    last_epoch: int = -1  # the epoch before a KIP-360 bump (lastProducerEpoch)
 
     def snapshot(self) -> dict[str, Any]:
         """The record written to ``__transaction_state`` for this state."""
@@ -86,7 +87,8 @@ class TxnMetadata:
                 "state": self.state, "partitions": [list(p) for p in self.partitions],
                 "groups": list(self.groups), "timeout_ms": self.timeout_ms,
                 "start": self.start, "version": self.version, "end_epoch": self.end_epoch,
-                "previous_pid": self.previous_producer_id, "next_pid": self.next_producer_id}
+                "previous_pid": self.previous_producer_id, "next_pid": self.next_producer_id,
+                "last_epoch": self.last_epoch}
 
 
 class TransactionCoordinator:
@@ -183,8 +185,12 @@ class TransactionCoordinator:
         meta = self.txns.get(txn_id)
         if meta is None:
             meta = self.txns[txn_id] = TxnMetadata(txn_id, self.new_pid(), version=version)
-        if producer_id >= 0 and (meta.producer_id != producer_id
-                                 or meta.epoch != producer_epoch):
+        if producer_id >= 0 and not (
+                meta.epoch == -1 or meta.producer_id == producer_id
+                or (meta.previous_producer_id == producer_id
+                    and producer_epoch >= EPOCH_EXHAUSTED)):
+            # isValidProducerId: a new id (recovering from UNKNOWN_PRODUCER_ID), the same id,
+            # or a retry after an id rotation
             respond({"error": "PRODUCER_FENCED"})
             return
         if meta.state in ("PrepareCommit", "PrepareAbort", "PrepareEpochFence"):
@@ -194,11 +200,23 @@ class TransactionCoordinator:
             self._fence_and_abort(meta, "a new instance called init_transactions")
             respond({"error": "CONCURRENT_TRANSACTIONS"})
             return
+        if producer_id >= 0 and meta.epoch != -1 and meta.producer_id == producer_id \
+                and producer_epoch != meta.epoch:
+            # TransactionMetadata.prepareIncrementProducerEpoch with an expected epoch: the
+            # previous epoch is a retry of a bump already made; anything else is fenced
+            if producer_epoch == meta.last_epoch:
+                respond({"error": None, "pid": meta.producer_id, "epoch": meta.epoch})
+            else:
+                respond({"error": "PRODUCER_FENCED"})
+            return
+        bumped_from = meta.epoch
         if meta.epoch >= EPOCH_EXHAUSTED:
             meta.producer_id = self.new_pid()
             meta.epoch = 0
         else:
             meta.epoch += 1
+        # with an expected epoch the last epoch is kept for retries; without, -1
+        meta.last_epoch = bumped_from if producer_id >= 0 else -1
         if meta.epoch > 0:
             self.kernel.emit(self.lane, "fence", f"{txn_id}: epoch -> {meta.epoch}",
                              flag="fenced" if meta.epoch > 0 else None, data=self._meta_data(meta))
@@ -399,6 +417,7 @@ class TransactionCoordinator:
             raise IllegalTransition(f"{meta.txn_id}: cannot fence producer epoch "
                                     f"{meta.epoch}, it would overflow")
         meta.end_epoch = None  # a fence is no client's EndTxn: retries get PRODUCER_FENCED
+        meta.last_epoch = -1  # prepareFenceProducerEpoch: RecordBatch.NO_PRODUCER_EPOCH
         meta.epoch += 1
         self.transition(meta, "PrepareEpochFence")
         self.kernel.emit(self.lane, "fence", f"{meta.txn_id}: epoch -> {meta.epoch} ({why})",
@@ -472,6 +491,7 @@ class TransactionCoordinator:
             m.end_epoch = rec.get("end_epoch")
             m.previous_producer_id = rec.get("previous_pid", -1)
             m.next_producer_id = rec.get("next_pid", -1)
+            m.last_epoch = rec.get("last_epoch", -1)
         new.log = list(self.log)
         new.state_history = list(self.state_history)
         self.kernel.emit(new.lane, "restart", f"coordinator epoch {new.generation} loaded "

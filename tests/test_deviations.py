@@ -147,3 +147,27 @@ def test_librdkafka_abort_after_a_purged_possibly_appended_retry_bumps_the_epoch
     p.produce("t", value="b")
     p.commit_transaction()
     assert [v for _, _, v in sim.read_all("t")] == ["b"]
+
+
+@pytest.mark.parametrize("isolation", ["read_uncommitted", "read_committed"])
+def test_an_empty_fetch_is_parked_until_data_is_readable(isolation: str) -> None:
+    """Kafka parks a fetch that finds nothing (``ReplicaManager.fetchMessages`` ->
+    ``DelayedFetch``) and answers as soon as ``fetch.min.bytes`` (1) is readable below the
+    HW (read_uncommitted) or the LSO (read_committed) (``DelayedFetch.tryComplete``), or at
+    ``fetch.max.wait.ms``. A record committed 100 ms into the wait reaches the consumer then,
+    not 500 ms later."""
+    sim = Simulation(seed=1)
+    sim.create_topic("t", partitions=1)
+    c = sim.Consumer({"group.id": "g", "isolation.level": isolation,
+                      "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    c.assign([TopicPartition("t", 0, 0)])
+    assert c.consume(1, timeout=0.05) == []  # a fetch is now parked at the broker
+    p = sim.Producer({"transactional.id": "tx"})
+    p.init_transactions()
+    p.begin_transaction()
+    p.produce("t", value="v")
+    p.commit_transaction()
+    t_commit = sim.now
+    got = c.consume(1, timeout=5.0)
+    assert [m.value() for m in got] == ["v"]
+    assert sim.now - t_commit < 20  # answered at the commit, not at fetch.max.wait.ms

@@ -12,8 +12,9 @@ import json
 import re
 from typing import Any
 
-#: Text of a progress bar's output (tqdm): recorded progress says nothing, so it is dropped.
-PROGRESS = re.compile(r"\d+%\|")
+#: Text of a progress bar's output (tqdm's, or a sweep's: eoslib.viz.sweep): recorded
+#: progress says nothing, so it is dropped.
+PROGRESS = re.compile(r"\d+%\||the progress bar shows while the cell runs\]$")
 
 
 def _json(data: Any) -> str:

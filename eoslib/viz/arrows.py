@@ -64,15 +64,17 @@ def actor_order(actors: Sequence[str]) -> list[str]:
     return sorted(set(actors), key=key)
 
 
-def arrows(trace: list[TraceEvent]) -> list[Arrow]:
+def arrows(trace: list[TraceEvent], upto: int | None = None) -> list[Arrow]:
     """Every arrow of a trace, in trace order (one per request, response, lost message,
-    transaction marker and records-returning fetch)."""
+    transaction marker and records-returning fetch); with ``upto``, those of the events up
+    to that step only (each the same as in the whole trace's list: fates are read from the
+    whole trace)."""
     fates = _fates(trace)
     sends: dict[str, dict[str, Any]] = {}  # batch ref -> its latest send/retry event
     last_state: dict[str, tuple[float, int]] = {}
     times: list[float] = []
     out: list[Arrow] = []
-    for ev in trace:
+    for ev in trace if upto is None else trace[:upto + 1]:
         d = ev.get("data") or {}
         kind = ev["kind"]
         times.append(ev["t"])
@@ -115,6 +117,26 @@ def arrows(trace: list[TraceEvent]) -> list[Arrow]:
             vals = [r[2] for r in d["records"]]
             out.append(Arrow(ev["i"], "fetch", f"partition {tp}", actor(ev["lane"]), ev["t"],
                              ev["t"], f"Fetch -> {_values(vals)}", sent_step=ev["i"] - 1))
+    return out
+
+
+def arrow_actors(trace: list[TraceEvent]) -> set[str]:
+    """The actors at either end of any arrow of ``trace`` (what :func:`arrows` would
+    give, without building the arrows)."""
+    out: set[str] = set()
+    for ev in trace:
+        d = ev.get("data")
+        if not d:
+            continue
+        if "msg" in d:
+            out.add(actor(d["from"]))
+            out.add(actor(d["to"]))
+        elif ev["kind"] == "marker":
+            out.add("txn-coordinator")
+            out.add(actor(ev["lane"]))
+        elif ev["kind"] == "poll" and d.get("records"):
+            out.add(f"partition {d['records'][0][0]}")
+            out.add(actor(ev["lane"]))
     return out
 
 

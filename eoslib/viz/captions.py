@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from eoslib.protocol_state import ProtocolState, answer_fate, fold, reader_view, readers
+from eoslib.result import client_line
 
 if TYPE_CHECKING:
     from eoslib.result import Result, TraceEvent
@@ -277,8 +278,9 @@ def step_title(result: Result, step: int) -> str:
 
 def summary_caption(result: Result, st: ProtocolState) -> str:
     """A few sentences on a run's final state: retries, duplicates, aborted records, what
-    each reader was handed, repeated sink rows (only what the state holds)."""
-    out = []
+    each reader was handed, repeated sink rows (only what the state holds), after the client
+    the run follows (``client: librdkafka (confluent-kafka).``)."""
+    out = [f"{client_line(result.config)}."]
     retries = result.counts.get("retries")
     if retries:
         out.append(f"The producer(s) retried {retries} request(s).")
@@ -290,7 +292,9 @@ def summary_caption(result: Result, st: ProtocolState) -> str:
         aborted = sum(c.status == "aborted" for c in p.cells)
         bits = [f"{len(p.cells)} entries, HW={p.hw}, LSO={p.lso}"]
         if dups:
-            bits.append(f"{len(dups)} value(s) at two offsets ({_vals(list(dups))})")
+            most = max(len(offs) for offs in dups.values())
+            where = "at two offsets" if most == 2 else f"at two to {most} offsets"
+            bits.append(f"{len(dups)} value(s) {where} ({_vals(list(dups))})")
         if aborted:
             bits.append(f"{aborted} aborted record(s)")
         out.append(f"{name}: " + ", ".join(bits) + ".")
@@ -306,4 +310,6 @@ def summary_caption(result: Result, st: ProtocolState) -> str:
     repeats = st.sink_repeats()
     if repeats:
         out.append(f"The sink holds {len(repeats)} repeated row(s).")
-    return " ".join(out) or "Nothing was written."
+    if len(out) == 1:
+        out.append("Nothing was written.")
+    return " ".join(out)

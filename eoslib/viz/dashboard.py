@@ -19,6 +19,7 @@ page reload without a kernel, a widget whose state was not saved shows the text
 
 from __future__ import annotations
 
+import gc
 import html
 import statistics
 import time
@@ -151,8 +152,24 @@ class Dashboard(_Shows):
         self.update()
 
     def update(self) -> Result | None:
-        """Re-run the scenario with the current values and redraw. Returns the new result."""
+        """Re-run the scenario with the current values and redraw. Returns the new result.
+
+        Python's cycle collector is held off during the run and redraw, then collects the
+        young generations only: a run leaves its simulation's callbacks as ~20,000 objects
+        in cycles, and a full collection in the middle of a run walks the whole kernel's
+        heap (matplotlib, widgets...): 60 ms of a 90 ms update at p95."""
         start = time.perf_counter()
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._update()
+        finally:
+            if enabled:
+                gc.enable()
+            gc.collect(1)  # the run's own cycles, without a walk of the old heap
+            self.last_update_ms = (time.perf_counter() - start) * 1000  # all of it
+
+    def _update(self) -> Result | None:
         values = self.values()
         config, faults, kwargs = split_params(values)
         try:
@@ -161,13 +178,11 @@ class Dashboard(_Shows):
             self.error = exc
             self.verdict_html.value = Frame(
                 values, error=f"cannot run: {type(exc).__name__}: {exc}").verdict_html()
-            self.last_update_ms = (time.perf_counter() - start) * 1000
             return None
         self.error = None
         self.result = result
         self._show(frame_of(result, values), result)
         self.updates += 1
-        self.last_update_ms = (time.perf_counter() - start) * 1000
         return result
 
     def _show(self, frame: Frame, result: Result) -> None:

@@ -162,7 +162,7 @@ def _messages(result: Result) -> Picture | None:
     flags = ("duplicate", "lost", "aborted", "fenced", "crash")  # as the simulation flags them
     first = next((ev["i"] for ev in result.trace if ev.get("flag") in flags),
                  len(result.trace) - 1)
-    return LamportView(result).picture(first)
+    return LamportView(result, upto=first).picture(first)
 
 
 def make_frame(scenario: str, values: Mapping[str, Any], run: Callable[..., Result]

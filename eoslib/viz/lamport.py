@@ -25,7 +25,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from eoslib.viz.arrows import ARROW_KINDS, Arrow, actor, actor_order, arrows
+from eoslib.viz.arrows import ARROW_KINDS, Arrow, actor, actor_order, arrow_actors, arrows
 from eoslib.viz.column import MAX_WIDTH_PX, TEXT_PX
 from eoslib.viz.palette import BLUE, GREY, INK, ORANGE, RED, SLATE
 from eoslib.viz.svg import Box, Drawing, Picture, text_size, text_width
@@ -58,12 +58,17 @@ class LamportView:
     """A run's arrows, marks and actors, ready to draw any step (:meth:`picture`)."""
 
     def __init__(self, result: Result, *, lanes: str | Sequence[str] = "auto",
-                 window: int | None = WINDOW, width: float = MAX_WIDTH_PX) -> None:
+                 window: int | None = WINDOW, width: float = MAX_WIDTH_PX,
+                 upto: int | None = None) -> None:
+        """``upto``: only steps up to this one will be drawn (cheaper on a long run; each
+        picture is the same as the whole run's view draws)."""
         self.result = result
         trace = result.trace
-        self.arrows = arrows(trace)
+        self.upto = upto
+        self.arrows = arrows(trace, upto)
         self.marks = [ev for ev in trace if ev["kind"] in MARK_KINDS]
-        acts = {a.src for a in self.arrows} | {a.dst for a in self.arrows}
+        acts = arrow_actors(trace) if upto is not None else \
+            {a.src for a in self.arrows} | {a.dst for a in self.arrows}
         acts |= {actor(ev["lane"]) for ev in self.marks}
         self.actors = actor_order(acts)
         self.lanes, self.window, self.width = lanes, window, width
@@ -103,6 +108,8 @@ class LamportView:
         for m in self.marks:
             if lo <= m["i"] <= step:
                 score[actor(m["lane"])] += 20
+        for a, bonus in self._causes(step, lo).items():
+            score[a] = score.get(a, 0) + bonus
         ranked = sorted(self.actors, key=lambda a: -score[a])
         keep = [a for a in ranked[:MAX_LANES - 1] if score[a] > 0] or ranked[:MAX_LANES - 1]
         keep = [a for a in self.actors if a in keep]
@@ -115,14 +122,35 @@ class LamportView:
             return keep, [a for a in self.actors if a not in keep]
         return keep + [OTHERS], rest
 
+    def _causes(self, step: int, lo: int, hops: int = 2) -> dict[str, float]:
+        """The actors that caused ``step``: its own actors, then, going back through the
+        window, the sender of the latest message to one of them (the restarted instance
+        whose InitProducerId made the coordinator abort), and so on for ``hops`` hops."""
+        trace = self.result.trace
+        if not trace:
+            return {}
+        now = {actor(trace[step]["lane"])}
+        now |= {x for a in self.arrows if a.step == step for x in (a.src, a.dst)}
+        out = dict.fromkeys(now, 0.0)
+        before = sorted((a for a in self.arrows if lo <= a.step < step), key=lambda a: -a.step)
+        for k in range(hops):
+            cause = next((a for a in before if a.dst in now and a.src not in out), None)
+            if cause is None:
+                break
+            out[cause.src] = 500.0 / (k + 1)
+            now = {cause.src}
+            before = [a for a in before if a.step < cause.step]
+        return out
+
     # ------------------------------------------------------------------ drawing
     def picture(self, step: int | None = None) -> Picture:
         """The diagram up to trace event ``step`` (default: the end) as SVG."""
         trace = self.result.trace
+        last = len(trace) - 1 if self.upto is None else min(self.upto, len(trace) - 1)
         if step is None:
-            step = len(trace) - 1
-        if trace and not 0 <= step < len(trace):
-            raise ValueError(f"Invalid value {step!r} for step: expected 0..{len(trace) - 1}")
+            step = last
+        if trace and not 0 <= step <= last:
+            raise ValueError(f"Invalid value {step!r} for step: expected 0..{last}")
         return _Painter(self, step).draw()
 
     def describe(self, step: int | None = None) -> str:
@@ -241,7 +269,12 @@ class _Painter:
                 ends.setdefault(a, self.row_y(m["i"]))
             if m["kind"] == "restart" and a in self.x:
                 starts.setdefault(a, self.row_y(m["i"]))
-        born = {a: min((self.row_y(s.step) for s in self.v.arrows
+        def first_y(s: Arrow, a: str) -> float:  # where message s touches a's line
+            if s.src == a and s.step in self.y:
+                return max(min(self.after(s.sent_step), self.y[s.step] - 8), TOP)
+            return self.row_y(s.step)
+
+        born = {a: min((first_y(s, a) for s in self.v.arrows
                         if a in (s.src, s.dst) and s.step <= self.step), default=None)
                 for a in self.x if a.startswith("app-") and "#" in a}
         for a, x in self.x.items():
@@ -265,12 +298,20 @@ class _Painter:
                                      "fetch": SLATE}[a.kind]
         if a.step == self.step:
             self.d.line(x0, y0, x1, y1, stroke=ORANGE, sw=7)
+            n = max(1, int(((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 // 8))
+            for k in range(n + 1):  # the bar as small boxes: no label is placed on it
+                bx, by = x0 + (x1 - x0) * k / n, y0 + (y1 - y0) * k / n
+                self.d.boxes.append(Box(bx - 4, by - 4, bx + 4, by + 4, "bar",
+                                        owner=f"bar{a.step}"))
         self.d.line(x0, y0, x1, y1, stroke=colour, sw=1.2 if a.kind in ("marker", "fetch")
                     else 1.6, dash="6 4" if a.retry else ("2 3" if a.held else None),
                     arrow=None if a.lost else colour)
         if a.lost:
             self.d.text(x1, y1, "✕", size=16, anchor="middle", valign="middle", color=RED,
                         weight="bold", kind="marker", owner=f"a{a.step}")
+        else:  # the arrowhead: no label may sit on it
+            self.d.boxes.append(Box(x1 - 5, y1 - 5, x1 + 5, y1 + 5, "marker",
+                                    owner=f"head{a.step}"))
 
     def _arrow_label(self, a: Arrow) -> None:
         x0, y0, x1, y1 = self._ends(a)
@@ -290,7 +331,7 @@ class _Painter:
             left = min(max(left, 2.0), self.d.width - w - 2)
             box = Box(left, top, left + w, top + h, "text")
             if top >= TOP and not any(box.overlaps(b, 0.5) for b in self.d.boxes
-                                      if b.kind in ("text", "marker")):
+                                      if b.kind in ("text", "marker", "bar")):
                 self.d.text(left, top + 0.95 * size, text, size=size, color=colour,
                             halo=True, weight="bold" if bold else "normal",
                             owner=f"a{a.step}")
@@ -303,7 +344,7 @@ class _Painter:
             left = min(max(left + w / 2 - tw / 2, 2.0), self.d.width - tw - 2)
             box = Box(left, top, left + tw, top + h, "text")
             if top >= TOP and not any(box.overlaps(b, 0.5) for b in self.d.boxes
-                                      if b.kind in ("text", "marker")):
+                                      if b.kind in ("text", "marker", "bar")):
                 self.d.text(left, top + 0.95 * size, tag, size=size, color=colour, halo=True,
                             owner=f"a{a.step}")
                 return
@@ -337,12 +378,18 @@ class _Painter:
                owner: str = "") -> None:
         size = TEXT_PX["small"]
         w, h = text_size(text, size, bold)
-        for left in (x + 8, x - 8 - w, x + 8):
-            top = y - h / 2
-            left = min(max(left, 2.0), self.d.width - w - 2)
-            box = Box(left, top, left + w, top + h, "text")
-            if not any(box.overlaps(b, 0.5) for b in self.d.boxes if b.kind != "bar"):
+        top = y - h / 2
+        spots = [(min(max(left, 2.0), self.d.width - w - 2), top + dy)
+                 for dy in (0.0, h * 0.75, -h * 0.75) for left in (x + 8, x - 8 - w)]
+        for strict in (True, False):  # off the step bar if possible, off labels always
+            free = [(left, t) for left, t in spots if not any(
+                Box(left, t, left + w, t + h, "text").overlaps(b, 0.5) for b in self.d.boxes
+                if strict or b.kind != "bar")]
+            if free:
+                left, top = free[0]
                 break
+        else:
+            left, top = spots[0]
         self.d.text(left, top + 0.95 * size, text, size=size, color=colour,
                     weight="bold" if bold else "normal", halo=True, owner=owner)
 

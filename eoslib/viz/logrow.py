@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from eoslib.protocol_state import Cell, PartitionState
 from eoslib.viz.column import TEXT_PX
-from eoslib.viz.svg import Drawing, text_width
+from eoslib.viz.svg import Box, Drawing, text_width
 
 #: Cells kept at the start of an elided row (the rest are the newest and the marked ones).
 HEAD_CELLS = 4
+#: A row with fewer slots than this keeps only its first cell at the start.
+NARROW_ROW = 12
 #: The narrowest cell (px); a row's cells widen to fit its longest value.
 MIN_CELL_W = 44.0
 
@@ -69,7 +71,8 @@ def elide(cells: list[Cell], marks: list[int], fit: int) -> tuple[list[Cell], di
         gaps = sum(1 for a, b in zip(ks, ks[1:], strict=False) if b > a + 1)
         return len(ks) + gaps + (1 if ks[-1] < len(offsets) - 1 else 0)
 
-    keep = set(range(min(HEAD_CELLS, fit - 4)))
+    # a narrow row (long values) keeps one head cell: its room goes to the marked offsets
+    keep = set(range(min(HEAD_CELLS if fit >= NARROW_ROW else 1, fit - 4)))
     keep.add(len(offsets) - 1)
     wanted: list[int] = []
     for m in marks:
@@ -101,23 +104,73 @@ def elide(cells: list[Cell], marks: list[int], fit: int) -> tuple[list[Cell], di
 
 
 def labels_on_lines(d: Drawing, y: float, items: list[tuple[float, str, str]],
-                     size: float, x_min: float, x_max: float) -> float:
-    """Draw labels centred at their x on the first line where they fit (no label on a
-    label), each with a small arrow up to its x; returns the y under the last line."""
-    placed: list[list[tuple[float, float]]] = []
+                    size: float, x_min: float, x_max: float) -> float:
+    """Draw pointer labels, each with a small arrow up to its x, on lines under ``y``: no
+    label on a label, no arrow through a label (pointers at the same x share one label,
+    ``"end: HW=6 · position=6"``, each part in its colour); returns the y under the last
+    line."""
+    groups: list[tuple[float, list[tuple[str, str]]]] = []
+    for x, text, colour in sorted(items, key=lambda it: it[0]):
+        if groups and abs(groups[-1][0] - x) < 0.5:
+            groups[-1][1].append((text, colour))
+        else:
+            groups.append((x, [(text, colour)]))
+    sep = " · "
+    spans = []  # (x, left, width) of each group's label
+    for x, parts in groups:
+        w = text_width(sep.join(t for t, _ in parts), size) + 6
+        spans.append((x, min(max(x - w / 2, x_min), x_max - w), w))
+    # the first order that needs no compromise: left to right, narrow first, right to left
+    orders = [list(range(len(groups))),
+              sorted(range(len(groups)), key=lambda n: spans[n][2]),
+              list(range(len(groups) - 1, -1, -1))]
+    best = min((_lines(spans, order) for order in orders),
+               key=lambda r: (r[1], max(r[0], default=0)))
+    line = best[0]
     line_h = size * 1.35
     bottom = y
-    for x, text, colour in sorted(items):
-        w = text_width(text, size) + 6
-        left = min(max(x - w / 2, x_min), x_max - w)
-        k = 0
-        while k < len(placed) and any(left < b and a < left + w for a, b in placed[k]):
-            k += 1
-        if k == len(placed):
-            placed.append([])
-        placed[k].append((left, left + w))
-        ty = y + 12 + k * line_h + size
-        d.line(x, ty - size - 1, x, y + 1, stroke=colour, sw=1.2, arrow=colour)
-        d.text(left + 3, ty, text, size=size, color=colour, halo=True)
+    for n, (x, parts) in enumerate(groups):
+        left = spans[n][1]
+        ty = y + 12 + line[n] * line_h + size
+        owner = f"pointer{n}@{round(x)}"
+        d.line(x, ty - size - 1, x, y + 1, stroke=parts[0][1], sw=1.2, arrow=parts[0][1])
+        d.boxes.append(Box(x - 1, y + 3, x + 1, ty - size - 1, "marker", owner=owner))
+        tx = left + 3
+        for m, (text, colour) in enumerate(parts):
+            if m:  # SVG drops a text's leading space: step over it instead
+                tx += text_width(" ", size)
+                text = sep.strip() + " " + text
+            d.text(tx, ty, text, size=size, color=colour, halo=True, owner=owner)
+            tx += text_width(text, size)
         bottom = max(bottom, ty + 4)
     return bottom
+
+
+def _lines(spans: list[tuple[float, float, float]], order: list[int]
+           ) -> tuple[list[int], int]:
+    """The line of each label, placed in ``order`` on the first line where it sits on no
+    label, its arrow crosses no label and it covers no arrow; and how many labels found no
+    such line (those keep only off other labels)."""
+    placed: dict[int, int] = {}
+    compromises = 0
+
+    def free(n: int, k: int, strict: bool) -> bool:
+        x, left, w = spans[n]
+        for m, j in placed.items():
+            mx, ml, mw = spans[m]
+            if j == k and left < ml + mw and ml < left + w:
+                return False  # on a label
+            if strict and j < k and ml - 1 <= x <= ml + mw + 1:
+                return False  # our arrow through it
+            if strict and j > k and left - 1 <= mx <= left + w + 1:
+                return False  # on its arrow
+        return True
+
+    for n in order:
+        lines = range(len(placed) + 1)
+        k = next((k for k in lines if free(n, k, True)), None)
+        if k is None:
+            compromises += 1
+            k = next(k for k in lines if free(n, k, False))
+        placed[n] = k
+    return [placed[n] for n in range(len(spans))], compromises

@@ -24,6 +24,7 @@ import textwrap
 from dataclasses import dataclass
 
 from eoslib.protocol_state import (
+    Cell,
     PartitionState,
     ProtocolState,
     ReaderView,
@@ -173,6 +174,8 @@ def _row_marks(p: PartitionState, st: ProtocolState, views: list[ReaderView]) ->
     marks = [p.hw, p.lso]
     for v in views:
         marks += [o for o in (v.position, v.committed, v.limit) if o is not None]
+        handed = [o for o, f in v.fates.items() if f == "returned"]
+        marks += [min(handed)] if handed else []  # where this reader's rows begin
     marks += [o for o in st.committed_offset(p.name).values()]
     cells = sorted(p.cells, key=lambda c: c.offset)
     runs: list[list[int]] = []
@@ -190,9 +193,26 @@ def _row_marks(p: PartitionState, st: ProtocolState, views: list[ReaderView]) ->
         marks += v.aborted_reads[:2]
     for offs in p.duplicates().values():
         marks += offs[:2]
+    marks += _newest_committed_txn(cells)
     marks += [c.offset for c in reversed(cells) if c.control]
     marks += [c.offset for c in cells if c.retry or c.dropped]
     return list(dict.fromkeys(marks))
+
+
+def _newest_committed_txn(cells: list[Cell]) -> list[int]:
+    """The records of the newest committed transaction, newest first (what a long row keeps
+    whole after its pointers, open and aborted runs and duplicates)."""
+    for k in range(len(cells) - 1, -1, -1):
+        c = cells[k]
+        if c.control == "COMMIT":
+            run = []
+            j = k - 1
+            while j >= 0 and cells[j].control is None and cells[j].txn and \
+                    cells[j].pid == c.pid and cells[j].status == "committed":
+                run.append(cells[j].offset)
+                j -= 1
+            return run
+    return []
 
 
 def _draw_partition(d: Drawing, st: ProtocolState, p: PartitionState, y: float,
@@ -308,7 +328,7 @@ def describe(st: ProtocolState, names: list[str] | None = None) -> str:
         cells = ", ".join(f"{c.offset}:{c.control or c.value}({c.status})" for c in p.cells[:40])
         more = f" and {len(p.cells) - 40} more" if len(p.cells) > 40 else ""
         dups = p.duplicates()
-        extra = f"; values at two offsets: {', '.join(dups)}" if dups else ""
+        extra = f"; values stored more than once: {', '.join(dups)}" if dups else ""
         parts.append(f"partition {name}: {cells}{more}; HW={p.hw}, LSO={p.lso}{extra}")
         for c in readers(st, name):
             v = reader_view(st, c, name)

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import ipywidgets as widgets
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -40,6 +41,41 @@ class _NoBar:
         pass
 
 
+class _WidgetBar:
+    """A progress bar widget that goes away when closed. Its text (what a saved notebook
+    shows without a kernel) says what it was, never a frozen "0%"."""
+
+    def __init__(self, total: int, desc: str) -> None:
+        from IPython.display import display
+
+        self.total, self.done, self.desc = total, 0, desc
+        self.bar = widgets.IntProgress(value=0, min=0, max=max(1, total), description="",
+                                       layout=widgets.Layout(width="260px"))
+        self.label = widgets.Label(f"{desc}: 0 of {total} runs")
+        self.box = _BarBox([self.bar, self.label])
+        self.box.text = f"[{desc}: {total} runs; the progress bar shows while the cell runs]"
+        display(self.box)
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        self.bar.value = min(self.done, self.total)
+        self.label.value = f"{self.desc}: {self.done} of {self.total} runs"
+
+    def close(self) -> None:
+        self.box.close()
+
+
+class _BarBox(widgets.HBox):
+    """An HBox whose text is :attr:`text` (what a notebook saved without a kernel shows)."""
+
+    text = ""
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        data = dict(super()._repr_mimebundle_(**kwargs) or {})
+        data["text/plain"] = self.text
+        return data
+
+
 def in_notebook() -> bool:
     """True inside a Jupyter kernel (where widgets can be shown)."""
     try:
@@ -56,9 +92,7 @@ def progress_bar(total: int, desc: str, enabled: bool = True) -> Any:
     if not enabled:
         return _NoBar()
     if in_notebook():
-        from tqdm.notebook import tqdm as notebook_tqdm
-
-        return notebook_tqdm(total=total, desc=desc, leave=False)
+        return _WidgetBar(total, desc)
     if sys.stderr.isatty():
         from tqdm import tqdm
 

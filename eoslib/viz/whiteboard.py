@@ -23,7 +23,7 @@ from typing import Any
 from eoslib.protocol_state import fold, states
 from eoslib.viz.column import MAX_WIDTH_PX, TEXT_PX
 from eoslib.viz.logview import log_picture
-from eoslib.viz.palette import BLUE, GREY, INK, ORANGE, RED, SLATE
+from eoslib.viz.palette import BLUE, GREY, INK, LIGHT_BLUE, ORANGE, PURPLE, RED, TAN
 from eoslib.viz.svg import Drawing, Picture, text_width
 
 MUTED = "#5b6070"
@@ -42,6 +42,17 @@ def _trace(source: Any) -> list[dict[str, Any]]:
 
 def _wrap(text: str, width: float, size: float) -> str:
     return "\n".join(textwrap.wrap(text, max(10, int(width / (size * 0.6)))))
+
+
+def _fit(text: str, width: float, size: float, bold: bool = False) -> str:
+    """``text`` broken at spaces into lines no wider than ``width`` px (as measured)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and text_width(f"{lines[-1]} {word}", size, bold) <= width:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- fencing
@@ -108,14 +119,18 @@ def fencing_picture(source: Any, txn_id: str | None = None) -> Picture:
         why = why.split(": ", 1)[1] if why.startswith("epochs ") else why
         d.text(cols["coord"], y + 2, badge, size=TEXT_PX["label"], anchor="middle",
                weight="bold")
-        d.text(cols["coord"] + 52, y + 2, _short(why), size=TEXT_PX["small"], color=MUTED)
+        side = 1  # the reason goes on the side no arrow takes, between badge and lane
         if why.endswith("init_transactions"):
             lane = next((ln for ln in owners if _app(ln) in why), None)
             if lane is not None:
                 x = cols["zombie"] if lane == zombie else cols["new"]
-                side = -1 if x < cols["coord"] else 1
-                d.line(cols["coord"] + side * 48, y - 3, x, y - 3, stroke=INK, sw=1.2,
+                side = 1 if x < cols["coord"] else -1
+                d.line(cols["coord"] - side * 48, y - 3, x, y - 3, stroke=INK, sw=1.2,
                        arrow=INK)
+        room = cols["new"] - cols["coord"] - 52 - 10
+        d.text(cols["coord"] + side * 52, y - 3, _fit(_short(why), room, TEXT_PX["small"]),
+               size=TEXT_PX["small"], color=MUTED, anchor="start" if side > 0 else "end",
+               valign="middle")
         y += 30
     # the zombie's late request
     api = (bad.get("data") or {}).get("api") or bad["kind"]
@@ -126,8 +141,10 @@ def fencing_picture(source: Any, txn_id: str | None = None) -> Picture:
            color=RED, weight="bold", kind="marker")
     d.text(cols["zombie"] + 6, y - 8, f"{api} with epoch {zombie_epoch}", size=TEXT_PX["small"],
            color=RED, weight="bold", halo=True)
-    d.text(cols["coord"] - 30, y + 5, _wrap(f"{reply}: epoch {zombie_epoch} is older than the "
-                                            f"coordinator's {now}", 380, TEXT_PX["small"]),
+    d.text(cols["coord"] + 8, y + 5, _fit(f"{reply}: epoch {zombie_epoch} is older than "
+                                          f"the coordinator's epoch {now}",
+                                          cols["new"] - cols["coord"] - 18, TEXT_PX["small"],
+                                          bold=True),
            size=TEXT_PX["small"], color=RED, weight="bold")
     y = d.height + 14
     note = ("The coordinator keeps one producer id and epoch per transactional.id. A new "
@@ -284,8 +301,10 @@ def write_cycle_picture(logs: Mapping[str, Sequence[Any]],
     if len(names) < 2:
         raise ValueError(f"Invalid value {dict(logs)!r} for logs: expected writes of at least "
                          "two transactions")
-    fills = [(BLUE + "55", None), (ORANGE + "80", "dots"), (GREY + "80", "cross"),
-             (SLATE + "55", "diag")]
+    # committed writers: none of the log view's "open" (dots) or "aborted" (cross) styles;
+    # the writer's name is in every cell, and the outline tells them apart without colour
+    fills = [(BLUE + "55", None), (PURPLE + "45", "6 3"), (TAN + "80", "2 2"),
+             (LIGHT_BLUE + "55", "8 2 2 2")]
     style = {w: fills[k % len(fills)] for k, w in enumerate(names)}
     d = Drawing(MAX_WIDTH_PX)
     cw = max(60.0, max(text_width(v, TEXT_PX["cell"]) for r in rows.values() for _, v in r) + 14)
@@ -295,8 +314,9 @@ def write_cycle_picture(logs: Mapping[str, Sequence[Any]],
         d.text(70, y + 24, topic, size=TEXT_PX["name"], anchor="end", weight="bold")
         for k, (w, v) in enumerate(row):
             x = 80 + k * cw
-            fill, hatch = style[w]
-            d.rect(x + 2, y, cw - 4, 38, fill=fill, hatch=hatch, stroke=INK, sw=0.9)
+            fill, dash = style[w]
+            d.rect(x + 2, y, cw - 4, 38, fill=fill, dash=dash, stroke=INK,
+                   sw=1.4 if dash else 0.9)
             d.text(x + cw / 2, y + 24, v, size=TEXT_PX["cell"], anchor="middle", halo=True)
             d.text(x + cw / 2, y + 52, str(k), size=TEXT_PX["small"], anchor="middle",
                    color=MUTED)
@@ -313,7 +333,8 @@ def write_cycle_picture(logs: Mapping[str, Sequence[Any]],
                 n += 1
         y += 114
     # the graph of transactions: one node each, an edge per write-write order
-    gx, gy = MAX_WIDTH_PX - 230, 70.0
+    longest = max(len(r) for r in rows.values())
+    gx, gy = min(MAX_WIDTH_PX - 230, 80 + longest * cw + 140), 70.0  # beside the logs
     pos = {w: (gx + 170 * (k % 2), gy + 110 * (k // 2)) for k, w in enumerate(names)}
     for (a, b), topics in sorted(edges.items()):
         (x0, y0), (x1, y1) = pos[a], pos[b]
@@ -326,8 +347,8 @@ def write_cycle_picture(logs: Mapping[str, Sequence[Any]],
                + ", ".join(topics), size=TEXT_PX["small"], anchor="middle", color=RED,
                halo=True, weight="bold")
     for w, (x, yy) in pos.items():
-        fill, hatch = style[w]
-        d.rect(x - 24, yy - 14, 48, 28, fill=fill, hatch=hatch, stroke=INK, sw=1.2, rx=14)
+        fill, dash = style[w]
+        d.rect(x - 24, yy - 14, 48, 28, fill=fill, dash=dash, stroke=INK, sw=1.4, rx=14)
         d.text(x, yy + 5, w, size=TEXT_PX["label"], anchor="middle", weight="bold", halo=True)
     cycle = any((b, a) in edges for a, b in edges)
     verdict = ("A cycle: each transaction wrote before the other on some log, so no serial "
