@@ -80,6 +80,9 @@ PRODUCER = _keys(
         doc="librdkafka's name for delivery.timeout.ms (an alias)"),
     Key("linger.ms", "int", 5, minimum=0),
     Key("batch.size", "int", 16384, minimum=1, doc="bytes of values per batch"),
+    Key("batch.num.messages", "int", 10000, minimum=1,
+        doc="librdkafka: the most messages in one MessageSet (the Java client has no such "
+            "key: batch.size only)"),
     Key("transactional.id", "str", None),
     Key("transaction.timeout.ms", "int", 60000, minimum=1),
     Key("max.block.ms", "int", 60000, minimum=0),

@@ -35,8 +35,9 @@ second incarnation of ``app-1`` after a restart, ``"verifier"`` for the final re
                 partition, offset]``), ``applied`` (False when the sink recognised a
                 repeat and changed nothing).
 ``crash``       ``step``: the named step of the loop at which the process died.
-``fenced``      ``txn``, ``error``: the producer was fenced (``PRODUCER_FENCED``,
-                ``INVALID_PRODUCER_EPOCH``) and must be closed.
+``fenced``      ``txn``, ``error``: the producer was fenced and must be closed; ``error``
+                is the client's (librdkafka ``_FENCED``, Java ``PRODUCER_FENCED``),
+                ``request``/``reply`` which request got which broker answer.
 ``committed``   ``group``, ``offsets``: ``[topic, partition, offset]``: a group's committed
                 offsets (or a sink's stored ones, group ``sink NAME``) as a reader asked at
                 the end: the inputs below them were consumed.

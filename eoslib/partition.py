@@ -413,8 +413,9 @@ class Partition:
                     e.current_txn_first_offset = b.base_offset
         n = sum(len(b.records) for b in lost)
         if n:
-            self.kernel.emit(self.lane, "leader", f"truncated to {offset}: {n} records gone",
-                             flag="lost", data=self._data())
+            self.kernel.emit(self.lane, "leader", f"truncated to {offset}: {n} "
+                             f"record{'' if n == 1 else 's'} gone", flag="lost",
+                             data=self._data())
 
     # ------------------------------------------------------------------ reads
     @property

@@ -234,7 +234,15 @@ class Index:
         found: Op | None = None
         w = r.writer
         if w is not None and w[0] >= 0 and w[2] >= 0:
-            found = self.by_ident.get((r.topic, r.partition, *w))
+            ident = (r.topic, r.partition, *w)
+            found = self.by_ident.get(ident)
+            if found is not None:
+                # librdkafka reuses a purged retry's sequence in its next transaction (same
+                # epoch; rd_kafka_toppar_purge_queues): of two sends with this identity,
+                # the one acknowledged at this offset wrote the record
+                found = next((s for s in self.acked_at.get((r.topic, r.partition, r.offset),
+                                                           ()) if ident in _ident(s.value)),
+                             found)
             if found is None:  # sends recorded without identities: the one acked there
                 found = next((s for s in self.acked_at.get((r.topic, r.partition, r.offset),
                                                            ()) if "pid" not in s.value), None)
