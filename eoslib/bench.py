@@ -347,8 +347,8 @@ def grading_main(copies: int | None, quick: bool = False) -> int:
     if graded is not None:
         print(f"  grading {graded['submissions']} submissions: {graded['seconds']:.1f} s, "
               f"{graded['cpu_seconds']:.1f} CPU s ({graded['check_cpu_seconds_each']} s of "
-              f"them the exercise's checks, per submission), {graded['restarts']} kernel "
-              f"restarts, load {graded['load_average']}")
+              f"them the exercise's checks, per submission: {graded['check_cpu_seconds']}), "
+              f"{graded['restarts']} kernel restarts, load {graded['load_average']}")
     if copies:
         summary["grading_copies"] = grading_copies(copies)
         print(f"  grading copies: {summary['grading_copies']}")
