@@ -21,6 +21,11 @@ TP = tuple[str, int]
 DeliveryCallback = Callable[[KafkaError | None, Message], None]
 
 
+def msg_size(key: Any, value: Any) -> int:
+    """A record's size as batch.size counts it here: its value's and key's text."""
+    return len(str(value)) + (len(str(key)) if key is not None else 0)
+
+
 class PendingMessage:
     """One record waiting for its outcome, with its delivery callback."""
 
@@ -40,7 +45,7 @@ class ProducerBatch:
     """Records of one partition, sent and retried together under one base sequence."""
 
     __slots__ = ("tp", "msgs", "size", "created", "base_seq", "attempts", "ready_at",
-                 "maybe_appended", "id", "epoch", "earlier")
+                 "maybe_appended", "id", "epoch", "earlier", "parts")
 
     def __init__(self, tp: TP, created: float, bid: str) -> None:
         self.tp = tp
@@ -56,6 +61,9 @@ class ProducerBatch:
         #: (epoch, base sequence) it was sent under before a KIP-360 epoch bump re-sequenced
         #: it (recorded in the history: an earlier attempt may be in the log under them)
         self.earlier: list[tuple[int, int]] = []
+        #: librdkafka, not idempotent: the queued batches this request's MessageSet was
+        #: built from (``Sender._msgset``); on a failure each goes back on its own
+        self.parts: list[ProducerBatch] | None = None
 
 
 class Accumulator:
@@ -99,8 +107,9 @@ class Accumulator:
             self._queue.setdefault(tp, deque()).append(b)
             self.kernel.schedule(self.config["linger.ms"], self._drain)
         b.msgs.append(msg)
-        b.size += len(str(value)) + (len(str(key)) if key is not None else 0)
+        b.size += msg_size(key, value)
         self._unsettled += 1
-        if b.size >= self.config["batch.size"]:
+        if b.size >= self.config["batch.size"] or (
+                self.client == "librdkafka" and len(b.msgs) >= self.config["batch.num.messages"]):
             del self._open[tp]
             self._kick()

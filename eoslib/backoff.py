@@ -28,8 +28,11 @@ JAVA_JITTER = 0.2  # CommonClientConfigs.RETRY_BACKOFF_JITTER
 RDK_JITTER_PERCENT = 20  # RD_KAFKA_RETRY_JITTER_PERCENT (src/rdkafka_int.h)
 
 
-def retry_backoff_ms(config: Mapping[str, Any], retry: int, rng: random.Random) -> float:
-    """How long a client waits before its ``retry``-th retry (1 = the first) of a request."""
+def retry_backoff_ms(config: Mapping[str, Any], retry: int, rng: random.Random,
+                     jitter: float | None = None) -> float:
+    """How long a client waits before its ``retry``-th retry (1 = the first) of a request.
+    librdkafka draws one ``jitter`` (:func:`rdk_jitter`) per failed request for all its
+    messages (``rd_kafka_retry_msgq``); pass it to share it."""
     base = float(config["retry.backoff.ms"])
     cap = float(config["retry.backoff.max.ms"])
     n = max(1, retry)
@@ -41,5 +44,11 @@ def retry_backoff_ms(config: Mapping[str, Any], retry: int, rng: random.Random) 
         term = initial * 2 ** exp
         return float(min(int(rng.uniform(1 - JAVA_JITTER, 1 + JAVA_JITTER) * term), cap))
     backoff = base * 2 ** min(n - 1, 34)
-    jitter = rng.randint(100 - RDK_JITTER_PERCENT, 100 + RDK_JITTER_PERCENT) / 100
+    if jitter is None:
+        jitter = rdk_jitter(rng)
     return min(jitter * backoff, cap)
+
+
+def rdk_jitter(rng: random.Random) -> float:
+    """librdkafka's ``rd_jitter(80, 120)`` as a factor."""
+    return rng.randint(100 - RDK_JITTER_PERCENT, 100 + RDK_JITTER_PERCENT) / 100

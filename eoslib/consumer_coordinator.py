@@ -133,17 +133,51 @@ class ConsumerCoordinator:
         return self.client == "java" or self.isolation == "read_committed"
 
     def _fetch_committed(self, keys: list[TP], timeout: float | None) -> dict[TP, int | None]:
+        """OffsetFetch, retried while the offsets are unstable (a transaction's offsets for
+        these partitions are pending, KIP-447) until ``timeout`` (seconds) passes.
+
+        Java (``ClassicKafkaConsumer.committed`` -> ``ConsumerCoordinator
+        .fetchCommittedOffsets``): UNSTABLE_OFFSET_COMMIT is retriable; it sleeps
+        ``retryBackoff.backoff(attempts++)`` and tries again while the timer (``timeout``,
+        default ``default.api.timeout.ms``) runs, then throws ``TimeoutException`` ("Timeout
+        of Nms expired before the last committed offset for partitions [...] could be
+        determined"; ``Errors.forException``: REQUEST_TIMED_OUT). librdkafka: the OffsetFetch
+        handler retries the request on UNSTABLE_OFFSET_COMMIT (``rd_kafka_handle_OffsetFetch``
+        -> ``rd_kafka_buf_retry``, max retries INT_MAX, backoff as
+        ``rd_kafka_broker_buf_retry``) while ``rd_kafka_committed`` (src/rdkafka.c) waits
+        for the reply until its timeout, then returns ``_TIMED_OUT``; confluent-kafka raises
+        it, not retriable (``Consumer_committed``; default timeout -1: forever)."""
         assert self.group_id is not None
-        deadline = self.kernel.now + (60_000 if timeout is None else timeout * 1000)
+        java = self.client == "java"
+        if timeout is None:
+            limit = self.config["default.api.timeout.ms"] if java else 3_600_000
+        else:
+            limit = timeout * 1000
+        deadline = self.kernel.now + limit
+        attempts = 0
         while True:
             err, offs = self.cluster.group_coordinator.fetch(
                 self.group_id, keys, self.require_stable)
             if err is None:
                 return offs
             self.kernel.emit(self.lane, "error", f"OffsetFetch: {err}, retrying")
-            if self.kernel.now >= deadline:
-                raise KafkaException(KafkaError(err))
-            self.kernel.advance(100)
+            attempts += 1
+            wait = retry_backoff_ms(self.config, attempts, self.sim.client_rng)
+            if self.kernel.now + wait >= deadline:
+                self.kernel.advance(deadline - self.kernel.now)
+                if java:
+                    parts = ", ".join(f"{t}-{p}" for t, p in keys)
+                    raise KafkaException(KafkaError(
+                        "REQUEST_TIMED_OUT", f"Timeout of {limit:g}ms "
+                        f"expired before the last committed offset for partitions [{parts}] "
+                        "could be determined. Try tuning default.api.timeout.ms larger to "
+                        "relax the threshold.", retriable=True))
+                # a librdkafka committed() without a timeout waits forever; the simulation
+                # gives up after an hour of virtual time
+                raise KafkaException(KafkaError(
+                    "_TIMED_OUT", "Failed to get committed offsets: Local: Timed out",
+                    retriable=False))
+            self.kernel.advance(wait)
 
     def _auto_commit_timer(self) -> None:
         if not self.alive or self.closed:

@@ -61,6 +61,7 @@ CODES: dict[str, tuple[int, bool, str]] = {
     "GROUP_AUTHORIZATION_FAILED": (30, False, "Group authorization failed"),
     "TOPIC_AUTHORIZATION_FAILED": (29, False, "Topic authorization failed"),
     "INVALID_MSG_SIZE": (4, False, "Invalid message size"),
+    "MSG_SIZE_TOO_LARGE": (10, False, "Broker: Message size too large"),
     "UNSUPPORTED_FOR_MESSAGE_FORMAT": (43, False, "The message format version does not support the request"),  # noqa: E501
     "CLUSTER_AUTHORIZATION_FAILED": (31, False, "Cluster authorization failed"),
 }

@@ -35,8 +35,9 @@ second incarnation of ``app-1`` after a restart, ``"verifier"`` for the final re
                 partition, offset]``), ``applied`` (False when the sink recognised a
                 repeat and changed nothing).
 ``crash``       ``step``: the named step of the loop at which the process died.
-``fenced``      ``txn``, ``error``: the producer was fenced (``PRODUCER_FENCED``,
-                ``INVALID_PRODUCER_EPOCH``) and must be closed.
+``fenced``      ``txn``, ``error``: the producer was fenced and must be closed; ``error``
+                is the client's (librdkafka ``_FENCED``, Java ``PRODUCER_FENCED``),
+                ``request``/``reply`` which request got which broker answer.
 ``committed``   ``group``, ``offsets``: ``[topic, partition, offset]``: a group's committed
                 offsets (or a sink's stored ones, group ``sink NAME``) as a reader asked at
                 the end: the inputs below them were consumed.
@@ -81,6 +82,9 @@ class Op(NamedTuple):
         }
 
 
+_new_op = tuple.__new__  # Op(...) without the namedtuple's Python-level __new__
+
+
 @dataclass
 class History:
     """An append-only list of :class:`Op`, numbered in order of recording."""
@@ -94,14 +98,21 @@ class History:
 
         Raises ValueError for an unknown ``f`` or ``outcome`` (a bug in the recorder).
         """
+        return self.add(time, process, f, outcome, value)
+
+    def add(self, time: float, process: str, f: str, outcome: str,
+            value: dict[str, Any]) -> Op:
+        """:meth:`record` with the value as a dict the history keeps (not copied): for
+        recorders that build it anyway."""
         if f not in KINDS:
             raise ValueError(f"history op f={f!r} is not one of {', '.join(KINDS)}")
         if outcome not in OUTCOMES:
             raise ValueError(
                 f"history op outcome={outcome!r} is not one of {', '.join(OUTCOMES)}"
             )
-        op = Op(len(self.ops), float(time), process, f, outcome, value)
-        self.ops.append(op)
+        ops = self.ops
+        op = _new_op(Op, (len(ops), float(time), process, f, outcome, value))
+        ops.append(op)
         return op
 
     def __iter__(self) -> Iterator[Op]:

@@ -21,11 +21,12 @@ broker thread's produce path (``rdkafka_broker.c``, ``rdkafka_request.c``) and
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from eoslib.accumulator import ProducerBatch
-from eoslib.backoff import retry_backoff_ms
+from eoslib.accumulator import TP, ProducerBatch, msg_size
+from eoslib.backoff import rdk_jitter, retry_backoff_ms
 from eoslib.config import request_timeout_ms
 from eoslib.errors import KafkaError
 from eoslib.messages import Message
@@ -106,7 +107,68 @@ class Sender:
                 q.popleft()
                 if self._sticky.get(tp[0]) == tp[1]:
                     del self._sticky[tp[0]]  # the next unkeyed record picks a new partition
+                if self.client == "librdkafka" and q:
+                    b = self._msgset(tp, q, b, now)
                 self._send(b, broker)
+
+    def _msgset(self, tp: TP, q: deque[ProducerBatch], b: ProducerBatch,
+                now: float) -> ProducerBatch:
+        """librdkafka builds each MessageSet from the partition's queue when it sends
+        (``rd_kafka_msgset_writer_write_msgq``, src/rdkafka_msgset_writer.c): after the
+        head ``b`` it takes the next messages in order until ``batch.num.messages`` or
+        ``batch.size`` is reached or a message is still backing off (``ts_backoff >
+        now``). A failed request's messages go back into that queue in order
+        (``rd_kafka_toppar_retry_msgq`` -> ``rd_kafka_msgq_insert_msgq``,
+        src/rdkafka_partition.c), so a non-idempotent producer's retries are re-batched
+        with whatever else waits. The idempotent producer rebuilds a sent batch's exact
+        span ("When reconstructing a batch to retry make sure the original message
+        sequence span matches", same writer; the span is stored by
+        ``rd_kafka_handle_idempotent_Produce_error``), so only never-sent batches merge."""
+        if self.idempotent and b.attempts > 0:
+            return b
+        max_n, max_bytes = self.config["batch.num.messages"], self.config["batch.size"]
+        parts, n, size = [b], len(b.msgs), b.size
+        while q and n < max_n and size < max_bytes:
+            nxt = q[0]
+            if nxt.ready_at > now or (self.idempotent and nxt.attempts > 0):
+                break
+            take, taken = 0, 0
+            for m in nxt.msgs:  # the writer stops before the message that overflows
+                m_size = msg_size(m.key, m.value)
+                if n + take >= max_n or size + taken + m_size > max_bytes:
+                    break
+                take += 1
+                taken += m_size
+            if take == 0:
+                break
+            size += taken
+            if take < len(nxt.msgs):  # the rest waits in the queue as its own batch
+                rest = ProducerBatch(tp, nxt.created, f"{self.name}/b{next(self._batch_ids)}")
+                rest.msgs, nxt.msgs = nxt.msgs[take:], nxt.msgs[:take]
+                rest.size, nxt.size = nxt.size - taken, taken
+                for a in ("attempts", "ready_at", "maybe_appended"):
+                    setattr(rest, a, getattr(nxt, a))
+                if self._open.get(tp) is nxt:
+                    self._open[tp] = rest
+                q[0] = rest
+            else:
+                q.popleft()
+                if self._open.get(tp) is nxt:
+                    del self._open[tp]  # the writer takes what is queued, lingering or not
+            parts.append(nxt)
+            n += take
+        if len(parts) == 1:
+            return b
+        m = ProducerBatch(tp, b.created, b.id)
+        m.msgs = [x for p in parts for x in p.msgs]
+        m.size = size
+        m.attempts = max(p.attempts for p in parts)  # a retry if any record was sent before
+        m.maybe_appended = any(p.maybe_appended for p in parts)
+        if not self.idempotent:
+            for p in parts:
+                p.attempts += 1  # each message counts its own retries (rkm retries)
+            m.parts = parts
+        return m
 
     def _send(self, b: ProducerBatch, broker: int) -> None:
         tp = b.tp
@@ -190,13 +252,29 @@ class Sender:
         self._on_error(b, "REQUEST_TIMED_OUT")
         self._kick()
 
-    def _on_error(self, b: ProducerBatch, err: str) -> None:
+    def _on_error(self, b: ProducerBatch, err: str, jitter: float | None = None) -> None:
+        if b.parts:  # librdkafka re-queues each message by its own retry count
+            j = rdk_jitter(self.sim.client_rng)  # one draw per request (rd_kafka_retry_msgq)
+            for p in b.parts:
+                p.maybe_appended = p.maybe_appended or b.maybe_appended
+                self._on_error(p, err, j)
+            b.msgs = []
+            return
         retriable = err in RETRIABLE
         if err == "OUT_OF_ORDER_SEQUENCE_NUMBER" and self.idempotent:
             # an earlier batch of this partition is still unsettled: retry in order
             earlier = any(x.base_seq >= 0 and x.base_seq < b.base_seq
                           for x in self._queue.get(b.tp, ())) or self._inflight_tp.get(b.tp, 0)
             retriable = bool(earlier)
+            if not earlier and self.txn_id and self.client == "librdkafka" and \
+                    b.base_seq > self._last_acked_seq.get(b.tp, -1) + 1:
+                # librdkafka, a sequence after the next expected ("skipped sequence numbers",
+                # r > 0 in rd_kafka_handle_idempotent_Produce_error): re-enqueued for a
+                # later retry; the transaction fails abortable with an epoch bump, and the
+                # purge that follows reports it _PURGE_QUEUE (seen on Kafka 4.1.1)
+                self._queue[b.tp].appendleft(b)
+                self._on_txn_batch_failed(err)
+                return
             if not earlier and not self.txn_id:
                 # the Java client retries every OOOS of an idempotent producer; when the
                 # batch is the next one after the last acknowledged (a real gap: the broker
@@ -209,12 +287,15 @@ class Sender:
         if retriable and b.attempts <= self.config["retries"] and \
                 self._now() - b.created < self.config["delivery.timeout.ms"]:
             # exponential backoff up to retry.backoff.max.ms (eoslib/backoff.py)
-            backoff = retry_backoff_ms(self.config, b.attempts, self.sim.client_rng)
+            backoff = retry_backoff_ms(self.config, b.attempts, self.sim.client_rng, jitter)
             b.ready_at = self._now() + backoff
             q = self._queue[b.tp]
             # retries go back in sequence (creation) order, ahead of newer batches
             pos = 0
-            while pos < len(q) and q[pos].created <= b.created and q[pos] is not b:
+            created = b.created
+            for x in q:
+                if x.created > created or x is b:
+                    break
                 pos += 1
             q.insert(pos, b)
             self.kernel.schedule(backoff, self._kick)
@@ -242,24 +323,24 @@ class Sender:
         topic, part = b.tp
         # the record's identity in the log (checker): producer id, epoch, sequence
         epoch = b.epoch if b.base_seq >= 0 else self.epoch
+        now, process, add = self._now(), self.sim.process_name(self), self.sim.history.add
+        result, error = ("ok", None) if err is None else (outcome, err.name())
+        self.stats["acked" if err is None else "failed"] += len(b.msgs)
+        base_seq, txn_id, pid = b.base_seq, self.txn_id, self.pid
         for i, m in enumerate(b.msgs):
             off = base_offset + i if base_offset >= 0 else -1
-            if err is None:
-                self.stats["acked"] += 1
-            else:
-                self.stats["failed"] += 1
-            self.sim.history.record(
-                self._now(), self.sim.process_name(self), "send", "ok" if err is None else outcome,
-                topic=topic, partition=part, key=m.key, value=m.value,
-                offset=off if off >= 0 else None, txn=self.txn_id, txn_seq=m.txn_seq,
-                error=err.name() if err else None, seq_no=m.seq_no, pid=self.pid,
-                epoch=epoch, seq=(b.base_seq + i) % SEQ_SPACE if b.base_seq >= 0 else -1,
-                **({"headers": m.headers} if m.headers is not None else {}),
-                **({"earlier": [[e, (s + i) % SEQ_SPACE] for e, s in b.earlier]}
-                   if b.earlier else {}))
+            value = {"topic": topic, "partition": part, "key": m.key, "value": m.value,
+                     "offset": off if off >= 0 else None, "txn": txn_id,
+                     "txn_seq": m.txn_seq, "error": error, "seq_no": m.seq_no, "pid": pid,
+                     "epoch": epoch, "seq": (base_seq + i) % SEQ_SPACE if base_seq >= 0 else -1}
+            if m.headers is not None:
+                value["headers"] = m.headers
+            if b.earlier:
+                value["earlier"] = [[e, (s + i) % SEQ_SPACE] for e, s in b.earlier]
+            add(now, process, "send", result, value)
             if callback and m.cb is not None:
                 self._callbacks.append((m.cb, err, Message(topic, part, off, m.key, m.value, err,
-                                                           self._now())))
+                                                           now)))
         self._unsettled -= len(b.msgs)
         b.msgs = []
 

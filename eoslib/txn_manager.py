@@ -40,7 +40,7 @@ from typing import Any
 from eoslib.accumulator import TP
 from eoslib.errors import KafkaError, KafkaException
 from eoslib.messages import TopicPartition
-from eoslib.txn_errors import classify, wire_error
+from eoslib.txn_errors import classify
 from eoslib.txn_state import BLOCK_FOREVER_MS, JAVA_STATES, TxnOp, TxnState
 
 
@@ -147,7 +147,7 @@ class TransactionManager(TxnState):
             self._adding.discard(tp)
             if txn_seq != self.txn_seq:
                 return
-            err = wire_error(self.client, request, resp["error"])
+            err = resp["error"]
             if self.txn_state not in ("IN_TRANSACTION", "COMMITTING"):
                 if self.client == "librdkafka" or err:
                     return  # librdkafka: "Ignoring outdated AddPartitionsToTxn response"
@@ -178,7 +178,8 @@ class TransactionManager(TxnState):
                 self._adding.add(tp)
                 self.kernel.schedule(self._retry_backoff(request, None), retry)
 
-        self.cluster.network.call(self.lane, "add_partitions", 0, handler, on_resp,
+        self.cluster.network.call(self.lane, "add_partitions", 0,
+                                  self._as_sent(request, handler), on_resp,
                                   timeout=self._request_timeout(),
                                   on_timeout=on_timeout, client_alive=self._alive,
                                   label=f"AddPartitionsToTxn {tp[0]}-{tp[1]}")
@@ -256,7 +257,7 @@ class TransactionManager(TxnState):
         if action == "retry":
             action = "abortable"
         if action in ("fenced", "fatal"):
-            raise self._fatal(err, action == "fenced", what)
+            raise self._fatal(err, action == "fenced", what, request)
         e = KafkaError(err, f"{err}: {what}", txn_requires_abort=True)
         self._set_abortable(e)
         raise KafkaException(e)

@@ -165,9 +165,7 @@ class TxnState:
                 return
 
             def on_resp(resp: dict[str, Any]) -> None:
-                err = wire_error(self.client, request, resp.get("error"))
-                if err != resp.get("error"):
-                    resp = {**resp, "error": err}
+                err = resp.get("error")
                 if err and classify(self.client, request, err) == "retry":
                     self._last_retriable = err
                     retries[0] += 1
@@ -181,7 +179,8 @@ class TxnState:
                 retries[0] += 1
                 self.kernel.schedule(self._retry_backoff(request, None, retries[0]), attempt)
 
-            self.cluster.network.call(self.lane, call_api, 0, handler, on_resp,
+            self.cluster.network.call(self.lane, call_api, 0, self._as_sent(request, handler),
+                                      on_resp,
                                       timeout=self._request_timeout(),
                                       on_timeout=on_timeout, client_alive=self._alive,
                                       label=label)
@@ -202,11 +201,26 @@ class TxnState:
         if self._pending_api == api:
             self._pending_api = None
 
+    def _as_sent(self, request: str, handler: Callable[..., None]) -> Callable[..., None]:
+        """The broker answers in the request version this client sends: librdkafka's
+        AddPartitionsToTxn/AddOffsetsToTxn v0 and EndTxn v1 get INVALID_PRODUCER_EPOCH where
+        a newer request gets PRODUCER_FENCED (``wire_error``; KafkaApis), so the trace shows
+        the answer that went over the wire."""
+        if self.client != "librdkafka":
+            return handler
+
+        def versioned(respond: Callable[[dict[str, Any]], None]) -> None:
+            def answer(resp: dict[str, Any]) -> None:
+                err = wire_error(self.client, request, resp.get("error"))
+                respond(resp if err == resp.get("error") else {**resp, "error": err})
+            handler(answer)
+        return versioned
+
     def _error(self, request: str, err: str, what: str) -> KafkaException:
         """Apply the client's classification of a final ``err`` to ``request``."""
         action = classify(self.client, request, err)
         if action in ("fenced", "fatal"):
-            return self._fatal(err, action == "fenced", what)
+            return self._fatal(err, action == "fenced", what, request)
         bump = action == "abortable_bump"
         name = fenced_name(self.client) if (self.client == "librdkafka" and err in (
             "PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH")) else err
@@ -214,24 +228,31 @@ class TxnState:
         self._set_abortable(e, bump)
         return KafkaException(e)
 
-    def _fatal(self, err: str, fenced: bool, what: str) -> KafkaException:
+    def _fatal(self, err: str, fenced: bool, what: str, request: str) -> KafkaException:
         if fenced:
-            return self._fenced(err)
+            return self._fenced(err, request)
         e = KafkaError(err, f"{what}: {err}", fatal=True)
         self.txn_state = "FATAL_ERROR"
         self.txn_error = e
         self._fail_queued(e)
         return KafkaException(e)
 
-    def _fenced(self, err: str) -> KafkaException:
-        e = KafkaError(fenced_name(self.client),
+    def _fenced(self, err: str, request: str) -> KafkaException:
+        """Fenced: a fatal error under the client's fencing name (librdkafka ``_FENCED``,
+        ``rd_kafka_txn_normalize_err``; Java ``ProducerFencedException``, which its
+        handlers also throw for INVALID_PRODUCER_EPOCH). The trace says which request got
+        which broker answer."""
+        name = fenced_name(self.client)
+        e = KafkaError(name,
                        f"{err}: producer {self.name} (transactional.id={self.txn_id}) was "
                        "fenced by a newer instance with the same transactional.id or by a "
                        "transaction timeout; close it", fatal=True)
         self.txn_state = "FATAL_ERROR"
         self.txn_error = e
-        self._record("fenced", "ok", txn=self.txn_id, error=err)
-        self.kernel.emit(self.lane, "fence", f"fenced ({err})", flag="fenced")
+        self._record("fenced", "ok", txn=self.txn_id, error=name, request=request, reply=err)
+        how = "fatal" if self.client == "librdkafka" else "ProducerFencedException"
+        self.kernel.emit(self.lane, "fence", f"fenced: {name} ({how}): {request} answered {err}",
+                         flag="fenced")
         self._fail_queued(e)
         return KafkaException(e)
 
@@ -244,7 +265,11 @@ class TxnState:
         if self.txn_state in ("IN_TRANSACTION", "COMMITTING"):
             self.txn_state = "ABORTABLE_ERROR"
             self.txn_error = err
-            self._fail_queued(err, purge=True)
+            # librdkafka reports the purged messages _PURGE_QUEUE (rd_kafka_purge in
+            # rd_kafka_txn_set_abortable_error0); Java fails them with the error
+            self._fail_queued(err if self.client == "java" else KafkaError(
+                "_PURGE_QUEUE", "Local: Purged in queue: the transaction failed: "
+                f"{err.name()}"), purge=True)
 
     def _on_txn_batch_failed(self, err: str) -> None:
         """A batch of this transaction failed for good (called by the sender)."""
@@ -272,20 +297,16 @@ class TxnState:
                     # a failed batch with a sequence: Java's abort bumps the epoch
                     # (maybeTransitionToErrorState -> epochBumpRequired)
                     self._bump_on_abort = True
-                if purge and self.client == "librdkafka" and b.base_seq >= 0:
-                    if b.maybe_appended:
-                        # Deviation (documented in tests/test_deviations.py): librdkafka
-                        # advances its sequence base past every purged message
-                        # (rd_kafka_toppar_purge_queues), so a purged retry that had in
-                        # fact been appended would lend its sequence to the next
-                        # transaction's record, which the broker would then acknowledge as
-                        # a duplicate at the aborted offset. Not verified against a real
-                        # client: here the abort bumps the epoch instead.
-                        self._bump_on_abort = True
-                    elif not self._inflight_tp.get(b.tp):
-                        # purged messages will not be retried: the next message takes the
-                        # first purged one's sequence (rd_kafka_toppar_purge_queues)
-                        self._next_seq[b.tp] = min(self._next_seq.get(b.tp, b.base_seq),
-                                                   b.base_seq)
+                if purge and self.client == "librdkafka" and b.base_seq >= 0 and \
+                        not self._inflight_tp.get(b.tp):
+                    # purged messages will not be retried: librdkafka advances its epoch
+                    # base msgid past them (rd_kafka_toppar_purge_queues, "ADVBASE"), so the
+                    # next message takes the first purged one's sequence, under the same
+                    # epoch. Even when the purged one was a retry whose first attempt had
+                    # been appended: the broker then takes the next record for a duplicate
+                    # and acknowledges it at the aborted offset (checked on Kafka 4.1.1
+                    # with librdkafka 2.16: tests/test_deviations.py).
+                    self._next_seq[b.tp] = min(self._next_seq.get(b.tp, b.base_seq),
+                                               b.base_seq)
                 self._finish(b, err, -1, outcome="info" if b.maybe_appended else "fail")
         self._open.clear()

@@ -26,7 +26,16 @@ def test_exactly_once_survives_every_schedule_of_up_to_two_faults() -> None:
     ex = explore("pipeline", messages=3, config=EOS, max_faults=2)
     assert ex.kinds == ("request", "response", "crash", "coordinator", "leader",
                         "group-coordinator", "follower", "follower-lag")
-    assert ex.anomalies() == {}, f"{ex.schedules} schedules: {ex.anomalies()}"
+    # librdkafka (checked on Kafka 4.1.1, tests/test_rules_librdkafka_on_kafka.py): a batch
+    # that was appended but got no answer waits for its retry when the transaction fails
+    # (its TxnOffsetCommit timed out, the group coordinator died): the abort purges the
+    # retry without an epoch bump, the next transaction's batch reuses its sequence, the
+    # broker takes it for a duplicate at the aborted offset, and the outputs are lost
+    assert ex.anomalies() == {"lost": 6, "lost_input": 6}, f"{ex.schedules}: {ex.anomalies()}"
+    for r in ex.runs:
+        if r.anomalies:
+            assert any(w in p.words() for p in r.schedule for w in (
+                "response to the 1st Produce", "leader right after the 1st append")), r.schedule
     assert ex.schedules >= 300, ex.schedules  # 381 when written, 412 with group-coordinator
     placed = {p.kind for r in ex.runs for p in r.schedule}
     # every kind the run has points of was placed (one broker: no follower)
@@ -146,7 +155,14 @@ def test_read_uncommitted_downstream_of_the_exactly_once_pipeline_reads_aborted_
     assert [p.token() for p in c.schedule] == ["crash:after_process:0"]
     rc = explore("downstream-reader", messages=3, config={"isolation.level": "read_committed"},
                  max_faults=1)
-    assert rc.anomalies() == {}, f"{rc.schedules} schedules: {rc.anomalies()}"
+    # no aborted read; but librdkafka loses a record when the leader dies right after
+    # appending it: its retry is purged by the abort and the next transaction's record
+    # reuses the sequence (tests/test_rules_librdkafka_on_kafka.py). Java: nothing.
+    assert rc.anomalies() == {"lost": 1, "lost_input": 1}, rc.anomalies()
+    assert [p.token() for p in rc.counterexamples()["lost"].schedule] == ["leader.1"]
+    rj = explore("downstream-reader", messages=3, max_faults=1,
+                 config={"isolation.level": "read_committed", "client": "java"})
+    assert rj.anomalies() == {}, f"{rj.schedules} schedules: {rj.anomalies()}"
 
 
 def test_downstream_counterexamples_replay_with_eoslib_run(capsys) -> None:

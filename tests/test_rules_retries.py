@@ -172,3 +172,62 @@ def test_a_refused_batch_is_retried_with_growing_waits(client: str) -> None:
     assert 80 <= gaps[0] <= 125 and 160 <= gaps[1] <= 245 and 320 <= gaps[2] <= 485
     assert all(g <= 1005 for g in gaps) and gaps[-1] >= 795  # Java's jitter stays below
     assert [v for _, _, v in sim.read_all("t")] == ["x"]
+
+
+# ---------------------------------------------------- committed() while offsets are unstable
+@pytest.mark.parametrize("client, name, retriable", [("java", "REQUEST_TIMED_OUT", True),
+                                                     ("librdkafka", "_TIMED_OUT", False)])
+def test_committed_retries_unstable_offsets_until_its_timeout(client: str, name: str,
+                                                              retriable: bool) -> None:
+    """A transaction holds pending offsets for the partition: every OffsetFetch that
+    requires stable offsets is answered UNSTABLE_OFFSET_COMMIT, which neither client hands
+    to the application. Java retries with backoff while its timer runs
+    (``ConsumerCoordinator.fetchCommittedOffsets``: ``timer.sleep(retryBackoff.backoff(
+    attempts++))``) and then ``ClassicKafkaConsumer.committed`` throws TimeoutException
+    (REQUEST_TIMED_OUT: "Timeout of 3000ms expired before the last committed offset ...").
+    librdkafka retries the request (``rd_kafka_handle_OffsetFetch``: ``retry_unstable`` ->
+    ``rd_kafka_buf_retry``) while ``rd_kafka_committed`` waits for the reply; at the timeout
+    it returns ``_TIMED_OUT`` (confluent-kafka: "Failed to get committed offsets: Local:
+    Timed out", not retriable). The real twins (stable-offsets, Kafka 4.1.1) got the same
+    names. Once the transaction commits, committed() returns the offset."""
+    sim = Simulation(seed=0)
+    sim.create_topic("t", 1)
+    sim.create_topic("out", 1)
+    c = _consumer(sim, client, **{"isolation.level": "read_committed"})
+    p = sim.Producer({"transactional.id": "tx"})
+    p.init_transactions()
+    p.begin_transaction()
+    p.produce("out", value="x")
+    p.send_offsets_to_transaction([TopicPartition("t", 0, 3)], c.consumer_group_metadata())
+    t0 = sim.now
+    with pytest.raises(KafkaException) as ei:
+        c.committed([TP0], timeout=3.0)
+    err = ei.value.error
+    assert (err.name(), err.retriable()) == (name, retriable)
+    assert sim.now - t0 == pytest.approx(3000)
+    fetches = [ev for ev in sim.trace if ev["lane"] == c.lane
+               and ev["label"] == "OffsetFetch: UNSTABLE_OFFSET_COMMIT, retrying"]
+    assert 5 <= len(fetches) <= 7  # backoff 100, 200, 400, 800, 1000 (+-20%): not every 100 ms
+    p.commit_transaction()
+    sim.sleep(10)
+    assert c.committed([TP0], timeout=3.0)[0].offset == 3
+
+
+def test_librdkafka_committed_without_a_timeout_waits_for_the_transaction_to_end() -> None:
+    """confluent-kafka's ``committed()`` default timeout is -1 (``Consumer_committed``:
+    forever): the call waits until the pending offsets are settled, here by the
+    coordinator aborting the stalled transaction after transaction.timeout.ms (5 s) at
+    its next check (every 10 s, ``transaction.abort.timed.out.transaction.cleanup
+    .interval.ms``). The Java client gives up at default.api.timeout.ms."""
+    sim = Simulation(seed=0)
+    sim.create_topic("t", 1)
+    sim.create_topic("out", 1)
+    c = _consumer(sim, "librdkafka", **{"isolation.level": "read_committed"})
+    p = sim.Producer({"transactional.id": "tx", "transaction.timeout.ms": 5000})
+    p.init_transactions()
+    p.begin_transaction()
+    p.produce("out", value="x")
+    p.send_offsets_to_transaction([TopicPartition("t", 0, 3)], c.consumer_group_metadata())
+    t0 = sim.now
+    assert c.committed([TP0])[0].offset == -1001  # aborted: nothing committed
+    assert 5000 <= sim.now - t0 <= 11_500

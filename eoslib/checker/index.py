@@ -33,6 +33,8 @@ def is_verifier(process: str) -> bool:
 
 def offset_of(v: Any) -> int | None:
     """A known offset (an int >= 0), else None."""
+    if type(v) is int:  # the common case, first
+        return v if v >= 0 else None
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
         return None
     return v
@@ -68,6 +70,10 @@ class Read(NamedTuple):
 
 def input_of(headers: Mapping[str, Any] | None) -> Any:
     """The input id a record derives from: its ``input`` header (None when it has none)."""
+    if headers is None:
+        return None
+    if type(headers) is dict:  # the common case: no abc check
+        return headers.get("input")
     return headers.get("input") if isinstance(headers, Mapping) else None
 
 
@@ -234,7 +240,15 @@ class Index:
         found: Op | None = None
         w = r.writer
         if w is not None and w[0] >= 0 and w[2] >= 0:
-            found = self.by_ident.get((r.topic, r.partition, *w))
+            ident = (r.topic, r.partition, *w)
+            found = self.by_ident.get(ident)
+            if found is not None:
+                # librdkafka reuses a purged retry's sequence in its next transaction (same
+                # epoch; rd_kafka_toppar_purge_queues): of two sends with this identity,
+                # the one acknowledged at this offset wrote the record
+                found = next((s for s in self.acked_at.get((r.topic, r.partition, r.offset),
+                                                           ()) if ident in _ident(s.value)),
+                             found)
             if found is None:  # sends recorded without identities: the one acked there
                 found = next((s for s in self.acked_at.get((r.topic, r.partition, r.offset),
                                                            ()) if "pid" not in s.value), None)

@@ -85,7 +85,8 @@ def fencing_picture(source: Any, txn_id: str | None = None) -> Picture:
                 lane.startswith(e["lane"]) for lane in owners):
             events.append((e["i"], e["lane"], e["kind"], e["label"]))
     rejected = [e for e in trace if e["lane"] in owners and (
-        (e["kind"] == "response" and "FENCED" in str((e.get("data") or {}).get("reply")))
+        (e["kind"] == "response" and any(  # librdkafka's v0 requests: INVALID_PRODUCER_EPOCH
+            w in str((e.get("data") or {}).get("reply")) for w in ("FENCED", "PRODUCER_EPOCH")))
         or (e["kind"] in ("reject", "error") and "EPOCH" in e["label"]))]
     if not rejected:
         raise ValueError(f"Invalid value {txn_id!r} for txn_id: no request of its producers "
