@@ -164,40 +164,39 @@ class Consumer(ConsumerCoordinator, Fetcher):
         if num_messages < 1:
             raise KafkaException(KafkaError("_INVALID_ARG", f"num_messages={num_messages}: "
                                             "must be at least 1"))
-        self._last_poll = self.kernel.now
+        kernel = self.kernel
+        self._last_poll = kernel.now
         if self._fetch_error is not None:
             err, self._fetch_error = self._fetch_error, None
             raise KafkaException(err)
         if self._subscription and not self._joined:
             self._join()
-        if self.config["enable.auto.commit"] and self.group_id and self.client == "java" and \
-                self.kernel.now >= self._next_auto_commit:
-            self._next_auto_commit = self.kernel.now + self.config["auto.commit.interval.ms"]
+        if self.client == "java" and self.config["enable.auto.commit"] and self.group_id and \
+                kernel.now >= self._next_auto_commit:
+            self._next_auto_commit = kernel.now + self.config["auto.commit.interval.ms"]
             self._auto_commit()
         wait = INFINITE_POLL_MS if timeout is None or timeout < 0 else timeout * 1000
-        deadline = self.kernel.now + wait
+        deadline = kernel.now + wait
         while True:
-            self._apply_assignment()
+            if self._pending_assignment is not None:
+                self._apply_assignment()
             self._init_positions()
             out = self._take(num_messages)
-            if out or not self._alive():
+            if out or not (self.alive and not self.closed):
                 break
             self._fetch_all()  # like librdkafka's fetcher, fetching goes on between polls
-            if self.kernel.now >= deadline:
+            if kernel.now >= deadline:
                 break
-            fetching = bool(self._fetching)
             # wait for data, a rebalance, or an (empty) fetch answer - then fetch again
-            self.kernel.run_until(
-                lambda fetching=fetching: self._pending_assignment is not None
-                or self._has_data() or not self._alive() or (fetching and not self._fetching),
-                deadline - self.kernel.now)
-        self._last_poll = self.kernel.now
+            kernel.run_until(self._wait_fetching if self._fetching else self._wait_idle,
+                             deadline - kernel.now)
+        self._last_poll = kernel.now
         events, out = out, [m for m in out if m._error is None]  # EOF events are no records
         if out:
             self.stats["polled"] += len(out)
             self.sim.history.record(
                 self.kernel.now, self.sim.process_name(self), "poll", "ok",
-                records=[[m.topic(), m.partition(), m.offset(), m.value()] for m in out],
+                records=[[m._topic, m._partition, m._offset, m._value] for m in out],
                 isolation=self.isolation, group=self.group_id,
                 **poll_meta(out))
             first, last = out[0], out[-1]
@@ -205,6 +204,16 @@ class Consumer(ConsumerCoordinator, Fetcher):
                              f"{first.partition()} @{first.offset()}..{last.offset()}",
                              data=self._poll_data(out))
         return events
+
+    def _wait_idle(self) -> bool:
+        """What ends a poll's wait: a rebalance, data, or the consumer's end."""
+        return self._pending_assignment is not None or self._has_data() \
+            or not (self.alive and not self.closed)
+
+    def _wait_fetching(self) -> bool:
+        """As :meth:`_wait_idle`, or every fetch in flight answered (fetch again)."""
+        return self._pending_assignment is not None or self._has_data() \
+            or not (self.alive and not self.closed) or not self._fetching
 
     def _poll_data(self, out: list[Message]) -> dict[str, Any] | None:
         """The structured part of a poll's trace event: what was handed out, and the

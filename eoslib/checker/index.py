@@ -33,6 +33,8 @@ def is_verifier(process: str) -> bool:
 
 def offset_of(v: Any) -> int | None:
     """A known offset (an int >= 0), else None."""
+    if type(v) is int:  # the common case, first
+        return v if v >= 0 else None
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
         return None
     return v
@@ -68,6 +70,10 @@ class Read(NamedTuple):
 
 def input_of(headers: Mapping[str, Any] | None) -> Any:
     """The input id a record derives from: its ``input`` header (None when it has none)."""
+    if headers is None:
+        return None
+    if type(headers) is dict:  # the common case: no abc check
+        return headers.get("input")
     return headers.get("input") if isinstance(headers, Mapping) else None
 
 

@@ -77,12 +77,40 @@ def failure(question_id: str, schedule: str, problem: str, result: Result | None
 
 # --------------------------------------------------------------------------- measure
 def measured(compute: Callable[[], float], *, rel: float = 0.0, abs: float = 0.0) -> Callable:  # noqa: A002
-    """A measure grader: the expected number is computed (by running eoslib) at grading time."""
+    """A measure grader: the expected number is computed (by running eoslib) when first
+    needed, then kept (the runs are seeded: the same number every time).
+
+    ``grade.reference()`` computes it; the grader's warm interpreter calls it once before it
+    forks any judge (:func:`eoslib.grading.judge.prepare`), so no submission pays for it.
+    """
+    expected: list[float] = []
+
+    def reference() -> float:
+        if not expected:
+            expected.append(compute())
+        return expected[0]
 
     def grade(answer: Any) -> Verdict:
-        return approx(compute(), rel=rel, abs=abs)(answer)
+        return approx(reference(), rel=rel, abs=abs)(answer)
 
+    grade.reference = reference  # type: ignore[attr-defined]
     return grade
+
+
+def quiet_run(scenario: str, **kwargs: Any) -> Result:
+    """``run_scenario(..., tracing=False)``: for a grader that reads the report, the history
+    and counts other than ``retries`` (counted from the trace) but no trace; re-run it with
+    :func:`traced` to show a failure (the same seeded run, so the same anomalies)."""
+    return run_scenario(scenario, tracing=False, **kwargs)
+
+
+def traced(scenario: str, fallback: Result, **kwargs: Any) -> Result:
+    """The run of :func:`quiet_run` again, traced (for a failure's excerpt and timeline);
+    ``fallback`` (the untraced run) if the replay raises (a learner's hook may)."""
+    try:
+        return run_scenario(scenario, tracing=True, **kwargs)
+    except Exception:  # noqa: BLE001 - the verdict is already decided; keep its run
+        return fallback
 
 
 def count_of(scenario: str, key: str, **kwargs: Any) -> Callable[[], float]:
@@ -142,7 +170,8 @@ def config_grader(
     base: Mapping[str, Any] | None = None,
     require: Requirement = no_anomaly,
 ) -> Callable[[Any], Verdict]:
-    """A configure grader: ``{**base, **answer}`` must satisfy ``require`` on every run."""
+    """A configure grader: ``{**base, **answer}`` must satisfy ``require`` on every run
+    (runs untraced: ``require`` reads the report, history and counts, not the trace)."""
     schedule = ordered(runs)
 
     def grade(answer: Any) -> Verdict:
@@ -150,14 +179,16 @@ def config_grader(
             return Verdict.fail(f"expected a dict of settings, got {type(answer).__name__}")
         for run in schedule:
             config = {**(base or {}), **run.config, **answer}
+            kwargs = {"seed": run.seed, "messages": run.messages, "config": config,
+                      "faults": dict(run.faults)}
             try:
-                result = run_scenario(scenario, seed=run.seed, messages=run.messages,
-                                      config=config, faults=dict(run.faults))
+                result = quiet_run(scenario, **kwargs)
             except (ConfigException, KafkaException) as exc:
                 return Verdict.fail(f"the scenario rejects this configuration: {exc}")
             problem = require(result)
             if problem:
-                return failure(question_id, run.describe(scenario), problem, result)
+                return failure(question_id, run.describe(scenario), problem,
+                               traced(scenario, result, **kwargs))
         remember(question_id, None)
         return Verdict.ok(f"no anomaly in {len(schedule)} runs")
 

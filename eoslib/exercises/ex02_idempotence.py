@@ -23,9 +23,11 @@ from eoslib.exercises._common import (
     failure,
     measured,
     ordered,
+    quiet_run,
     raised,
     remember,
     run_size,
+    traced,
 )
 from eoslib.grading.questions import Question, Verdict
 from eoslib.producer_state import (
@@ -37,7 +39,6 @@ from eoslib.producer_state import (
 )
 from eoslib.producer_state import Verdict as BrokerVerdict
 from eoslib.result import Result
-from eoslib.scenarios import run_scenario
 
 # ------------------------------------------------------------------------------ q1
 BASE = {"enable.idempotence": False, "max.in.flight.requests.per.connection": 5}
@@ -53,16 +54,18 @@ def _grade_config(answer: Any) -> Verdict:
         return Verdict.fail(f"expected a dict of settings, got {type(answer).__name__}")
     runs = sorted(CONFIG_RUNS, key=lambda sr: run_size(sr[1]))
     for scenario, run in runs:
+        kwargs = {"seed": run.seed, "messages": run.messages, "config": {**BASE, **answer},
+                  "faults": dict(run.faults)}
         try:
-            result = run_scenario(scenario, seed=run.seed, messages=run.messages,
-                                  config={**BASE, **answer}, faults=dict(run.faults))
+            result = quiet_run(scenario, **kwargs)
         except Exception as exc:  # noqa: BLE001 - a rejected configuration
             return Verdict.fail(f"the scenario rejects this configuration: {exc}")
         lost = run.messages - len({v for _, _, v in _values(result)})
         if not result.report.ok or lost:
             problem = (f"{lost} message(s) never reached the topic" if lost
                        else "the checker found anomalies")
-            return failure("ex02.q1", run.describe(scenario), problem, result)
+            return failure("ex02.q1", run.describe(scenario), problem,
+                           traced(scenario, result, **kwargs))
     remember("ex02.q1", None)
     return Verdict.ok(f"no anomaly in {len(runs)} runs")
 
@@ -168,14 +171,17 @@ def _grade_check(answer: Any) -> Verdict:
     for run in HOOK_RUNS:
         scenario = "reorder" if "error_prob" in run.faults else "producer-retry"
         spy = _Spy(answer)
-        config = {"enable.idempotence": True, **run.config}
+        kwargs = {"seed": run.seed, "messages": run.messages,
+                  "config": {"enable.idempotence": True, **run.config},
+                  "faults": dict(run.faults), "hooks": {"duplicate_check": spy}}
         try:
-            result = run_scenario(scenario, seed=run.seed, messages=run.messages, config=config,
-                                  faults=dict(run.faults), hooks={"duplicate_check": spy})
+            result = quiet_run(scenario, **kwargs)  # the spy reads every verdict, not the trace
         except Exception as exc:  # noqa: BLE001 - the learner's function failed
             return raised(run.describe(scenario), exc)
         if spy.first is not None:
-            return failure("ex02.q2", run.describe(scenario), spy.first, result)
+            first = spy.first  # decided; the traced replay only shows the run
+            return failure("ex02.q2", run.describe(scenario), first,
+                           traced(scenario, result, **kwargs))
     for name, entry, batch in _edge_cases():
         try:
             mine = answer(entry, batch)

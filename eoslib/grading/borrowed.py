@@ -113,12 +113,19 @@ class Tripwire:
         self.prints = {_bytecode(c): n for c, n in self.codes.items()}
         self.hits: list[str] = []
         self._depth = 0
+        # code objects are immutable: each is looked up once (equal code objects may differ
+        # only in their file, which the bytecode print includes: it is part of the key)
+        self._seen: dict[tuple[CodeType, str], str | None] = {}
 
     def _profile(self, frame: Any, event: str, arg: Any) -> None:
         if event != "call":
             return
         code = frame.f_code
-        name = self.codes.get(code) or self.prints.get(_bytecode(code))
+        key = (code, code.co_filename)
+        try:
+            name = self._seen[key]
+        except KeyError:
+            name = self._seen[key] = self.codes.get(code) or self.prints.get(_bytecode(code))
         if name is not None and len(self.hits) < 10:
             self.hits.append(name)
 

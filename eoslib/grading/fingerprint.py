@@ -35,68 +35,91 @@ _TRUSTED_HOOK_MODULES = (
 )  # fmt: skip
 
 
+_FUNCTION = type(lambda: None)  # types.FunctionType (this module imports no more)
+_ONE_CALL = (staticmethod, classmethod)
+
+
 def _function_tokens(fn):
-    """Identity tokens of a Python function (empty for other callables)."""
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return [str(id(fn))]
-    tokens = [
-        str(id(fn)),
-        str(id(code)),
-        str(id(getattr(fn, "__defaults__", None))),
-        str(id(getattr(fn, "__kwdefaults__", None))),
-    ]
-    for cell in getattr(fn, "__closure__", None) or ():
+    """Identity tokens of a callable: its id; for a Python function also the ids of its
+    code, defaults, keyword defaults and of the callables in its closure (and their code)."""
+    if type(fn) is _FUNCTION:  # the common case, read directly (FunctionType is final)
+        tokens = [id(fn), id(fn.__code__), id(fn.__defaults__), id(fn.__kwdefaults__)]
+        closure = fn.__closure__
+    else:
+        code = getattr(fn, "__code__", None)
+        if code is None:
+            return [id(fn)]
+        tokens = [id(fn), id(code), id(getattr(fn, "__defaults__", None)),
+                  id(getattr(fn, "__kwdefaults__", None))]
+        closure = getattr(fn, "__closure__", None)
+    for cell in closure or ():
         try:
             content = cell.cell_contents
         except ValueError:  # empty cell
             continue
         if callable(content):
-            tokens.append(str(id(content)))
+            tokens.append(id(content))
             inner = getattr(content, "__code__", None)
             if inner is not None:
-                tokens.append(str(id(inner)))
+                tokens.append(id(inner))
     return tokens
 
 
 def _class_tokens(cls):
-    tokens = [str(id(cls))]
+    tokens = [id(cls)]
     for name, value in sorted(vars(cls).items()):
-        if isinstance(value, staticmethod | classmethod):
-            value = value.__func__
-        if isinstance(value, property):
-            for part in (value.fget, value.fset, value.fdel):
-                if part is not None:
-                    tokens += [name] + _function_tokens(part)
-        elif callable(value):
-            tokens += [name] + _function_tokens(value)
+        if type(value) is not _FUNCTION:
+            if isinstance(value, _ONE_CALL):
+                value = value.__func__
+            if isinstance(value, property):
+                for part in (value.fget, value.fset, value.fdel):
+                    if part is not None:
+                        tokens.append(name)
+                        tokens += _function_tokens(part)
+                continue
+            if not callable(value):
+                continue
+        tokens.append(name)
+        tokens += _function_tokens(value)
     return tokens
 
 
 def _registry_tokens(registry):
-    tokens = [str(id(registry))]
+    tokens = [id(registry)]
     for qid, question in sorted(registry.items()):
-        grade = getattr(question, "grade", None)
-        tokens += [qid, str(id(question))] + _function_tokens(grade)
+        tokens += [qid, id(question)] + _function_tokens(getattr(question, "grade", None))
     return tokens
 
 
-def _module_tokens(module):
+def _module_tokens(module, classes=None):
+    """Tokens of a module's callables and classes; ``classes`` keeps each eoslib class's
+    tokens for the rest of one :func:`fingerprint` (a class imported by many modules is
+    read once; its tokens still count in every module that holds it)."""
+    classes = {} if classes is None else classes
     tokens = []
     namespace = getattr(module, "__dict__", {})
     for name in sorted(k for k in list(namespace) if isinstance(k, str)):
         value = namespace[name]
-        if name == "_REGISTRY" and isinstance(value, dict):
-            tokens += [name] + _registry_tokens(value)
+        if type(value) is _FUNCTION:
+            tokens.append(name)
+            tokens += _function_tokens(value)
+        elif name == "_REGISTRY" and isinstance(value, dict):
+            tokens.append(name)
+            tokens += _registry_tokens(value)
         elif isinstance(value, type):
+            tokens.append(name)
             if str(getattr(value, "__module__", "")).startswith("eoslib"):
-                tokens += [name] + _class_tokens(value)
+                known = classes.get(id(value))
+                if known is None or known[0] is not value:
+                    known = classes[id(value)] = (value, _class_tokens(value))
+                tokens += known[1]
             else:
-                tokens += [name, str(id(value))]
+                tokens.append(id(value))
         elif type(value).__name__ == "module":
             continue  # importing a submodule binds it on its package; modules have own keys
         elif callable(value):
-            tokens += [name] + _function_tokens(value)
+            tokens.append(name)
+            tokens += _function_tokens(value)
     return tokens
 
 
@@ -108,7 +131,7 @@ def _is_trusted_hook(hook):
 
 
 def _hook_tokens():
-    tokens = [str(id(sys.gettrace())), str(id(sys.getprofile()))]
+    tokens = [id(sys.gettrace()), id(sys.getprofile())]
     ipython_module = sys.modules.get("IPython")
     shell = None
     if ipython_module is not None:
@@ -127,30 +150,32 @@ def _hook_tokens():
     for group, hooks in sorted(groups.items()):
         for hook in list(hooks):
             if not _is_trusted_hook(hook):
-                tokens += [group, str(id(hook))]
+                tokens += [group, id(hook)]
     publisher = getattr(shell, "display_pub", None)
-    tokens += [str(id(type(publisher))), str("publish" in getattr(publisher, "__dict__", {}))]
+    tokens += [id(type(publisher)), "publish" in getattr(publisher, "__dict__", {})]
     publish = getattr(type(publisher), "publish", None)
     tokens += _function_tokens(publish) if publish is not None else ["-"]
     return tokens
 
 
 def _digest(tokens):
-    return hashlib.sha1(" ".join(tokens).encode()).hexdigest()[:16]
+    """A short digest of a list of names, ids and flags (``repr`` keeps them apart)."""
+    return hashlib.sha1(repr(tokens).encode()).hexdigest()[:16]
 
 
 def fingerprint():
-    """Digest per key (see the module docstring). Cheap: about a millisecond."""
+    """Digest per key (see the module docstring). A few milliseconds."""
     result = {}
+    classes = {}
     for name in sorted(n for n in list(sys.modules) if n == "eoslib" or n.startswith("eoslib.")):
         module = sys.modules.get(name)
         if module is not None:
-            result[name] = _digest(_module_tokens(module))
-    result["builtins"] = _digest([str(id(getattr(builtins, n, None))) for n in _BUILTINS])
+            result[name] = _digest(_module_tokens(module, classes))
+    result["builtins"] = _digest([id(getattr(builtins, n, None)) for n in _BUILTINS])
     encoder = getattr(json, "JSONEncoder", None)
     result["json"] = _digest(
         _function_tokens(getattr(json, "dumps", None))
-        + [str(id(encoder))]
+        + [id(encoder)]
         + _function_tokens(getattr(encoder, "encode", None))
     )
     result["hooks"] = _digest(_hook_tokens())

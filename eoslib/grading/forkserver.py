@@ -39,6 +39,7 @@ from . import limits, sandbox
 
 STAGE_VARIABLE = "EOSLIB_GRADING_STAGE"
 SANDBOX_VARIABLE = "EOSLIB_GRADING_SANDBOX"  # auto (default) | off
+VERDICT_CACHE_VARIABLE = "EOSLIB_GRADING_VERDICT_CACHE"  # "0": judge every answer afresh
 _BOOT = (
     "import json, sys\n"
     "sys.path[:0] = json.loads(sys.argv[1])\n"
@@ -52,7 +53,12 @@ WARM_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell
                 "IPython.core.history", "psutil", "pdb", "pydoc", "matplotlib.pyplot",
                 "matplotlib_inline.backend_inline", "ipywidgets", "eoslib.scenarios",
                 "eoslib.viz", "eoslib.explore.attack", "eoslib.grading.judge",
-                "eoslib.grading.kernel")  # fmt: skip
+                "eoslib.grading.kernel",
+                # imported lazily by a kernel's start-up and first cells: load them once here
+                "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.logger",
+                "IPython.core.oinspect", "IPython.extensions.storemagic",
+                "IPython.utils.wildcard", "faulthandler", "importlib.resources.readers",
+                "tornado.platform.asyncio")  # fmt: skip
 _SANDBOX = {"on": False, "stage": ""}
 
 
@@ -70,8 +76,9 @@ def _warm() -> None:
         except Exception:  # noqa: BLE001 - a missing extra only costs start-up time
             pass
     registry.load_all()
-    gc.collect()
-    gc.freeze()  # the children's collections skip these objects: no copy-on-write storms
+    from .judge import prepare
+
+    prepare()  # reference results once, and the judges' pristine fingerprint
     gc.collect()
     gc.freeze()  # the children's collections skip these objects: no copy-on-write storms
 
@@ -159,7 +166,9 @@ def _start_kernel(request: dict[str, Any]) -> None:
     os.chdir(str(request["workdir"]))
     from ipykernel.kernelapp import IPKernelApp
 
-    sys.argv = ["ipykernel_launcher", "-f", str(request["connection_file"])]
+    # no SQLite history: a kernel serves one submission (In/Out still work, in memory)
+    sys.argv = ["ipykernel_launcher", "-f", str(request["connection_file"]),
+                "--HistoryManager.enabled=False"]
     IPKernelApp.launch_instance(argv=sys.argv[1:])
     os._exit(0)
 
@@ -280,6 +289,28 @@ def serve() -> None:
         replies.write(json.dumps(reply) + "\n")
 
 
+def _plain(encoding: Any, depth: int = 0) -> bool:
+    """Whether an answer's encoding is data alone: no ``code`` and no ``ref`` anywhere."""
+    if depth > 60:
+        return False
+    if isinstance(encoding, dict):
+        return not ({"code", "ref"} & encoding.keys()) and all(
+            _plain(v, depth + 1) for v in encoding.values())
+    if isinstance(encoding, list):
+        return all(_plain(v, depth + 1) for v in encoding)
+    return encoding is None or isinstance(encoding, bool | int | float | str)
+
+
+def _data_key(question: str, answer: Any, memory: int) -> tuple[str, str] | None:
+    """The verdict cache's key for a plain-data answer, None for any other answer."""
+    if not _plain(answer):
+        return None
+    try:
+        return question, json.dumps([answer, memory], sort_keys=True)
+    except (TypeError, ValueError):
+        return None
+
+
 class ForkServerError(Exception):
     """The fork server died or answered garbage."""
 
@@ -296,6 +327,9 @@ class ForkServer:
         self.proc: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()
         self._folder: str | None = None
+        #: verdicts on plain-data answers, by (question, answer): see :meth:`judge`
+        self.verdicts: dict[tuple[str, str], dict[str, Any]] | None = (
+            None if self.env.get(VERDICT_CACHE_VARIABLE) == "0" else {})
 
     def start(self) -> None:
         """Start the server and wait until it is warm."""
@@ -349,7 +383,17 @@ class ForkServer:
 
     def judge(self, question: str, answer: Any, *, timeout: float, memory: int,
               label: str = "answer") -> dict[str, Any]:
-        """The verdict for one encoded answer (see :func:`eoslib.grading.judge.judge`)."""
+        """The verdict for one encoded answer (see :func:`eoslib.grading.judge.judge`).
+
+        An answer that is plain data (no code, no reference to an importable object: a
+        configuration, a number) is graded by the question's own seeded checks alone, so
+        its verdict is a function of (question, answer): the verdict a judge gave it is
+        kept for this grading session and given again to the same answer (a judge that ran
+        out of time or died is not kept). ``EOSLIB_GRADING_VERDICT_CACHE=0`` turns it off.
+        """
+        key = _data_key(question, answer, memory) if self.verdicts is not None else None
+        if key is not None and self.verdicts is not None and key in self.verdicts:
+            return dict(self.verdicts[key])
         request = {"op": "judge", "question": question, "answer": answer,
                    "timeout": timeout, "memory": memory, "label": label}  # fmt: skip
         if self.proc is None:
@@ -359,6 +403,8 @@ class ForkServer:
         reply = self.request(request)
         verdict = reply.get("verdict")
         if isinstance(verdict, dict):
+            if key is not None and self.verdicts is not None:
+                self.verdicts[key] = dict(verdict)
             return verdict
         problem = reply.get("problem") or reply.get("error") or "no verdict"
         return {"passed": False, "score": 0.0, "reason": f"the answer {problem} when graded"}

@@ -3,9 +3,12 @@
 * :func:`grading_time` grades N copies of one solved exercise as an instructor would
   (``eoslib grade``, two workers) and reports wall seconds, the CPU seconds of every process
   involved (grader, workers, fork servers, kernels, judges: a figure the machine's other load
-  does not inflate), kernel restarts and the load average around the run;
-  and the CPU seconds the exercise's own checks take on one copy (:func:`check_cpu`), so
-  that the grader's overhead per submission can be told from the questions' cost;
+  inflates much less than wall time), kernel restarts and the load average around the run;
+  and the CPU seconds each question's check takes on one copy (:func:`check_cpu`), so
+  that the grader's overhead per submission can be told from the questions' cost (the
+  copies are identical: their plain-data answers are judged once per worker, see
+  :meth:`~eoslib.grading.forkserver.ForkServer.judge`; ``EOSLIB_GRADING_VERDICT_CACHE=0``
+  judges every copy afresh);
 * :func:`grading_copies` grades N copies of *every* solution notebook in ``solutions/``
   (1,000 each for the full run) and fails unless every copy gets full marks; it reports the
   kernel restarts the grader needed (a kernel that died before the first cell).
@@ -70,15 +73,19 @@ def solution_answers(path: Path) -> list[tuple[str, Any]]:
     return answers
 
 
-def check_cpu(path: Path) -> float:
-    """CPU seconds the exercise's own checks take on the answers of one solution notebook."""
+def check_cpu(path: Path) -> dict[str, float]:
+    """CPU seconds each question's own check takes on the answer of one solution notebook,
+    as a judge forked from the warm grader pays it (reference results already computed:
+    each answer is judged once untimed first)."""
     from .judge import judge
 
-    answers = solution_answers(path)
-    started = time.process_time()
-    for qid, answer in answers:
+    seconds: dict[str, float] = {}
+    for qid, answer in solution_answers(path):
         judge(qid, answer)
-    return round(time.process_time() - started, 2)
+        started = time.process_time()
+        judge(qid, answer)
+        seconds[qid] = round(time.process_time() - started, 3)
+    return seconds
 
 
 def grading_time(submissions: int, jobs: int = 2,
@@ -96,10 +103,13 @@ def grading_time(submissions: int, jobs: int = 2,
     if lost:
         raise AssertionError(f"grading bench: {submissions - len(lost)} of {submissions} got "
                              f"full marks ({_why(lost[0])})")
-    checks = check_cpu(source)
+    per_check = check_cpu(source)
+    checks = round(sum(per_check.values()), 2)
     overhead = figures["cpu_seconds"] / submissions - checks
     return {"exercise": exercise, "submissions": submissions, **figures,
-            "check_cpu_seconds_each": checks, "overhead_cpu_seconds_each": round(overhead, 2)}
+            "cpu_seconds_each": round(figures["cpu_seconds"] / submissions, 3),
+            "check_cpu_seconds_each": checks, "check_cpu_seconds": per_check,
+            "overhead_cpu_seconds_each": round(overhead, 2)}
 
 
 def grading_copies(copies: int, jobs: int = 2) -> dict[str, Any] | None:
