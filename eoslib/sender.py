@@ -10,6 +10,15 @@ broker thread's produce path (``rdkafka_broker.c``, ``rdkafka_request.c``) and
   time, so the broker's 5-batch cache can recognise them;
 * without idempotence a retry is a new append (a duplicate, if the first one landed), and
   with more than one request in flight a retry can land behind a later batch (reordering);
+* librdkafka builds each request's MessageSet from the partition queue when it sends
+  (``_msgset``): a non-idempotent producer's retries are re-batched with whatever waits
+  behind them (up to ``batch.num.messages``/``batch.size``), each message counting its
+  own retries; Java re-sends each batch as it was (``Sender.completeBatch`` ->
+  ``reenqueueBatch``);
+* a request timeout drops the connection (``network.py``), failing every request in flight
+  on it (librdkafka ``socket.max.fails``=1, ``rd_kafka_broker_timeout_scan``; Java
+  ``NetworkClient.handleTimedOutRequests``). Not modelled: librdkafka scans for timeouts
+  once a second, so its timeouts fire up to 1 s late;
 * a request unanswered after the client's request timeout (Java ``request.timeout.ms``,
   librdkafka ``socket.timeout.ms``) is retried while ``retries`` and
   ``delivery.timeout.ms`` allow, after a backoff that doubles from ``retry.backoff.ms``
