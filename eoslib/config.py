@@ -198,13 +198,35 @@ def coerce(key: Key, value: Any) -> Any:
     return value
 
 
+#: validated configs by (kind, each key's name, type and value): a simulation validates the
+#: same few configs again and again (every client, every run of an exploration)
+_VALIDATED: dict[tuple[Any, ...], dict[str, Any]] = {}
+_VALIDATED_MAX = 1024
+
+
 def validate(kind: str, config: Mapping[str, Any] | None) -> dict[str, Any]:
     """Check ``config`` against the keys of ``kind`` and return the effective config.
 
     ``kind`` is one of ``producer``, ``consumer``, ``topic``, ``cluster``. The result has
     every key of that kind, defaults filled in, plus ``_explicit``: the keys the caller
-    set. Cross-key rules are Kafka's (see :func:`producer_rules`).
+    set. Cross-key rules are Kafka's (see :func:`producer_rules`). Each call returns a new
+    dict (a config seen before is copied from a memo).
     """
+    try:  # the value's type is part of the key: 1, 1.0 and True are validated apart
+        memo: tuple[Any, ...] | None = (kind, *((k, type(v), v) for k, v in
+                                                (config or {}).items()))
+        hit = _VALIDATED.get(memo)  # type: ignore[arg-type]
+    except TypeError:  # an unhashable value: validate it every time
+        memo = hit = None
+    if hit is not None:
+        return dict(hit)
+    out = _validate(kind, config)
+    if memo is not None and len(_VALIDATED) < _VALIDATED_MAX:
+        _VALIDATED[memo] = dict(out)
+    return out
+
+
+def _validate(kind: str, config: Mapping[str, Any] | None) -> dict[str, Any]:
     keys = KINDS[kind]
     out: dict[str, Any] = {}
     explicit = []

@@ -164,40 +164,41 @@ class Consumer(ConsumerCoordinator, Fetcher):
         if num_messages < 1:
             raise KafkaException(KafkaError("_INVALID_ARG", f"num_messages={num_messages}: "
                                             "must be at least 1"))
-        self._last_poll = self.kernel.now
+        kernel = self.kernel
+        self._last_poll = kernel.now
         if self._fetch_error is not None:
             err, self._fetch_error = self._fetch_error, None
             raise KafkaException(err)
         if self._subscription and not self._joined:
             self._join()
-        if self.config["enable.auto.commit"] and self.group_id and self.client == "java" and \
-                self.kernel.now >= self._next_auto_commit:
-            self._next_auto_commit = self.kernel.now + self.config["auto.commit.interval.ms"]
+        if self.client == "java" and self.config["enable.auto.commit"] and self.group_id and \
+                kernel.now >= self._next_auto_commit:
+            self._next_auto_commit = kernel.now + self.config["auto.commit.interval.ms"]
             self._auto_commit()
         wait = INFINITE_POLL_MS if timeout is None or timeout < 0 else timeout * 1000
-        deadline = self.kernel.now + wait
+        deadline = kernel.now + wait
         while True:
-            self._apply_assignment()
+            if self._pending_assignment is not None:
+                self._apply_assignment()
             self._init_positions()
             out = self._take(num_messages)
-            if out or not self._alive():
+            if out or not (self.alive and not self.closed):
                 break
             self._fetch_all()  # like librdkafka's fetcher, fetching goes on between polls
-            if self.kernel.now >= deadline:
+            if kernel.now >= deadline:
                 break
-            fetching = bool(self._fetching)
             # wait for data, a rebalance, or an (empty) fetch answer - then fetch again
-            self.kernel.run_until(
-                lambda fetching=fetching: self._pending_assignment is not None
-                or self._has_data() or not self._alive() or (fetching and not self._fetching),
-                deadline - self.kernel.now)
-        self._last_poll = self.kernel.now
+            kernel.run_until(self._wait_fetching if self._fetching else self._wait_idle,
+                             deadline - kernel.now)
+        self._last_poll = kernel.now
+        if not out:
+            return out
         events, out = out, [m for m in out if m._error is None]  # EOF events are no records
         if out:
             self.stats["polled"] += len(out)
             self.sim.history.record(
                 self.kernel.now, self.sim.process_name(self), "poll", "ok",
-                records=[[m.topic(), m.partition(), m.offset(), m.value()] for m in out],
+                records=[[m._topic, m._partition, m._offset, m._value] for m in out],
                 isolation=self.isolation, group=self.group_id,
                 **poll_meta(out))
             first, last = out[0], out[-1]
@@ -205,6 +206,21 @@ class Consumer(ConsumerCoordinator, Fetcher):
                              f"{first.partition()} @{first.offset()}..{last.offset()}",
                              data=self._poll_data(out))
         return events
+
+    def _wait_idle(self) -> bool:
+        """What ends a poll's wait: a rebalance, data, or the consumer's end (checked after
+        every event: the buffers are read inline)."""
+        if self._pending_assignment is not None or not (self.alive and not self.closed):
+            return True
+        buffers = self._buffers
+        for tp in self._assignment:
+            if buffers.get(tp):
+                return True
+        return False
+
+    def _wait_fetching(self) -> bool:
+        """As :meth:`_wait_idle`, or every fetch in flight answered (fetch again)."""
+        return not self._fetching or self._wait_idle()
 
     def _poll_data(self, out: list[Message]) -> dict[str, Any] | None:
         """The structured part of a poll's trace event: what was handed out, and the
@@ -350,7 +366,7 @@ class Consumer(ConsumerCoordinator, Fetcher):
 
 def poll_meta(out: list[Message]) -> dict[str, Any]:
     """The history's ``writers`` (and ``headers``, when a record has any) of a poll."""
-    meta: dict[str, Any] = {"writers": [list(m._writer) if m._writer else None for m in out]}
+    meta: dict[str, Any] = {"writers": [list(w) if (w := m._writer) else None for m in out]}
     if any(m._headers is not None for m in out):
         meta["headers"] = [m._headers for m in out]
     return meta

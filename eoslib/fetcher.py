@@ -66,15 +66,17 @@ class Fetcher:
         parts = self._assignment
         if not parts or not self._has_data():
             return out  # fetches that return no records move the position in deliver()
+        now = self.kernel.now
         for i in range(len(parts)):
             tp = parts[(self._rr + i) % len(parts)]
             buf = self._buffers.get(tp)
+            topic, part = tp
             while buf and len(out) < n:
                 off, key, value, meta = buf.popleft()
                 if meta is PARTITION_EOF:  # an event, not a record: the position stays
-                    out.append(Message(tp[0], tp[1], off, None, None, value))
+                    out.append(Message(topic, part, off, None, None, value))
                     continue
-                msg = Message(tp[0], tp[1], off, key, value, timestamp=self.kernel.now)
+                msg = Message(topic, part, off, key, value, None, now)
                 if meta is not None:
                     msg._writer, msg._headers = meta[:3], meta[3]
                 out.append(msg)

@@ -82,6 +82,9 @@ class Op(NamedTuple):
         }
 
 
+_new_op = tuple.__new__  # Op(...) without the namedtuple's Python-level __new__
+
+
 @dataclass
 class History:
     """An append-only list of :class:`Op`, numbered in order of recording."""
@@ -95,14 +98,21 @@ class History:
 
         Raises ValueError for an unknown ``f`` or ``outcome`` (a bug in the recorder).
         """
+        return self.add(time, process, f, outcome, value)
+
+    def add(self, time: float, process: str, f: str, outcome: str,
+            value: dict[str, Any]) -> Op:
+        """:meth:`record` with the value as a dict the history keeps (not copied): for
+        recorders that build it anyway."""
         if f not in KINDS:
             raise ValueError(f"history op f={f!r} is not one of {', '.join(KINDS)}")
         if outcome not in OUTCOMES:
             raise ValueError(
                 f"history op outcome={outcome!r} is not one of {', '.join(OUTCOMES)}"
             )
-        op = Op(len(self.ops), float(time), process, f, outcome, value)
-        self.ops.append(op)
+        ops = self.ops
+        op = _new_op(Op, (len(ops), float(time), process, f, outcome, value))
+        ops.append(op)
         return op
 
     def __iter__(self) -> Iterator[Op]:

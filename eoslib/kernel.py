@@ -57,14 +57,24 @@ class Kernel:
         Returns ``done()``. With nothing left to run, virtual time jumps to the end of
         the timeout (or stays put when there is none).
         """
-        deadline = None if timeout is None else self.now + timeout
         heap = self._heap
+        pop = heapq.heappop
+        if timeout is None:
+            while not done():
+                if not heap:
+                    return done()
+                t, _, fn, args = pop(heap)
+                self.now = t
+                self.events_run += 1
+                fn(*args)
+            return True
+        deadline = self.now + timeout
         while not done():
-            if not heap or (deadline is not None and heap[0][0] > deadline):
-                if deadline is not None:
-                    self.now = max(self.now, deadline)
+            if not heap or heap[0][0] > deadline:
+                if deadline > self.now:
+                    self.now = deadline
                 return done()
-            t, _, fn, args = heapq.heappop(heap)
+            t, _, fn, args = pop(heap)
             self.now = t
             self.events_run += 1
             fn(*args)
@@ -72,7 +82,16 @@ class Kernel:
 
     def advance(self, ms: float) -> None:
         """Let ``ms`` of virtual time pass, running everything due meanwhile."""
-        self.run_until(lambda: False, ms)
+        heap = self._heap
+        pop = heapq.heappop
+        deadline = self.now + ms
+        while heap and heap[0][0] <= deadline:
+            t, _, fn, args = pop(heap)
+            self.now = t
+            self.events_run += 1
+            fn(*args)
+        if deadline > self.now:
+            self.now = deadline
 
     def run(self) -> None:
         """Run until nothing is scheduled."""

@@ -60,6 +60,10 @@ def response_text(resp: Any) -> str:
     return "ok"
 
 
+def _ignore(resp: Response) -> None:
+    """A response nobody waits for."""
+
+
 class Call:
     """One request in flight."""
 
@@ -73,13 +77,13 @@ class Call:
         self.timed_out = False
         self.label = label
         self.response: Any = _PENDING
-        self.on_response: Callable[[Response], None] = lambda r: None
+        self.on_response: Callable[[Response], None] = _ignore
         self.on_timeout: Callable[[], None] | None = None
         self.handler: Handler | None = None
         self.lose_req = False
         self.lose_resp = False
         self.delay = 0.0
-        self.respond: Callable[[Response], None] = lambda r: None
+        self.respond: Callable[[Response], None] = _ignore
         self.silenced = False  # its handler died before answering (a placed ``kill``)
 
 
@@ -155,7 +159,7 @@ class Network:
         call.lose_req, call.lose_resp, call.delay = self.injector.decide(api)
         call.on_response, call.on_timeout, call.handler = on_response, on_timeout, handler
         k = self.kernel
-        dest = to or API_LANES.get(api, f"broker {broker}")
+        dest = to or API_LANES.get(api) or f"broker {broker}"
         name = API_NAMES.get(api, api)
         sent = k.now
         resp_sent = [sent]
@@ -225,12 +229,12 @@ class Network:
             self._handle(nxt, nxt.handler, nxt.respond)
 
         def arrive() -> None:
-            if conn is not None and conn.broken and not call.lose_req:
+            died = conn is not None and conn.broken and not call.lose_req
+            if died:
                 call.lose_req = True  # behind a lost request on a dead connection
-                label_lost = f"request {label} lost (its connection died)"
-            else:
-                label_lost = f"request {label} lost"
             if call.lose_req:
+                label_lost = (f"request {label} lost (its connection died)" if died
+                              else f"request {label} lost")
                 if conn is not None:
                     conn.broken = True
                 k.emit(lane, "lost", label_lost, flag="lost", ref=ref,

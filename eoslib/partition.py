@@ -318,7 +318,11 @@ class Partition:
     def _update_hw(self) -> None:
         if self.leader is None:
             return
-        hw = min(self.replica_leo[r] for r in self.isr) if self.isr else self.leo
+        isr = self.isr
+        if len(isr) == 1:
+            hw = self.replica_leo[isr[0]]
+        else:
+            hw = min(self.replica_leo[r] for r in isr) if isr else self.leo
         if hw > self.hw:
             for b in reversed(self.log):  # only the batches the HW just passed
                 if b.base_offset < self.hw:
@@ -329,7 +333,8 @@ class Partition:
             if len(self.replicas) > 1:
                 self.kernel.emit(self.lane, "replicate", f"HW={hw}", data=self._data())
         old_lso = self._lso_cache
-        self._decided = [(f, m) for f, m in self._decided if m >= self.hw]
+        if self._decided:
+            self._decided = [(f, m) for f, m in self._decided if m >= self.hw]
         lso = self.lso
         if lso > old_lso:
             for b in reversed(self.log):

@@ -9,6 +9,7 @@ it is sent, then picks the next one with the simulation's seeded generator.
 
 from __future__ import annotations
 
+import functools
 import zlib
 
 MASK32 = 0xFFFFFFFF
@@ -78,6 +79,7 @@ def java_string_hash(s: str) -> int:
     return _to_int32(h)
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function, asked on every coordinator request
 def coordinator_partition(group_or_txn_id: str, partitions: int) -> int:
     """``Utils.abs(id.hashCode) % partitions``: which ``__consumer_offsets`` (or
     ``__transaction_state``) partition, hence which coordinator, owns an id."""

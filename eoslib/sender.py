@@ -10,6 +10,15 @@ broker thread's produce path (``rdkafka_broker.c``, ``rdkafka_request.c``) and
   time, so the broker's 5-batch cache can recognise them;
 * without idempotence a retry is a new append (a duplicate, if the first one landed), and
   with more than one request in flight a retry can land behind a later batch (reordering);
+* librdkafka builds each request's MessageSet from the partition queue when it sends
+  (``_msgset``): a non-idempotent producer's retries are re-batched with whatever waits
+  behind them (up to ``batch.num.messages``/``batch.size``), each message counting its
+  own retries; Java re-sends each batch as it was (``Sender.completeBatch`` ->
+  ``reenqueueBatch``);
+* a request timeout drops the connection (``network.py``), failing every request in flight
+  on it (librdkafka ``socket.max.fails``=1, ``rd_kafka_broker_timeout_scan``; Java
+  ``NetworkClient.handleTimedOutRequests``). Not modelled: librdkafka scans for timeouts
+  once a second, so its timeouts fire up to 1 s late;
 * a request unanswered after the client's request timeout (Java ``request.timeout.ms``,
   librdkafka ``socket.timeout.ms``) is retried while ``retries`` and
   ``delivery.timeout.ms`` allow, after a backoff that doubles from ``retry.backoff.ms``
@@ -292,7 +301,10 @@ class Sender:
             q = self._queue[b.tp]
             # retries go back in sequence (creation) order, ahead of newer batches
             pos = 0
-            while pos < len(q) and q[pos].created <= b.created and q[pos] is not b:
+            created = b.created
+            for x in q:
+                if x.created > created or x is b:
+                    break
                 pos += 1
             q.insert(pos, b)
             self.kernel.schedule(backoff, self._kick)
@@ -320,24 +332,24 @@ class Sender:
         topic, part = b.tp
         # the record's identity in the log (checker): producer id, epoch, sequence
         epoch = b.epoch if b.base_seq >= 0 else self.epoch
+        now, process, add = self._now(), self.sim.process_name(self), self.sim.history.add
+        result, error = ("ok", None) if err is None else (outcome, err.name())
+        self.stats["acked" if err is None else "failed"] += len(b.msgs)
+        base_seq, txn_id, pid = b.base_seq, self.txn_id, self.pid
         for i, m in enumerate(b.msgs):
             off = base_offset + i if base_offset >= 0 else -1
-            if err is None:
-                self.stats["acked"] += 1
-            else:
-                self.stats["failed"] += 1
-            self.sim.history.record(
-                self._now(), self.sim.process_name(self), "send", "ok" if err is None else outcome,
-                topic=topic, partition=part, key=m.key, value=m.value,
-                offset=off if off >= 0 else None, txn=self.txn_id, txn_seq=m.txn_seq,
-                error=err.name() if err else None, seq_no=m.seq_no, pid=self.pid,
-                epoch=epoch, seq=(b.base_seq + i) % SEQ_SPACE if b.base_seq >= 0 else -1,
-                **({"headers": m.headers} if m.headers is not None else {}),
-                **({"earlier": [[e, (s + i) % SEQ_SPACE] for e, s in b.earlier]}
-                   if b.earlier else {}))
+            value = {"topic": topic, "partition": part, "key": m.key, "value": m.value,
+                     "offset": off if off >= 0 else None, "txn": txn_id,
+                     "txn_seq": m.txn_seq, "error": error, "seq_no": m.seq_no, "pid": pid,
+                     "epoch": epoch, "seq": (base_seq + i) % SEQ_SPACE if base_seq >= 0 else -1}
+            if m.headers is not None:
+                value["headers"] = m.headers
+            if b.earlier:
+                value["earlier"] = [[e, (s + i) % SEQ_SPACE] for e, s in b.earlier]
+            add(now, process, "send", result, value)
             if callback and m.cb is not None:
                 self._callbacks.append((m.cb, err, Message(topic, part, off, m.key, m.value, err,
-                                                           self._now())))
+                                                           now)))
         self._unsettled -= len(b.msgs)
         b.msgs = []
 

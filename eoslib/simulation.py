@@ -59,8 +59,10 @@ class Simulation:
         rng = rng if rng is not None else random.Random(seed)
         self.kernel = Kernel(rng, tracing=tracing)
         fault_rng = random.Random(rng.getrandbits(64))
-        self.app_rng = random.Random(rng.getrandbits(64))
-        self.client_rng = random.Random(rng.getrandbits(64))  # retry backoff jitter
+        # the app's and the clients' generators are made on first use (most runs draw
+        # nothing from them); their seeds are drawn now, so every stream stays the same
+        self._app_seed, self._app_rng = rng.getrandbits(64), None
+        self._client_seed, self._client_rng = rng.getrandbits(64), None
         self.faults = FaultPlan.from_dict(faults)
         self.cluster = Cluster(self.kernel, dict(cluster or {}))
         self.injector = FaultInjector(self.faults, fault_rng)
@@ -75,6 +77,28 @@ class Simulation:
         self._process: dict[int, str] = {}
         self.bootstrap_servers = f"sim://{next(_sim_ids)}"
         context.register(self.bootstrap_servers, self)
+
+    @property
+    def app_rng(self) -> random.Random:
+        """The application's generator (sticky partitions, chance crashes)."""
+        if self._app_rng is None:
+            self._app_rng = random.Random(self._app_seed)
+        return self._app_rng
+
+    @app_rng.setter
+    def app_rng(self, rng: random.Random) -> None:
+        self._app_rng = rng
+
+    @property
+    def client_rng(self) -> random.Random:
+        """The clients' own draws (retry backoff jitter)."""
+        if self._client_rng is None:
+            self._client_rng = random.Random(self._client_seed)
+        return self._client_rng
+
+    @client_rng.setter
+    def client_rng(self, rng: random.Random) -> None:
+        self._client_rng = rng
 
     # ------------------------------------------------------------------ basics
     @classmethod

@@ -48,9 +48,12 @@ def test_both_pipelines_deliver_everything() -> None:
     """The sanity checks main() relies on, on a small N: every record written and read back;
     the transactional pipeline without duplicates."""
     n = 300
-    for run in (bench.eoslib_pipeline(n), bench.simpy_pipeline(n)):
+    eos, twin = bench.eoslib_pipeline(n), bench.simpy_pipeline(n)
+    for run in (eos, twin):
         run.check("at-least-once")
         assert run.log_records >= n
+    # one workload: the same produce requests, the same duplicates from the same lost answers
+    assert (eos.requests, eos.log_records) == (twin.requests, twin.log_records)
     txn = bench.eoslib_pipeline(n, transactional=True)
     txn.check("transactional", exact=True)
     assert txn.log_records == n

@@ -396,3 +396,42 @@ def test_execute_cli_reports_a_failing_notebook_and_leaves_it_unchanged(tmp_path
     assert notebooks.main([str(path)]) == 1
     assert path.read_text() == before
     assert "FAILED" in capsys.readouterr().out
+
+
+def test_the_caption_names_the_client_and_the_update_leaves_the_collector_on(dash) -> None:
+    import gc
+
+    assert dash.frame_now.caption.startswith("client: librdkafka (confluent-kafka).")
+    assert "client: " in dash.caption.value
+    gc.disable()
+    try:
+        dash.update()
+        assert not gc.isenabled()  # held off, and left as it was
+    finally:
+        gc.enable()
+    dash.update()
+    assert gc.isenabled() and dash.last_update_ms > 0
+
+
+def test_a_caption_counts_copies_beyond_two() -> None:
+    from eoslib.protocol_state import state_at
+    from eoslib.viz.captions import summary_caption
+
+    r = run_scenario("pipeline", seed=1, messages=50,
+                     config={"delivery": "at-least-once", "enable.idempotence": False},
+                     faults={"response_loss": 0.05, "crash_step": "after_produce"})
+    st = state_at(r)
+    most = max(len(o) for p in st.partitions.values() for o in p.duplicates().values())
+    assert most > 2
+    assert f"at two to {most} offsets" in summary_caption(r, st)
+
+
+def test_the_counts_line_shows_every_anomaly_the_verdict_names() -> None:
+    """10b's acks=1 failover: the verdict names inconsistent_offsets, which no count holds."""
+    d = Dashboard("leader-failover", ["acks", "seed"],
+                  {"acks": "1", "enable.idempotence": False, "min.insync.replicas": 2,
+                   "seed": 1, "messages": 50})
+    named = d.result.report.failures()
+    text = re.sub(r"<[^>]+>", "", d.counts_html.value)
+    assert "inconsistent_offsets" in named and "inconsistent offsets: 1" in text, (named, text)
+    assert d.counts_text == text

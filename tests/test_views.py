@@ -285,3 +285,68 @@ def test_bad_steps_and_views_name_the_argument() -> None:
         show_moment(r, views=("pie",))
     with pytest.raises(ValueError, match="no step flagged 'aborted'"):
         show_moment(r, at="aborted")
+
+
+def test_the_lanes_keep_the_cause_of_the_step() -> None:
+    """05's abort after the crash: the restarted instance whose InitProducerId made the
+    coordinator fence and abort gets a lane of its own, not a seat in "others"."""
+    r = run_scenario("transactional-crash", seed=1, messages=30,
+                     faults={"crash_step": "after_produce", "crash_at": 15})
+    view = LamportView(r)
+    step = first_step(r, "aborted")
+    lanes, folded = view.choose(step, view.rows_upto(step))
+    assert "app-1#2" in lanes and "app-1#2" not in folded, (lanes, folded)
+
+
+def test_a_view_built_up_to_a_step_draws_that_step_as_the_whole_runs_view() -> None:
+    for name in ("producer-retry", "transactional-crash", "rebalance"):
+        r = run_scenario(name, seed=1, messages=12)
+        whole = LamportView(r)
+        for step in (len(r.trace) // 3, len(r.trace) - 1):
+            assert LamportView(r, upto=step).picture(step).svg == whole.picture(step).svg
+        with pytest.raises(ValueError, match="for step"):
+            LamportView(r, upto=3).picture(4)
+
+
+def test_pointer_labels_at_one_offset_share_a_line_and_no_arrow_crosses_a_label() -> None:
+    """The reader at the end of the log: its wall (end: HW) and its position are one label;
+    every pointer arrow is a box, so the overlap check sees an arrow through a label."""
+    from eoslib.viz.svg import overlaps
+
+    r = run_scenario("read-committed", seed=1, messages=10,
+                     config={"isolation.level": "read_uncommitted"})
+    pic = log_view(r)
+    texts = _texts(pic)
+    assert any(t.startswith("end: HW=") for t in texts)
+    assert any(t.startswith("· position=") for t in texts), texts
+    assert any(b.kind == "marker" and b.owner.startswith("pointer") for b in pic.boxes)
+    assert overlaps(pic.boxes) == []
+
+
+def test_a_reader_before_its_first_fetch_starts_at_the_committed_offset() -> None:
+    r = run_scenario("rebalance", seed=1, config={"transactions": False})
+    step = next(e["i"] for e in r.trace
+                if e["kind"] == "rebalance" and "generation 3" in e["label"])
+    st = fold(r.trace, step)
+    v = reader_view(st, "app-b-consumer", "in-0")
+    assert v.position is None and v.committed
+    assert {v.fates[o] for o in range(v.committed)} == {"passed"}
+    assert v.fates[v.committed] == "unread"
+
+
+def test_a_narrow_row_keeps_the_newest_committed_transaction_whole() -> None:
+    """06d's torn transaction: every -draft record is drawn, none hidden in an elision."""
+    r = run_scenario("delayed-end-txn", seed=1, config={"transaction.version": 2})
+    texts = _texts(log_view(r))
+    assert all(f"m{i}-draft" in texts for i in range(5, 10)), texts
+
+
+def test_the_sink_table_shows_its_repeated_rows_first() -> None:
+    """03's at-least-once crash before the commit: the repeats are early rows (m20..m29), the
+    table shows only ten rows, and they must be the repeats, not the newest."""
+    r = run_scenario("at-most-once", seed=1, config={"delivery": "at-least-once"},
+                     faults={"crash_step": "before_commit"})
+    texts = _texts(log_view(r))
+    repeats = [t for t in texts if "REPEAT" in t]
+    assert len(repeats) == r.counts["processed_twice"] == 10, texts
+    assert any("all 10 repeated rows are" in t for t in texts)

@@ -8,6 +8,7 @@ trace), never from constants.
 from __future__ import annotations
 
 import io
+import math
 import statistics
 
 import matplotlib
@@ -413,3 +414,34 @@ def test_plots_of_every_scenario(name):
     for fig in (counts_bar(result), timeline(result), timeline(result, upto=10)):
         assert alt_text(fig)
         assert to_png(fig).startswith(b"\x89PNG")
+
+
+def test_a_png_is_drawn_once_per_svg_and_the_same_when_drawn_again() -> None:
+    from eoslib.viz import show_moment
+    from eoslib.viz.raster import clear_cache, render, to_png
+
+    r = run_scenario("transactional-crash", seed=1, messages=12)
+    pic = show_moment(r, at="crash").pictures["lamport"]
+    clear_cache()
+    first = to_png(pic)
+    assert to_png(pic) is first  # cached by content
+    clear_cache()
+    assert render(pic) == first  # and drawn the same way again
+    image = PIL.Image.open(io.BytesIO(first))
+    assert image.size == (math.ceil(2 * pic.width), math.ceil(2 * pic.height))
+    assert min(image.convert("RGB").getpixel((0, 0))) >= 250  # a white page
+
+
+def test_a_saved_sweep_progress_bar_says_what_it_was(monkeypatch) -> None:
+    import importlib
+
+    sweep_module = importlib.import_module("eoslib.viz.sweep")
+
+    monkeypatch.setattr(sweep_module, "in_notebook", lambda: True)
+    monkeypatch.setattr("IPython.display.display", lambda *a, **k: None)
+    bar = progress_bar(6, "pipeline: seed")
+    bar.update(2)
+    assert bar.bar.value == 2 and bar.label.value == "pipeline: seed: 2 of 6 runs"
+    text = bar.box._repr_mimebundle_()["text/plain"]
+    assert text == "[pipeline: seed: 6 runs; the progress bar shows while the cell runs]"
+    bar.close()

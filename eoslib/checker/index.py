@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import defaultdict
@@ -22,7 +23,14 @@ def vkey(v: Any) -> Hashable:
 
 def natural(x: Any) -> tuple[Any, ...]:
     """Sort key putting 'm2' before 'm10'."""
-    parts = re.split(r"(\d+)", str(x))
+    if type(x) is int and x >= 0:  # a partition: what the split below gives for its digits
+        return ((1, 0, ""), (0, x, ""), (1, 0, ""))
+    return _natural(str(x))
+
+
+@functools.lru_cache(maxsize=4096)  # the same ids and values are sorted again and again
+def _natural(text: str) -> tuple[Any, ...]:
+    parts = re.split(r"(\d+)", text)
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
 
 
@@ -33,6 +41,8 @@ def is_verifier(process: str) -> bool:
 
 def offset_of(v: Any) -> int | None:
     """A known offset (an int >= 0), else None."""
+    if type(v) is int:  # the common case, first
+        return v if v >= 0 else None
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
         return None
     return v
@@ -68,6 +78,10 @@ class Read(NamedTuple):
 
 def input_of(headers: Mapping[str, Any] | None) -> Any:
     """The input id a record derives from: its ``input`` header (None when it has none)."""
+    if headers is None:
+        return None
+    if type(headers) is dict:  # the common case: no abc check
+        return headers.get("input")
     return headers.get("input") if isinstance(headers, Mapping) else None
 
 
@@ -111,7 +125,7 @@ class Index:
         for op in history:
             f, v = op.f, op.value
             if f == "send":
-                if not self._wanted(v.get("topic")):
+                if topics is not None and v.get("topic") not in topics:
                     continue
                 self.sends.append(op)
                 off = offset_of(v.get("offset"))
@@ -125,7 +139,7 @@ class Index:
                 wanted = False
                 for i, rec in enumerate(v.get("records") or ()):
                     topic, partition, offset, value = rec[:4]
-                    if self._wanted(topic) and offset_of(offset) is not None:
+                    if (topics is None or topic in topics) and offset_of(offset) is not None:
                         w = writers[i] if i < len(writers) else None
                         self.reads.append(Read(op, topic, partition, offset, value,
                                                tuple(w) if w else None,

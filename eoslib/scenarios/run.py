@@ -10,12 +10,14 @@ from eoslib.checker import check
 from eoslib.config import PRODUCER, validate
 from eoslib.errors import ConfigException, did_you_mean
 from eoslib.faults import FaultPlan
+from eoslib.gcpause import paused
 from eoslib.result import Result
 from eoslib.scenarios.inputs import input_positions, record_consumed
 from eoslib.scenarios.registry import SCENARIOS, Setup, split_config
 from eoslib.simulation import Simulation
 
 
+@paused()  # the collector waits until the run is over (eoslib/gcpause.py)
 def run_scenario(name: str, *, seed: int = 0, messages: int | None = None,
                  config: Mapping[str, Any] | None = None,
                  faults: Mapping[str, Any] | FaultPlan | None = None,

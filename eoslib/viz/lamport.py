@@ -185,16 +185,22 @@ class _Painter:
         y = TOP + 8
         prev_t: float | None = None
         self.breaks: list[tuple[float, float]] = []
+        self.break_at: list[tuple[float, float]] = []  # (y, time of the row above it)
         for s in self.rows:
             t = self.trace[s]["t"]
             if prev_t is not None and t - prev_t > BREAK_MS:
                 self.breaks.append((y + 2, t - prev_t))
+                self.break_at.append((y + 2, prev_t))
                 y += 20
             self.y[s] = y + ROW_H / 2
             y += ROW_H
             prev_t = t
         self.bottom = y
         self.footnotes: list[str] = []
+        # restarted instances (app-1#2) with no message nor restart up to this step
+        started = {actor(m["lane"]) for m in view.marks if m["i"] <= step}
+        started |= {x for a in view.arrows if a.step <= step for x in (a.src, a.dst)}
+        self.unborn = {a for a in self.lanes if "#" in a and a not in started}
 
     def lane_x(self, a: str) -> float | None:
         return self.x.get(a, self.x.get(OTHERS) if a in self.folded else None)
@@ -223,10 +229,13 @@ class _Painter:
         if hidden_before:
             d.text(6, 13, f"({hidden_before} earlier rows not drawn: the picture shows the "
                    "rows up to this step)", size=TEXT_PX["small"], color=MUTED, italic=True)
-        for y, ms in self.breaks:
+        for k, (y, ms) in enumerate(self.breaks):
             d.line(GUTTER - 6, y + 8, d.width - 8, y + 8, stroke=GREY, sw=0.8, dash="2 3")
+            # the break line is a box: no message label is placed on it
+            d.boxes.append(Box(GUTTER - 6, y + 6, d.width - 8, y + 10, "marker",
+                               owner=f"break{k}"))
             d.text(4, y + 12, f"~{ms:g} ms later", size=TEXT_PX["small"], color=MUTED, halo=True,
-                   italic=True)
+                   italic=True, owner=f"break{k}")
         self._lines()
         drawn = [a for a in self.v.arrows if a.step <= self.step and a.step in self.y
                  and self.lane_x(a.src) is not None and self.lane_x(a.dst) is not None
@@ -245,6 +254,8 @@ class _Painter:
             name = a.replace("partition ", "partition\n").replace("-coordinator", "\ncoordinator")
             if a == OTHERS:
                 name = "others\n(see below)"
+            elif a in self.unborn:
+                name += "\n(starts later)"
             lines = name.split("\n")
             size = TEXT_PX["label"]
             while max(text_width(s, size, True) for s in lines) > self.col - 6 and \
@@ -256,7 +267,7 @@ class _Painter:
             text = "\n".join(lines[-3:])
             _, h = text_size(text, size, True)
             self.d.text(x, TOP - 6 - h + size, text, size=size, anchor="middle",
-                        weight="bold")
+                        weight="bold", color=MUTED if a in self.unborn else INK)
 
     def _lines(self) -> None:
         ends: dict[str, float] = {}
@@ -278,6 +289,8 @@ class _Painter:
                         if a in (s.src, s.dst) and s.step <= self.step), default=None)
                 for a in self.x if a.startswith("app-") and "#" in a}
         for a, x in self.x.items():
+            if a in self.unborn:  # a restarted instance that does not exist yet
+                continue
             y0 = starts.get(a, born.get(a) or TOP) if "#" in a else TOP
             y1 = ends.get(a, self.bottom)
             self.d.line(x, y0, x, y1, stroke=GREY if a != OTHERS else "#c8cdd0",
@@ -288,6 +301,9 @@ class _Painter:
         assert x0 is not None and x1 is not None
         y1 = self.y[a.step]
         y0 = max(min(self.after(a.sent_step), y1 - 8), TOP)
+        for by, before in self.break_at:  # sent after the gap began: start under its line
+            if before < a.t0 and y0 < by + 12 < y1:
+                y0 = by + 12
         if a.lost:
             x1, y1 = x0 + (x1 - x0) / 2, y0 + (y1 - y0) / 2
         return x0, y0, x1, y1

@@ -199,9 +199,14 @@ def _row_marks(p: PartitionState, st: ProtocolState, views: list[ReaderView]) ->
     return list(dict.fromkeys(marks))
 
 
+#: A newest committed transaction at most this long is kept whole in a long row.
+WHOLE_TXN = 6
+
+
 def _newest_committed_txn(cells: list[Cell]) -> list[int]:
-    """The records of the newest committed transaction, newest first (what a long row keeps
-    whole after its pointers, open and aborted runs and duplicates)."""
+    """The records of the newest committed transaction, newest first, if it is short (what
+    a long row keeps whole after its pointers, open and aborted runs and duplicates: 06d's
+    torn transaction); of a longer one its last and first records."""
     for k in range(len(cells) - 1, -1, -1):
         c = cells[k]
         if c.control == "COMMIT":
@@ -211,7 +216,7 @@ def _newest_committed_txn(cells: list[Cell]) -> list[int]:
                     cells[j].pid == c.pid and cells[j].status == "committed":
                 run.append(cells[j].offset)
                 j -= 1
-            return run
+            return run if len(run) <= WHOLE_TXN else [run[0], run[-1]]
     return []
 
 
@@ -279,12 +284,18 @@ def _draw_sink(d: Drawing, st: ProtocolState, y: float) -> float:
     d.text(8, y + 14, "sink table (the external database)", size=TEXT_PX["name"],
            weight="bold")
     y += 22
-    shown = rows[-SINK_ROWS:]
+    # the repeated rows first (the fault), then the newest, in the table's order
+    repeats = [k for k, r in enumerate(rows) if r.copy > 1][:SINK_ROWS]
+    newest = [k for k in range(len(rows) - 1, -1, -1) if k not in repeats]
+    keep = sorted(repeats + newest[:SINK_ROWS - len(repeats)])
+    shown = [rows[k] for k in keep]
     if len(rows) > len(shown):
-        d.text(8, y + 12, f"({len(rows) - len(shown)} earlier rows not shown)",
-               size=TEXT_PX["small"], color=MUTED)
+        every = len(repeats) == sum(r.copy > 1 for r in rows)
+        d.text(8, y + 12, f"({len(rows) - len(shown)} other rows not shown"
+               + (f"; all {len(repeats)} repeated rows are" if repeats and every else "")
+               + ")", size=TEXT_PX["small"], color=MUTED)
         y += 17
-    colw = 200.0
+    colw = (d.width - 16 - 3 * 6) / 4  # four columns that end inside the picture
     for k, r in enumerate(shown):
         x = 8 + (k % 4) * (colw + 6)
         yy = y + (k // 4) * 26
