@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eoslib.protocol_state import states
+from eoslib.result import client_line
 from eoslib.viz.captions import caption, step_title
 from eoslib.viz.lamport import LamportView
 from eoslib.viz.logview import log_picture
@@ -59,7 +60,8 @@ _PAGE = Path(__file__).with_name("animate_page.html")
 def render_html(result: Result) -> str:
     """The whole HTML document for ``result``."""
     payload = json.dumps(frames(result), separators=(",", ":")).replace("</", "<\\/")
-    title = f"{result.scenario} (seed {result.seed}, {result.messages} messages)"
+    title = (f"{result.scenario} (seed {result.seed}, {result.messages} messages; "
+             f"{client_line(result.config)})")
     page = _PAGE.read_text(encoding="utf-8")
     return (page.replace("__TITLE__", html.escape(title))
             .replace("__PAYLOAD__", payload))

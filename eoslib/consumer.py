@@ -191,6 +191,8 @@ class Consumer(ConsumerCoordinator, Fetcher):
             kernel.run_until(self._wait_fetching if self._fetching else self._wait_idle,
                              deadline - kernel.now)
         self._last_poll = kernel.now
+        if not out:
+            return out
         events, out = out, [m for m in out if m._error is None]  # EOF events are no records
         if out:
             self.stats["polled"] += len(out)
@@ -206,14 +208,19 @@ class Consumer(ConsumerCoordinator, Fetcher):
         return events
 
     def _wait_idle(self) -> bool:
-        """What ends a poll's wait: a rebalance, data, or the consumer's end."""
-        return self._pending_assignment is not None or self._has_data() \
-            or not (self.alive and not self.closed)
+        """What ends a poll's wait: a rebalance, data, or the consumer's end (checked after
+        every event: the buffers are read inline)."""
+        if self._pending_assignment is not None or not (self.alive and not self.closed):
+            return True
+        buffers = self._buffers
+        for tp in self._assignment:
+            if buffers.get(tp):
+                return True
+        return False
 
     def _wait_fetching(self) -> bool:
         """As :meth:`_wait_idle`, or every fetch in flight answered (fetch again)."""
-        return self._pending_assignment is not None or self._has_data() \
-            or not (self.alive and not self.closed) or not self._fetching
+        return not self._fetching or self._wait_idle()
 
     def _poll_data(self, out: list[Message]) -> dict[str, Any] | None:
         """The structured part of a poll's trace event: what was handed out, and the
@@ -359,7 +366,7 @@ class Consumer(ConsumerCoordinator, Fetcher):
 
 def poll_meta(out: list[Message]) -> dict[str, Any]:
     """The history's ``writers`` (and ``headers``, when a record has any) of a poll."""
-    meta: dict[str, Any] = {"writers": [list(m._writer) if m._writer else None for m in out]}
+    meta: dict[str, Any] = {"writers": [list(w) if (w := m._writer) else None for m in out]}
     if any(m._headers is not None for m in out):
         meta["headers"] = [m._headers for m in out]
     return meta

@@ -77,7 +77,8 @@ class ConsumerCoordinator:
             self._pending_assignment = (generation, parts)
 
     def _heartbeat(self, member_id: str) -> None:
-        if not self._alive() or member_id != self.member_id or not self._joined:
+        if not (self.alive and not self.closed) or member_id != self.member_id \
+                or not self._joined:
             return
         assert self.group_id is not None
         if self.kernel.now - self._last_poll > self.config["max.poll.interval.ms"]:

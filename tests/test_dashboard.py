@@ -424,3 +424,14 @@ def test_a_caption_counts_copies_beyond_two() -> None:
     most = max(len(o) for p in st.partitions.values() for o in p.duplicates().values())
     assert most > 2
     assert f"at two to {most} offsets" in summary_caption(r, st)
+
+
+def test_the_counts_line_shows_every_anomaly_the_verdict_names() -> None:
+    """10b's acks=1 failover: the verdict names inconsistent_offsets, which no count holds."""
+    d = Dashboard("leader-failover", ["acks", "seed"],
+                  {"acks": "1", "enable.idempotence": False, "min.insync.replicas": 2,
+                   "seed": 1, "messages": 50})
+    named = d.result.report.failures()
+    text = re.sub(r"<[^>]+>", "", d.counts_html.value)
+    assert "inconsistent_offsets" in named and "inconsistent offsets: 1" in text, (named, text)
+    assert d.counts_text == text

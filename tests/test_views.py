@@ -339,3 +339,14 @@ def test_a_narrow_row_keeps_the_newest_committed_transaction_whole() -> None:
     r = run_scenario("delayed-end-txn", seed=1, config={"transaction.version": 2})
     texts = _texts(log_view(r))
     assert all(f"m{i}-draft" in texts for i in range(5, 10)), texts
+
+
+def test_the_sink_table_shows_its_repeated_rows_first() -> None:
+    """03's at-least-once crash before the commit: the repeats are early rows (m20..m29), the
+    table shows only ten rows, and they must be the repeats, not the newest."""
+    r = run_scenario("at-most-once", seed=1, config={"delivery": "at-least-once"},
+                     faults={"crash_step": "before_commit"})
+    texts = _texts(log_view(r))
+    repeats = [t for t in texts if "REPEAT" in t]
+    assert len(repeats) == r.counts["processed_twice"] == 10, texts
+    assert any("all 10 repeated rows are" in t for t in texts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import defaultdict
@@ -22,7 +23,14 @@ def vkey(v: Any) -> Hashable:
 
 def natural(x: Any) -> tuple[Any, ...]:
     """Sort key putting 'm2' before 'm10'."""
-    parts = re.split(r"(\d+)", str(x))
+    if type(x) is int and x >= 0:  # a partition: what the split below gives for its digits
+        return ((1, 0, ""), (0, x, ""), (1, 0, ""))
+    return _natural(str(x))
+
+
+@functools.lru_cache(maxsize=4096)  # the same ids and values are sorted again and again
+def _natural(text: str) -> tuple[Any, ...]:
+    parts = re.split(r"(\d+)", text)
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
 
 
@@ -117,7 +125,7 @@ class Index:
         for op in history:
             f, v = op.f, op.value
             if f == "send":
-                if not self._wanted(v.get("topic")):
+                if topics is not None and v.get("topic") not in topics:
                     continue
                 self.sends.append(op)
                 off = offset_of(v.get("offset"))
@@ -131,7 +139,7 @@ class Index:
                 wanted = False
                 for i, rec in enumerate(v.get("records") or ()):
                     topic, partition, offset, value = rec[:4]
-                    if self._wanted(topic) and offset_of(offset) is not None:
+                    if (topics is None or topic in topics) and offset_of(offset) is not None:
                         w = writers[i] if i < len(writers) else None
                         self.reads.append(Read(op, topic, partition, offset, value,
                                                tuple(w) if w else None,

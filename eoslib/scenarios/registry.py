@@ -98,7 +98,6 @@ def split_config(config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, A
     prod: dict[str, Any] = {}
     cons: dict[str, Any] = {}
     course = dict(COURSE_KEYS)
-    known = set(PRODUCER) | set(CONSUMER) | set(COURSE_KEYS) | set(FAULT_FIELDS)
     for k, v in config.items():
         if k in COURSE_KEYS:
             course[k] = coerce(COURSE_SCHEMA[k], v)
@@ -109,6 +108,7 @@ def split_config(config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, A
         elif k in CONSUMER:
             cons[k] = v
         else:
+            known = set(PRODUCER) | set(CONSUMER) | set(COURSE_KEYS) | set(FAULT_FIELDS)
             hint = did_you_mean(k, known)
             if k in FAULT_FIELDS:
                 hint = " (a fault: pass it in faults=..., or with --set on the command line)"

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from eoslib.viz.controls import CONTROLS, ControlSpec, check_controls
-from eoslib.viz.frame import TEXT_KEYS, Frame, frame_of, make_frame
+from eoslib.viz.frame import TEXT_KEYS, Frame, also_failed, frame_of, make_frame
+from eoslib.viz.palette import pretty
 from eoslib.viz.params import default_run, split_params
 from eoslib.viz.players import TimelinePlayer, _Shows, run_line
 from eoslib.viz.plots import counts_text
@@ -200,7 +201,10 @@ class Dashboard(_Shows):
     @property
     def counts_text(self) -> str:
         """The counts line as plain text: ``"duplicates: 3 · lost: 0 · ..."``."""
-        return "" if self.result is None else counts_text(self.result, TEXT_KEYS)
+        if self.result is None:
+            return ""
+        also = "".join(f" · {pretty(k)}: {v}" for k, v in also_failed(self.result).items())
+        return counts_text(self.result, TEXT_KEYS) + also
 
     def _static(self) -> dict[str, Any]:
         return {"image/svg+xml": self.frame_now.pictures["log"]} if self.frame_now else {}

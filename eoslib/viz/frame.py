@@ -30,6 +30,16 @@ if TYPE_CHECKING:
 TEXT_KEYS = (*ANOMALY_KEYS, "retries", "txn_committed", "txn_aborted")
 #: Counts drawn as bars.
 BAR_KEYS = (*ANOMALY_KEYS, "retries")
+#: The checker's anomaly names the counts above already show (as ``duplicates``...).
+SHOWN_ANOMALIES = frozenset({"duplicate", "lost", "aborted_read", "uncommitted_read",
+                             "processed_twice", "reordered", "fenced"})
+
+
+def also_failed(result: Result) -> dict[str, int]:
+    """The anomalies that make the verdict NOT OK and that no count shows (e.g.
+    ``inconsistent_offsets``, ``torn_txn``): name -> count, for the counts line."""
+    report = result.report
+    return {n: report.count(n) for n in report.failures() if n not in SHOWN_ANOMALIES}
 
 _PATTERN = {"//": "diag", "xx": "cross", "..": "dots", "\\\\": "diag", "++": "cross",
             "--": "diag", "||": "diag", "oo": "dots"}
@@ -54,6 +64,7 @@ class Frame:
     caption: str = ""
     error: str | None = None
     note: str = ""
+    also: dict[str, int] = field(default_factory=dict)  # see also_failed
     _pics: dict[str, Picture] = field(default_factory=dict, repr=False)
 
     @property
@@ -74,6 +85,9 @@ class Frame:
             shown = f"{v:g}" if isinstance(v, float) else str(v)
             parts.append(f'<span class="eoslib-count" data-key="{key}">'
                          f"<b>{html.escape(pretty(key))}</b>: {shown}</span>")
+        for key, v in self.also.items():  # what the verdict names and no count shows
+            parts.append(f'<span class="eoslib-count" data-key="{key}">'
+                         f"<b>{html.escape(pretty(key))}</b>: {v}</span>")
         return " · ".join(parts)
 
     def verdict_html(self, details: str = "") -> str:
@@ -142,7 +156,8 @@ def frame_of(result: Result, values: Mapping[str, Any] | None = None,
             f"around a pointer or a duplicate ({longest} in the longest)." if longest > 16
             else "")
     f = Frame(dict(values or {}), counts=dict(result.counts), verdict=verdict,
-              ok=bool(result.report.ok), caption=summary_caption(result, st), note=note)
+              ok=bool(result.report.ok), caption=summary_caption(result, st), note=note,
+              also=also_failed(result))
     for name, pic in (("log", log), ("messages", messages), ("counts", bars)):
         if pic is None:
             continue

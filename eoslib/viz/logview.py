@@ -284,10 +284,16 @@ def _draw_sink(d: Drawing, st: ProtocolState, y: float) -> float:
     d.text(8, y + 14, "sink table (the external database)", size=TEXT_PX["name"],
            weight="bold")
     y += 22
-    shown = rows[-SINK_ROWS:]
+    # the repeated rows first (the fault), then the newest, in the table's order
+    repeats = [k for k, r in enumerate(rows) if r.copy > 1][:SINK_ROWS]
+    newest = [k for k in range(len(rows) - 1, -1, -1) if k not in repeats]
+    keep = sorted(repeats + newest[:SINK_ROWS - len(repeats)])
+    shown = [rows[k] for k in keep]
     if len(rows) > len(shown):
-        d.text(8, y + 12, f"({len(rows) - len(shown)} earlier rows not shown)",
-               size=TEXT_PX["small"], color=MUTED)
+        every = len(repeats) == sum(r.copy > 1 for r in rows)
+        d.text(8, y + 12, f"({len(rows) - len(shown)} other rows not shown"
+               + (f"; all {len(repeats)} repeated rows are" if repeats and every else "")
+               + ")", size=TEXT_PX["small"], color=MUTED)
         y += 17
     colw = (d.width - 16 - 3 * 6) / 4  # four columns that end inside the picture
     for k, r in enumerate(shown):

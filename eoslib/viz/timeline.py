@@ -32,10 +32,10 @@ from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
 from eoslib.viz.palette import (
+    BLUE,
     INK,
     KIND_MARKERS,
     LINE_MARKERS,
-    NEUTRAL,
     is_line_marker,
     kind_marker,
     outcome_style,
@@ -55,6 +55,17 @@ LANE_FAMILIES: tuple[str, ...] = (
     "app",
     "sink",
 )
+
+#: The data path in the log view's colours (records appended: blue; transaction markers:
+#: black), the protocol's chatter (requests, answers, state changes...) in a lighter grey.
+KIND_COLOURS: dict[str, str] = {"append": BLUE, "marker": INK}
+CHATTER = "#9aa3ad"
+
+
+def kind_colour(kind: str) -> str:
+    """The colour of an unflagged event of ``kind`` (see :data:`KIND_COLOURS`)."""
+    return KIND_COLOURS.get(kind, CHATTER)
+
 
 #: At most this many flagged events get a text label (all of them keep their big marker).
 MAX_LABELS = 12
@@ -228,8 +239,9 @@ class TimelineView:
             self._idx[g] = [p[0] for p in pts]
             self._xy[g] = np.array([(p[1], p[2]) for p in pts], dtype=float).reshape(-1, 2)
             marker = kind_marker(kind)
-            style: dict[str, Any] = {"marker": marker, "zorder": 4 if flag else 2}
-            colour = outcome_style(flag).color if flag else NEUTRAL
+            style: dict[str, Any] = {"marker": marker, "zorder": 4 if flag else
+                                     3 if kind in KIND_COLOURS else 2}  # data over chatter
+            colour = outcome_style(flag).color if flag else kind_colour(kind)
             if marker in LINE_MARKERS:  # no face: colour the lines, never pass an edge colour
                 style.update(c=colour, linewidths=2.6 if flag else 1.6)
             elif flag:
@@ -309,7 +321,7 @@ class TimelineView:
                                                               if k in known else 0, k))
         for kind in kinds:
             marker = kind_marker(kind)
-            handles.append(Line2D([], [], marker=marker, color=NEUTRAL, ls="none", ms=7,
+            handles.append(Line2D([], [], marker=marker, color=kind_colour(kind), ls="none", ms=7,
                                   mew=1.5 if is_line_marker(marker) else 0.4, label=kind))
         for flag in dict.fromkeys(f for _, f in groups if f):
             handles.append(Line2D([], [], marker="o", ls="none", ms=10, mfc=outcome_style(
