@@ -145,7 +145,7 @@ class FaultPlan:
         """Build a plan from a dict of the fields above (unknown keys are an error)."""
         if isinstance(d, FaultPlan):
             return d
-        names = {f.name for f in fields(cls)} - {"explicit"}
+        names = _FIELD_SET if cls is FaultPlan else {f.name for f in fields(cls)} - {"explicit"}
         for k, v in (d or {}).items():
             if k not in names:
                 raise ConfigException(k, v, "Unknown fault" + did_you_mean(k, names)
@@ -170,6 +170,7 @@ class FaultPlan:
 
 #: the plan's fields in order, for :meth:`FaultPlan.to_json`
 _FIELDS = tuple(f.name for f in fields(FaultPlan) if f.name != "explicit")
+_FIELD_SET = frozenset(_FIELDS)
 
 
 class FaultInjector:

@@ -16,7 +16,8 @@ OPTIONAL = ("widget_update_p50_ms", "widget_update_p95_ms",  # None when skipped
             "widget_update_logview_p50_ms", "widget_update_logview_p95_ms")
 VIEWS = ("state_view_step_p50_ms", "state_view_step_p95_ms", "explore_schedules_per_s",
          "explore_eos_2_faults_s", "explore_eos_2_faults_schedules",
-         "explore_eos_2_faults_peak_mb", "explore_run_ms", "explore_fork_ms")
+         "explore_eos_2_faults_peak_mb", "explore_run_ms", "explore_fork_ms",
+         "explore_schedules_per_cpu_s", "explore_eos_2_faults_cpu_s")
 
 
 def test_quick_bench_ends_with_a_json_summary(capsys: pytest.CaptureFixture[str]) -> None:
@@ -36,6 +37,7 @@ def test_quick_bench_ends_with_a_json_summary(capsys: pytest.CaptureFixture[str]
         assert summary[key] is None or summary[key] > 0, (key, summary[key])
     assert summary["explore_eos_2_faults_schedules"] >= 300  # 556 when written (librdkafka)
     assert summary["explore_eos_3_faults_s"] is None  # quick: up to 3 and 4 are skipped
+    assert summary["explore_eos_3_faults_cpu_s"] is None
     assert summary["explore_eos_4_faults_s"] is None and summary["explore_client"]
     assert "explorer (one core, client" in out and "process snapshot (fork)" in out
     from eoslib.scenarios import SCENARIOS

@@ -26,6 +26,12 @@ What the grader guarantees
   directory, not the network; it sees only its own processes, none of its capabilities,
   and everything it starts ends with it. Nothing a submission does (module attributes,
   ``sys.modules``, files, environment, threads, patched eoslib) survives into the next.
+* A judge grades one answer and ends. A plain-data answer (a configuration, a number: no
+  code) is graded by the question's seeded runs alone, so within one grading session the
+  same answer to the same question gets the verdict a judge already gave it
+  (``EOSLIB_GRADING_VERDICT_CACHE=0`` judges every answer afresh); an answer with code is
+  judged afresh every time. Measure questions' expected numbers are computed once, in the
+  warm interpreter, before any judge is forked.
 * Each submission is graded from a private copy of the file; a submission that kills its
   worker (possible only without the sandbox) loses only itself.
 * One question's crash, time-out, ``sys.exit``/``os._exit``, memory bomb (address space
