@@ -72,6 +72,7 @@ class Producer(Accumulator, Sender, TransactionManager):
         self._on_wire: dict[int, ProducerBatch] = {}
         self._next_seq: dict[TP, int] = {}
         self._last_acked_seq: dict[TP, int] = {}
+        self._acked_msgid: dict[TP, int] = {}  # librdkafka rktp_eos.acked_msgid (seq_no)
         self._unsettled = 0  # messages produced but not yet completed
         self._callbacks: list[tuple[DeliveryCallback, KafkaError | None, Message]] = []
         self._seq_no = 0
@@ -108,7 +109,7 @@ class Producer(Accumulator, Sender, TransactionManager):
         """Queue a record for ``topic``. Returns at once; the outcome arrives through
         ``on_delivery(err, msg)`` during a later ``poll()`` or ``flush()``."""
         self._check_not_closed()
-        if self.txn_id:
+        if self.txn_id or self.txn_state == "FATAL_ERROR":
             self._check_produce()
         tp = (topic, self._choose_partition(topic, key, partition))
         self._append(tp, key, value, on_delivery or callback, _headers(headers))

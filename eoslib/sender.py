@@ -25,7 +25,11 @@ broker thread's produce path (``rdkafka_broker.c``, ``rdkafka_request.c``) and
   up to ``retry.backoff.max.ms`` (``backoff.py``); then the delivery fails;
 * ``acks=0`` does not wait for the broker at all;
 * an idempotent producer without ``transactional.id`` gets its producer id from any broker
-  and bumps its own epoch after a sequence gap (KIP-360).
+  and bumps its own epoch after a sequence gap (KIP-360);
+* librdkafka's idempotent producer answers OUT_OF_ORDER_SEQUENCE_NUMBER by the request's
+  position (fatal for the head-of-line or a rewound one; re-enqueued with an epoch bump for
+  a later one) and reports earlier queued messages delivered when a later request is acked
+  (implicit acks): ``sender_rdk_idempotence.py``.
 """
 
 from __future__ import annotations
@@ -39,15 +43,15 @@ from eoslib.backoff import rdk_jitter, retry_backoff_ms
 from eoslib.config import request_timeout_ms
 from eoslib.errors import KafkaError
 from eoslib.messages import Message
+from eoslib.sender_rdk_idempotence import SEQ_SPACE, RdkIdempotence
 
-SEQ_SPACE = 2147483648  # sequences wrap from Integer.MAX_VALUE to 0
 RETRIABLE = {"NOT_LEADER_OR_FOLLOWER", "REQUEST_TIMED_OUT", "NOT_ENOUGH_REPLICAS",
              "NOT_ENOUGH_REPLICAS_AFTER_APPEND", "UNKNOWN_TOPIC_OR_PART"}
 ABORTABLE = {"INVALID_PRODUCER_EPOCH", "INVALID_TXN_STATE", "OUT_OF_ORDER_SEQUENCE_NUMBER",
              "TRANSACTION_ABORTABLE", "UNKNOWN_PRODUCER_ID", "_MSG_TIMED_OUT"}
 
 
-class Sender:
+class Sender(RdkIdempotence):
     """Mixin of :class:`~eoslib.producer.Producer` (whose state it uses): turns queued
     batches into produce requests and handles their answers."""
 
@@ -73,6 +77,9 @@ class Sender:
                 return  # wait for in-flight requests before bumping the epoch
             self._bump_epoch()
         now = self._now()
+        if self.txn_state == "FATAL_ERROR" and not self.txn_id:
+            self._hold_after_fatal(now)
+            return
         linger = self.config["linger.ms"]
         max_inflight = self.config["max.in.flight.requests.per.connection"]
         for tp, q in self._queue.items():
@@ -244,6 +251,8 @@ class Sender:
                     self._last_acked_seq[b.tp] = last
             if resp.get("duplicate"):
                 self.stats["duplicates_acked"] += 1
+            if self.client == "librdkafka" and self.idempotent and b.msgs:
+                self._implicit_acks(b)
             self.kernel.emit(self.lane, "ack", f"offset {resp['base_offset']}"
                              + (" (duplicate: original offset)" if resp.get("duplicate") else ""),
                              ref=b.id)
@@ -270,20 +279,15 @@ class Sender:
             b.msgs = []
             return
         retriable = err in RETRIABLE
+        if err == "OUT_OF_ORDER_SEQUENCE_NUMBER" and self.idempotent and \
+                self.client == "librdkafka" and b.base_seq >= 0:
+            self._rdk_out_of_order(b, err)
+            return
         if err == "OUT_OF_ORDER_SEQUENCE_NUMBER" and self.idempotent:
             # an earlier batch of this partition is still unsettled: retry in order
             earlier = any(x.base_seq >= 0 and x.base_seq < b.base_seq
                           for x in self._queue.get(b.tp, ())) or self._inflight_tp.get(b.tp, 0)
             retriable = bool(earlier)
-            if not earlier and self.txn_id and self.client == "librdkafka" and \
-                    b.base_seq > self._last_acked_seq.get(b.tp, -1) + 1:
-                # librdkafka, a sequence after the next expected ("skipped sequence numbers",
-                # r > 0 in rd_kafka_handle_idempotent_Produce_error): re-enqueued for a
-                # later retry; the transaction fails abortable with an epoch bump, and the
-                # purge that follows reports it _PURGE_QUEUE (seen on Kafka 4.1.1)
-                self._queue[b.tp].appendleft(b)
-                self._on_txn_batch_failed(err)
-                return
             if not earlier and not self.txn_id:
                 # the Java client retries every OOOS of an idempotent producer; when the
                 # batch is the next one after the last acknowledged (a real gap: the broker
@@ -298,15 +302,7 @@ class Sender:
             # exponential backoff up to retry.backoff.max.ms (eoslib/backoff.py)
             backoff = retry_backoff_ms(self.config, b.attempts, self.sim.client_rng, jitter)
             b.ready_at = self._now() + backoff
-            q = self._queue[b.tp]
-            # retries go back in sequence (creation) order, ahead of newer batches
-            pos = 0
-            created = b.created
-            for x in q:
-                if x.created > created or x is b:
-                    break
-                pos += 1
-            q.insert(pos, b)
+            self._requeue(b)  # in sequence (creation) order, ahead of newer batches
             self.kernel.schedule(backoff, self._kick)
             return
         if retriable and self._now() - b.created >= self.config["delivery.timeout.ms"]:
@@ -315,6 +311,16 @@ class Sender:
         self._finish(b, KafkaError(err, txn_requires_abort=self.txn_id is not None
                                    and err in ABORTABLE), -1, outcome=outcome)
         self._after_final_failure(b, err)
+
+    def _requeue(self, b: ProducerBatch) -> None:
+        """Put a failed batch back in sequence (creation) order, ahead of newer batches."""
+        q = self._queue[b.tp]
+        pos = 0
+        for x in q:
+            if x.created > b.created or x is b:
+                break
+            pos += 1
+        q.insert(pos, b)
 
     def _after_final_failure(self, b: ProducerBatch, err: str) -> None:
         """A batch failed for good: the transaction hears of it; a librdkafka idempotent

@@ -229,7 +229,9 @@ WRONG: list[tuple[str, str, Any, tuple[str, ...]]] = [
     ("ex02.q1", "no setting", {}, ("duplicate",)),
     ("ex02.q1", "no retries", {"retries": 0}, ("never reached the topic",)),
     ("ex02.q2", "always append", lambda e, b: APPEND, ("returned append", "Trace excerpt")),
-    ("ex02.q2", "ignores epochs", _check_ignoring_epochs, ("edge case", "epoch")),
+    # caught by a plain reorder run since librdkafka bumps its own epoch after "skipped
+    # sequence numbers" (rd_kafka_handle_idempotent_Produce_error, r > 0)
+    ("ex02.q2", "ignores epochs", _check_ignoring_epochs, ("incoming epoch 1", "epoch")),
     ("ex03.q3", "commit first", {"delivery": "at-most-once"}, ("never processed",)),
     ("ex04.q2", "idempotence only", {"enable.idempotence": True}, ("duplicate",)),
     ("ex01.q3", "the first copies", _EX01_FIRST_COPIES, ("first write",)),

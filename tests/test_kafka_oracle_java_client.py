@@ -128,13 +128,15 @@ def test_invalid_producer_epoch_from_produce(client) -> None:
     assert len(ends) == 1 and len(bumps) == 1
 
 
-@pytest.mark.parametrize("client", CLIENTS)
-def test_disallow_commit_allow_abort_on_produce_failure(client) -> None:
+def test_disallow_commit_allow_abort_on_produce_failure() -> None:
     """testDisallowCommitOnProduceFailure / testAllowAbortOnProduceFailure: a produce failing
     OUT_OF_ORDER_SEQUENCE_NUMBER cancels the commit with an exception; the abort succeeds
-    and bumps the epoch (Java: EndTxn then InitProducerId(epoch + 1); librdkafka: an
-    epoch bump after the abort, rd_kafka_idemp_drain_epoch_bump), and the producer is
-    ready for the next transaction."""
+    and bumps the epoch (Java: EndTxn then InitProducerId(epoch + 1)), and the producer is
+    ready for the next transaction. (librdkafka: the same answer to its head-of-line
+    request is fatal, rd_kafka_handle_idempotent_Produce_error r == 0;
+    tests/test_rules_librdkafka_out_of_order.py, and 0105 do_test_out_of_order_seq for the
+    abortable r > 0 case in tests/test_kafka_oracle_librdkafka.py.)"""
+    client = "java"
     sim, p = _in_txn(client, tv="1")
     e0 = p.epoch
     push_errors(sim, "Produce", "OUT_OF_ORDER_SEQUENCE_NUMBER")

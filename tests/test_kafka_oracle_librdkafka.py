@@ -422,3 +422,52 @@ def test_0103_fenced_txn(client, produce_after_fence) -> None:
                           False, False, True)
     assert p1.txn_state == "FATAL_ERROR"
     assert sim.read_all("mytopic") == []
+
+
+def test_0105_out_of_order_seq_makes_the_transaction_abortable() -> None:
+    """0105 do_test_out_of_order_seq (#3575): with three single-message requests in flight
+    answered NOT_LEADER_FOR_PARTITION, NOT_LEADER_FOR_PARTITION, OUT_OF_ORDER_SEQUENCE_NUMBER
+    (r > 0: "skipped sequence numbers"), the transaction becomes abortable, not fatal:
+    produce() fails _STATE, commit_transaction() fails abortable, the abort succeeds and
+    the next transaction commits (rd_kafka_idemp_drain_epoch_bump ->
+    rd_kafka_txn_set_abortable_error_with_bump)."""
+    sim, p = new_producer("librdkafka", **{"batch.num.messages": 1})
+    p.init_transactions(30)
+    p.begin_transaction()
+    p.produce("mytopic", value="hi")  # the seeding message
+    p.flush(30)
+    push_errors(sim, "Produce", "NOT_LEADER_OR_FOLLOWER", "NOT_LEADER_OR_FOLLOWER",
+                "OUT_OF_ORDER_SEQUENCE_NUMBER")
+    for _ in range(3):
+        p.produce("mytopic", value="hi")
+    sim.sleep(5000)
+    err = error_of(lambda: p.produce("mytopic", value="hi"))
+    assert err is not None and err.name() == "_STATE"
+    err = error_of(lambda: p.commit_transaction(30))
+    assert err is not None and not err.fatal() and err.txn_requires_abort()
+    p.abort_transaction(30)
+    p.begin_transaction()
+    p.produce("mytopic", value="hi")
+    p.commit_transaction(30)
+    assert p.txn_state == "READY"
+
+
+def test_0144_refused_head_then_out_of_order_is_not_fatal() -> None:
+    """0144 do_test_idempo_possibly_persisted_not_causing_fatal_error (its second half):
+    five single-message requests in flight, the first answered NOT_ENOUGH_REPLICAS and the
+    rest OUT_OF_ORDER_SEQUENCE_NUMBER (r > 0): "producer recovers without fatal errors":
+    the epoch is bumped once they are all answered and all ten messages are delivered."""
+    from eoslib import Simulation
+    sim = Simulation(seed=0)
+    sim.create_topic("mytopic", 1)
+    p = sim.Producer({"enable.idempotence": True, "batch.num.messages": 1, "linger.ms": 0})
+    errs: list = []
+    for i in range(5):
+        p.produce("mytopic", value=i, on_delivery=lambda e, m: errs.append(e))
+    p.flush(30)
+    push_errors(sim, "Produce", "NOT_ENOUGH_REPLICAS", *["OUT_OF_ORDER_SEQUENCE_NUMBER"] * 4)
+    for i in range(5, 10):
+        p.produce("mytopic", value=i, on_delivery=lambda e, m: errs.append(e))
+    assert p.flush(30) == 0
+    assert errs == [None] * 10 and p.txn_state != "FATAL_ERROR" and p.epoch == 1
+    assert [v for _, _, v in sim.read_all("mytopic")] == list(range(10))

@@ -194,10 +194,10 @@ def test_rule4_idempotent_retry_after_lost_response_is_deduplicated():
     assert any(ev["kind"] == "dedup" for ev in sim.trace)
 
 
-def _refusing_run(seed, idempotent):
+def _refusing_run(seed, idempotent, client="librdkafka"):
     sim = Simulation(seed=seed, faults={"error_prob": 0.2})
     sim.create_topic("t", 1)
-    p = sim.Producer({"enable.idempotence": idempotent, "linger.ms": 0,
+    p = sim.Producer({"enable.idempotence": idempotent, "linger.ms": 0, "client": client,
                       "max.in.flight.requests.per.connection": 5})
     acked = []
     for i in range(20):
@@ -231,11 +231,23 @@ def test_rule4_max_in_flight_above_one_without_idempotence_can_reorder():
     assert _values(sim) == list(range(20))
 
 
-def test_idempotent_producer_with_refused_batches_never_duplicates():
+@pytest.mark.parametrize("client", ["librdkafka", "java"])
+def test_idempotent_producer_with_refused_batches_never_duplicates(client):
+    implicit = 0
     for seed in range(5):
-        log, acked = _refusing_run(seed, idempotent=True)
+        log, acked = _refusing_run(seed, idempotent=True, client=client)
         assert len(set(log)) == len(log)
-        assert set(acked) <= set(log)
+        missing = sorted(set(acked) - set(log))
+        if client == "java":
+            assert not missing
+        else:
+            # librdkafka: a refused FIRST request (the broker has no state for the producer
+            # yet, so it appends the next request at any sequence) is implicitly acked by
+            # the next ack (rd_kafka_dr_implicit_ack; tests/test_rules_librdkafka_out_of_
+            # order.py): reported delivered, never written
+            assert missing == [] or missing == list(range(len(missing))), (seed, missing)
+            implicit += bool(missing)
+    assert client == "java" or implicit > 0
 
 
 def test_idempotent_producer_never_reorders_even_if_its_first_batch_is_refused():
