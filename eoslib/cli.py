@@ -16,58 +16,13 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
+from eoslib.cli_settings import FAULT_FIELDS, parse_set, split_faults
 from eoslib.errors import ConfigException, KafkaException
-from eoslib.faults import FaultPlan
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, no usage dump
         self.exit(2, f"eoslib: error: {message}\n")
-
-
-def _parse_set(items: Sequence[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items:
-        if "=" not in item:
-            raise ConfigException("--set", item, "Expected key=value, e.g. "
-                                  "--set enable.idempotence=false")
-        k, v = item.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
-
-
-FAULT_FIELDS = {f for f in FaultPlan.__dataclass_fields__}
-
-
-def _split_faults(settings: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``--set`` takes Kafka keys and fault plan fields alike; faults go to the plan."""
-    config: dict[str, Any] = {}
-    faults: dict[str, Any] = {}
-    for k, v in settings.items():
-        if k in FAULT_FIELDS:
-            faults[k] = _fault_value(k, v)
-        else:
-            config[k] = v
-    return config, faults
-
-
-def _fault_value(key: str, v: str) -> Any:
-    default = FaultPlan.__dataclass_fields__[key].default
-    try:
-        if key in ("apis", "lose_responses", "drop", "kill", "crash_points"):
-            parts = [x for x in v.split(",") if x]
-            return tuple(int(x) for x in parts) if key == "lose_responses" else tuple(parts)
-        if key == "crash_step":
-            return None if v in ("", "none", "None") else v
-        if key == "crash_at":
-            return None if v in ("", "none") else int(v)
-        if isinstance(default, bool):
-            return v.lower() in ("1", "true", "yes", "on")
-        if isinstance(default, int):
-            return int(v)
-        return float(v)
-    except ValueError:
-        raise ConfigException(key, v, f"Expected a {type(default).__name__}") from None
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
@@ -88,7 +43,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigException("--seed", args.seed, "Expected a whole number >= 0")
     if args.messages is not None and args.messages < 1:
         raise ConfigException("--messages", args.messages, "Expected a whole number >= 1")
-    config, faults = _split_faults(_parse_set(args.set))
+    config, faults = split_faults(parse_set(args.set))
     result = run_scenario(args.scenario, seed=args.seed, messages=args.messages,
                           config=config, faults=faults)
     if args.json:
@@ -115,7 +70,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
     if args.messages is not None and not 1 <= args.messages <= 200:
         raise ConfigException("--messages", args.messages, "Expected a whole number from 1 "
                               "to 200 (a played run should stay readable)")
-    config, faults = _split_faults(_parse_set(args.set))
+    config, faults = split_faults(parse_set(args.set))
     result = run_scenario(args.scenario, seed=args.seed, messages=args.messages,
                           config=config, faults=faults)
     try:

@@ -409,16 +409,7 @@ def _batch_status(p: Any, b: Any) -> str:
     return "committed" if decided else "open"
 
 
-# What a consumer is handed, and what became of an answer (one idea, its own module).
-from eoslib.protocol_readers import (  # noqa: E402
-    READER_FATES,
-    ReaderView,
-    answer_fate,
-    reader_view,
-    readers,
-)
-
-__all__ = ["READER_FATES", "STATUSES", "Cell", "PartitionState", "ProducerState",
-           "ProtocolState", "ReaderView", "SinkRow", "TxnState", "answer_fate",
-           "consumer_isolation", "first_step", "fold", "reader_view", "readers",
+__all__ = ["STATUSES", "Cell", "PartitionState", "ProducerState",
+           "ProtocolState", "SinkRow", "TxnState",
+           "consumer_isolation", "first_step", "fold",
            "state_at", "state_of_simulation", "states"]

@@ -108,7 +108,7 @@ def split(argv: Sequence[str]) -> tuple[list[str], list[list[str]]]:
 
 def plan_of(argv: Sequence[str]) -> Plan:
     """The :class:`Plan` a command line asks for (ConfigException naming a bad option)."""
-    from eoslib.cli import _split_faults
+    from eoslib.cli_settings import split_faults
 
     head, progs = split(argv)
     a = parser().parse_args(head)
@@ -128,7 +128,7 @@ def plan_of(argv: Sequence[str]) -> Plan:
                                   "drop=produce.response.1")
         k, v = item.split("=", 1)
         settings[k.strip()] = v.strip()
-    config, faults = _split_faults(settings)
+    config, faults = split_faults(settings)
     if config:
         key = next(iter(config))
         raise ConfigException("--fault", key, "Expected a fault-plan field (drop, kill, "

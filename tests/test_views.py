@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from eoslib.protocol_state import answer_fate, first_step, fold, reader_view, state_at, states
+from eoslib.protocol_readers import answer_fate, reader_view
+from eoslib.protocol_state import first_step, fold, state_at, states
 from eoslib.scenarios import SCENARIOS, run_scenario
 from eoslib.viz import StepPlayer, caption, lamport_picture, log_view, show_moment
 from eoslib.viz.captions import explain

@@ -41,7 +41,7 @@ def _table(ex: Exploration) -> str:
 
 def cmd_explore(args: argparse.Namespace) -> int:
     """Explore every fault placement of a scenario; print a table or JSON."""
-    from eoslib.cli import _parse_set, _split_faults
+    from eoslib.cli_settings import parse_set, split_faults
 
     if args.app is not None:  # -- shim (issue 22 §4): a confluent-kafka program
         from eoslib.explore.app import cmd_app
@@ -52,7 +52,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
         raise ConfigException("scenario", "", "Expected a scenario name or --app PROGRAM")
 
-    config, faults = _split_faults(_parse_set(args.set))
+    config, faults = split_faults(parse_set(args.set))
     if faults:
         from eoslib.errors import ConfigException
 

@@ -142,7 +142,7 @@ def arrow_actors(trace: list[TraceEvent]) -> set[str]:
 
 def _fates(trace: list[TraceEvent]) -> dict[int, str]:
     """Step of each answer that was held -> ``"held"`` (in one pass, backwards): the next
-    event of its batch is a timeout (:func:`eoslib.protocol_state.answer_fate`)."""
+    event of its batch is a timeout (:func:`eoslib.protocol_readers.answer_fate`)."""
     nxt: dict[str, str] = {}  # batch ref -> the kind of its next event (seen from the end)
     out: dict[int, str] = {}
     for ev in reversed(trace):

@@ -4,7 +4,7 @@
 (:func:`eoslib.protocol_state.state_at`) and returns a :class:`Said`: the sentence, and the
 facts it states (offsets, HW/LSO, producer id and epoch, whether an answer reached the
 producer, positions, committed offsets). Every fact comes from the state or from what the
-trace holds about the event (:func:`eoslib.protocol_state.answer_fate`), so a caption never
+trace holds about the event (:func:`eoslib.protocol_readers.answer_fate`), so a caption never
 says "no answer" while an answer arrived; ``tests/test_views.py`` checks every fact of every
 step of every scenario against the state. :func:`caption` is the sentence alone: the one
 every view (the step player, the HTML player, :func:`eoslib.viz.stepper.show_moment`)
@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from eoslib.protocol_state import ProtocolState, answer_fate, fold, reader_view, readers
+from eoslib.protocol_readers import answer_fate, reader_view, readers
+from eoslib.protocol_state import ProtocolState, fold
 from eoslib.result import client_line
 
 if TYPE_CHECKING:

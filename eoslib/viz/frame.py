@@ -21,7 +21,8 @@ from eoslib.viz.column import MAX_WIDTH_PX, TEXT_PX
 from eoslib.viz.logview import log_picture
 from eoslib.viz.palette import ANOMALY_KEYS, INK, outcome_style, pretty
 from eoslib.viz.params import split_params
-from eoslib.viz.svg import Drawing, Picture, text_width
+from eoslib.viz.svg import Drawing, Picture
+from eoslib.viz.textmetrics import text_width
 
 if TYPE_CHECKING:
     from eoslib.result import Result

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 from eoslib.viz.arrows import ARROW_KINDS, Arrow, actor, actor_order, arrow_actors, arrows
 from eoslib.viz.column import MAX_WIDTH_PX, TEXT_PX
 from eoslib.viz.palette import BLUE, GREY, INK, ORANGE, RED, SLATE
-from eoslib.viz.svg import Box, Drawing, Picture, text_size, text_width
+from eoslib.viz.svg import Box, Drawing, Picture
+from eoslib.viz.textmetrics import text_size, text_width
 
 if TYPE_CHECKING:
     from eoslib.result import Result

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from eoslib.protocol_state import Cell, PartitionState
 from eoslib.viz.column import TEXT_PX
-from eoslib.viz.svg import Box, Drawing, text_width
+from eoslib.viz.svg import Box, Drawing
+from eoslib.viz.textmetrics import text_width
 
 #: Cells kept at the start of an elided row (the rest are the newest and the marked ones).
 HEAD_CELLS = 4

@@ -7,7 +7,7 @@ transaction orange, dotted and marked ``?``, aborted records grey, cross-hatched
 marked ``lost``. A value stored at two offsets is outlined in red in both places, joined by
 an arc, its repeat marked ``2nd``; a record written by a retried request is marked ``↻``.
 Under each row: the high watermark (HW) and the last stable offset (LSO). Under that, one
-row per consumer reading the partition (:func:`eoslib.protocol_state.reader_view`): the
+row per consumer reading the partition (:func:`eoslib.protocol_readers.reader_view`): the
 records it was handed (✓), those it has not polled yet (grey), aborted records a
 read_committed reader skips (struck through), markers it never gets (—), the wall it stops at
 (the LSO under an open transaction, or the HW), its position and its group's committed
@@ -23,19 +23,13 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
-from eoslib.protocol_state import (
-    Cell,
-    PartitionState,
-    ProtocolState,
-    ReaderView,
-    reader_view,
-    readers,
-    state_at,
-)
+from eoslib.protocol_readers import ReaderView, reader_view, readers
+from eoslib.protocol_state import Cell, PartitionState, ProtocolState, state_at
 from eoslib.viz.column import MAX_WIDTH_PX, TEXT_PX
 from eoslib.viz.logrow import Row, cell_value, labels_on_lines
 from eoslib.viz.palette import BLUE, GREY, INK, ORANGE, RED, SLATE
-from eoslib.viz.svg import Drawing, Picture, text_size, text_width
+from eoslib.viz.svg import Drawing, Picture
+from eoslib.viz.textmetrics import text_size, text_width
 
 #: Arcs are drawn for at most this many duplicated values (every copy is outlined anyway).
 MAX_ARCS = 4

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import io
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 from matplotlib import font_manager, ft2font
@@ -26,8 +26,18 @@ from matplotlib.patches import BoxStyle
 from matplotlib.path import Path
 from matplotlib.transforms import Affine2D
 
-if TYPE_CHECKING:
-    from eoslib.viz.svg import Picture
+from eoslib.viz.textmetrics import text_width
+
+
+class Drawn(Protocol):
+    """What the raster needs of a drawing (:class:`eoslib.viz.svg.Picture` is one): its size
+    in CSS px, the operations it was drawn with, and its SVG text (the cache key)."""
+
+    width: float
+    height: float
+    ops: list[tuple[str, dict[str, Any]]]
+    svg: str
+
 
 _HATCH = {"dots": "..", "cross": "xx", "diag": "//"}
 _HATCH_INK = (1 / 3, 1 / 3, 1 / 3, 1.0)  # #555555
@@ -191,10 +201,8 @@ def _rect_path(o: dict[str, Any]) -> Path:
     return Path([(x, y), (x + w, y), (x + w, y + h), (x, y + h), (x, y)], closed=True)
 
 
-def render(pic: Picture, scale: float = 2.0) -> bytes:
+def render(pic: Drawn, scale: float = 2.0) -> bytes:
     """PNG bytes of ``pic`` at ``scale`` pixels per CSS pixel (not cached)."""
-    from eoslib.viz.svg import text_width
-
     cv = _Canvas(pic.width, pic.height, scale)
     for kind, o in pic.ops:
         if kind == "rect":
@@ -224,7 +232,7 @@ def render(pic: Picture, scale: float = 2.0) -> bytes:
     return cv.png()
 
 
-def to_png(pic: Picture, scale: float = 2.0) -> bytes:
+def to_png(pic: Drawn, scale: float = 2.0) -> bytes:
     """PNG bytes of ``pic`` at ``scale`` pixels per CSS pixel; the same SVG at the same
     scale is drawn once (the last 64 are kept)."""
     key = (pic.svg, float(scale))

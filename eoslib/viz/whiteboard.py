@@ -24,7 +24,8 @@ from eoslib.protocol_state import fold, states
 from eoslib.viz.column import MAX_WIDTH_PX, TEXT_PX
 from eoslib.viz.logview import log_picture
 from eoslib.viz.palette import BLUE, GREY, INK, LIGHT_BLUE, ORANGE, PURPLE, RED, TAN
-from eoslib.viz.svg import Drawing, Picture, text_width
+from eoslib.viz.svg import Drawing, Picture
+from eoslib.viz.textmetrics import text_width
 
 MUTED = "#5b6070"
 
