@@ -14,7 +14,7 @@ from typing import Any
 
 from eoslib.backoff import retry_backoff_ms
 from eoslib.config import request_timeout_ms
-from eoslib.errors import KafkaError, KafkaException
+from eoslib.errors import KafkaError, KafkaException, timed_out_name
 from eoslib.messages import TopicPartition
 
 TP = tuple[str, int]
@@ -169,7 +169,7 @@ class ConsumerCoordinator:
                 if java:
                     parts = ", ".join(f"{t}-{p}" for t, p in keys)
                     raise KafkaException(KafkaError(
-                        "REQUEST_TIMED_OUT", f"Timeout of {limit:g}ms "
+                        timed_out_name(self.client), f"Timeout of {limit:g}ms "
                         f"expired before the last committed offset for partitions [{parts}] "
                         "could be determined. Try tuning default.api.timeout.ms larger to "
                         "relax the threshold.", retriable=True))
@@ -289,7 +289,8 @@ class ConsumerCoordinator:
             # Java: "Timeout of 60000ms expired before successfully committing offsets";
             # librdkafka: the last attempt's _TIMED_OUT
             raise KafkaException(KafkaError(
-                "_TIMED_OUT", f"Timeout of {self.config['default.api.timeout.ms']}ms expired "
+                timed_out_name(self.client),
+                f"Timeout of {self.config['default.api.timeout.ms']}ms expired "
                 "before successfully committing offsets" if java else
                 f"OffsetCommit failed after {attempts[0]} attempts: Local: Timed out",
                 retriable=True))

@@ -166,3 +166,14 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest choice, or an empty string."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def timed_out_name(client: str) -> str:
+    """The name of an API call's timeout, per client. librdkafka: its local ``_TIMED_OUT``.
+    Java: ``org.apache.kafka.common.errors.TimeoutException``, named as the simulator names
+    every Java exception that has a Kafka error code: by the code ``Errors.forException``
+    gives it (``REQUEST_TIMED_OUT(7, ..., TimeoutException::new)``, Errors.java), which is
+    also what the real Java driver records (eoslib/real/java/Driver.java ``error``).
+    (Java exceptions without a code, such as IllegalStateException, keep librdkafka's
+    nearest local name, ``_STATE``.)"""
+    return "REQUEST_TIMED_OUT" if client == "java" else "_TIMED_OUT"

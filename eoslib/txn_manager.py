@@ -38,7 +38,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eoslib.accumulator import TP
-from eoslib.errors import KafkaError, KafkaException
+from eoslib.errors import KafkaError, KafkaException, timed_out_name
 from eoslib.messages import TopicPartition
 from eoslib.txn_errors import classify
 from eoslib.txn_state import BLOCK_FOREVER_MS, JAVA_STATES, TxnOp, TxnState
@@ -212,6 +212,10 @@ class TransactionManager(TxnState):
         if not self._wait(op, deadline):
             self._ops.pop(api, None)  # librdkafka gives up (rd_kafka_buf_retry is refused)
             err = self._last_retriable or "_TIMED_OUT"
+            if self.client == "java":  # TransactionalRequestResult.await: TimeoutException
+                raise KafkaException(KafkaError(
+                    timed_out_name(self.client), "Timeout expired while awaiting "
+                    "AddOffsetsToTxn", retriable=True))
             raise KafkaException(KafkaError(
                 "_TIMED_OUT" if err == "REQUEST_TIMED_OUT" else err,
                 f"Failed to add offsets to transaction: {err}", retriable=True))

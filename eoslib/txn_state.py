@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eoslib.backoff import retry_backoff_ms
-from eoslib.errors import KafkaError, KafkaException
+from eoslib.errors import KafkaError, KafkaException, timed_out_name
 from eoslib.txn_errors import classify, fenced_name, wire_error
 
 BLOCK_FOREVER_MS = 300_000.0  # librdkafka's infinite API timeout, as the simulation cuts it
@@ -127,14 +127,15 @@ class TxnState:
 
     def _timed_out(self, api: str, what: str, init_err: str | None = None) -> KafkaException:
         """The retriable error of a call whose request is still running: calling the same
-        API again resumes it."""
+        API again resumes it (Java: a TimeoutException, REQUEST_TIMED_OUT:
+        ``errors.timed_out_name``)."""
         self._pending_api = api
         if self.client == "librdkafka" and init_err:
             return KafkaException(KafkaError(
                 init_err, f"Failed to initialize Producer ID: {init_err}", retriable=True))
         msg = ("Timed out waiting for operation to finish, retry call to resume"
                if self.client == "librdkafka" else f"Timeout expired while awaiting {what}")
-        return KafkaException(KafkaError("_TIMED_OUT", msg, retriable=True))
+        return KafkaException(KafkaError(timed_out_name(self.client), msg, retriable=True))
 
     # --------------------------------------------------------------- requests
     def _retry_backoff(self, request: str, err: str | None, retry: int = 1) -> float:

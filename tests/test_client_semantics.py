@@ -236,3 +236,17 @@ def test_request_timeout_is_per_client() -> None:
     assert request_timeout_ms(validate("producer", {"socket.timeout.ms": 1000})) == 1000
     assert request_timeout_ms(validate("producer", {"client": "java",
                                                     "request.timeout.ms": 1000})) == 1000
+
+
+@pytest.mark.parametrize("client", ["librdkafka", "java"])
+def test_every_producer_of_a_scenario_speaks_the_runs_client(client: str) -> None:
+    """``transaction-timeout``'s other writer follows the run's client (it was always
+    librdkafka). Their defaults tell them apart: Java's producer is idempotent by default
+    (ProducerConfig enable.idempotence=true: it gets a producer id), librdkafka's is not
+    (CONFIGURATION.md enable.idempotence=false: its batches carry pid -1)."""
+    from eoslib.scenarios import run_scenario
+
+    r = run_scenario("transaction-timeout", seed=0, config={"client": client})
+    pids = {ev["data"]["pid"] for ev in r.trace
+            if ev["lane"] == "other-writer" and ev["kind"] == "send"}
+    assert pids and (min(pids) >= 0) == (client == "java"), pids

@@ -300,7 +300,8 @@ def test_java_retry_after_timeout_and_the_other_call(commit) -> None:
     same, other = ((p.commit_transaction, p.abort_transaction) if commit
                    else (p.abort_transaction, p.commit_transaction))
     err = error_of(lambda: same(0.1))
-    assert err.name() == "_TIMED_OUT" and err.retriable()
+    # TimeoutException, named by Errors.forException (errors.timed_out_name)
+    assert err.name() == "REQUEST_TIMED_OUT" and err.retriable()
     bad = error_of(lambda: other(5))
     assert bad.name() == "_STATE" and not bad.retriable()
     assert "timed out and must be retried" in bad.str()

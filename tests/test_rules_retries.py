@@ -71,7 +71,8 @@ def test_java_commit_sync_retries_until_default_api_timeout_then_times_out() -> 
     with pytest.raises(KafkaException) as ei:
         c.commit(asynchronous=False)
     err = ei.value.error
-    assert err.name() == "_TIMED_OUT" and err.retriable() and "5000ms" in err.str()
+    # TimeoutException, named by Errors.forException (errors.timed_out_name)
+    assert err.name() == "REQUEST_TIMED_OUT" and err.retriable() and "5000ms" in err.str()
     assert sim.now - t0 == pytest.approx(5000, abs=1)
     # attempts at 0-1.0 s, ~1.1-2.1, ~2.3-3.3, ~3.7-4.7; the next backoff (~800 ms) ends
     # past the 5 s timer, so the loop ends ("while (timer.notExpired())") and sends no more

@@ -78,7 +78,8 @@ def _txn_timeout(s: Setup) -> Outcome:
         "transaction.abort.timed.out.transaction.cleanup.interval.ms"] + 1000
     sim.kernel.emit(p.lane, "crash", f"producer stalls {stall:.0f} ms", flag="crash")
     deadline = sim.now + stall
-    other = sim.Producer({"client.id": "other-writer", "linger.ms": 0})
+    # the other writer speaks the run's client (it used to be librdkafka always)
+    other = sim.Producer({"client": p.client, "client.id": "other-writer", "linger.ms": 0})
     i = 0
     while sim.now < deadline:  # other writers' records queue up behind the open txn
         other.produce("out", value=f"o{i}")
