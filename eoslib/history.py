@@ -41,6 +41,8 @@ second incarnation of ``app-1`` after a restart, ``"verifier"`` for the final re
 ``committed``   ``group``, ``offsets``: ``[topic, partition, offset]``: a group's committed
                 offsets (or a sink's stored ones, group ``sink NAME``) as a reader asked at
                 the end: the inputs below them were consumed.
+``seek``        ``topic``, ``partition``, ``offset``: the process moved its consumer (e.g.
+                back to the committed offset after an abort); a re-read after it is asked for.
 ``note``        free-form ``text``; ignored by the checker.
 ==============  ==========================================================================
 
@@ -57,7 +59,7 @@ from typing import Any, NamedTuple
 
 OUTCOMES = ("ok", "fail", "info")
 KINDS = ("send", "poll", "commit", "txn_end", "sink_write", "crash", "fenced", "committed",
-         "note")
+         "note", "seek")
 
 
 class Op(NamedTuple):

@@ -332,6 +332,19 @@ def test_nonmonotonic_poll_across_and_within_polls() -> None:
     assert "app-1 got in-0 offset 1 after already getting offset 2" in str(r)
 
 
+def test_a_re_read_after_the_processs_own_seek_is_not_nonmonotonic() -> None:
+    h = History()
+    poll(h, 0, "app-1", [["in", 0, 0, "a"], ["in", 0, 1, "b"]])
+    h.record(1, "app-1", "seek", "ok", topic="in", partition=0, offset=0)  # the rewind
+    poll(h, 2, "app-1", [["in", 0, 0, "a"], ["in", 0, 1, "b"]])  # asked for: fine
+    h.record(3, "app-1", "seek", "ok", topic="in", partition=1, offset=0)  # another partition
+    poll(h, 4, "app-1", [["in", 0, 1, "b"]])  # no seek on in-0 since offset 1: flagged
+    r = check(h)
+    assert_only(r, nonmonotonic_poll=1)
+    (ex,) = r.anomalies["nonmonotonic_poll"].examples
+    assert (ex["offset"], ex["after_offset"]) == (1, 1)
+
+
 def test_reordered_uses_seq_no_when_present() -> None:
     h = History()
     # seq_no 1 was retried after seq_no 2 succeeded: completion order 2, 1; log order 2, 1.

@@ -117,6 +117,8 @@ class Index:
         self.covered: dict[tuple[Any, Any, Any], Op] = {}
         self.sink_writes: list[Op] = []
         self.fenced: list[Op] = []
+        #: (process, topic, partition) -> history indexes of the process's seeks on it
+        self.seeks: dict[tuple[str, Any, Any], list[int]] = defaultdict(list)
         #: (topic, partition) -> the highest offset a group committed (or a sink stored)
         #: by the end, from ``committed`` ops: inputs below it were consumed
         self.consumed: dict[tuple[Any, Any], int] = {}
@@ -154,6 +156,8 @@ class Index:
                 txn_ends[(op.process, v.get("txn_seq"))].append(op)
             elif f == "sink_write":
                 self.sink_writes.append(op)
+            elif f == "seek":
+                self.seeks[(op.process, v.get("topic"), v.get("partition"))].append(op.index)
             elif f == "fenced":
                 self.fenced.append(op)
                 dead.add(op.process)

@@ -77,8 +77,10 @@ formatter("uncommitted_read")(lambda e: (
 def nonmonotonic_poll(ix: Index) -> Anomaly:
     """``nonmonotonic_poll``: a process (one incarnation) was handed, for a partition, an
     offset at or below the highest it had already received (earlier in the same poll, or in
-    an earlier poll). Count: (poll, partition) pairs."""
+    an earlier poll), with no seek of its own on that partition in between (a seek, e.g. the
+    rewind after an abort, starts the count again). Count: (poll, partition) pairs."""
     highest: dict[tuple[str, Any, Any], int] = {}
+    since: dict[tuple[str, Any, Any], int] = {}  # history index of the read that set it
     out = Collector("nonmonotonic_poll")
     flagged: set[tuple[Any, Any]] = set()
     current = None
@@ -88,12 +90,15 @@ def nonmonotonic_poll(ix: Index) -> Anomaly:
             current, flagged = op, set()
         key = (op.process, t, p)
         hi = highest.get(key)
+        if hi is not None and key in ix.seeks and any(
+                since[key] < s < op.index for s in ix.seeks[key]):
+            hi = None  # the process sought since: reading again is what it asked for
         if hi is not None and o <= hi and (t, p) not in flagged:
             flagged.add((t, p))
             out.add(1, {"process": op.process, "topic": t, "partition": p, "offset": o,
                         "after_offset": hi, "poll_index": op.index})
         if hi is None or o > hi:
-            highest[key] = o
+            highest[key], since[key] = o, op.index
     return out.anomaly()
 
 

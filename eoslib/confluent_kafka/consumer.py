@@ -278,6 +278,10 @@ class Consumer(core_consumer.Consumer):
         off = self._absolute(key, partition.offset) if key in self._assignment else 0
         super().seek(TopicPartition(partition.topic, partition.partition,
                                     off if off is not None else 0))
+        sim = self._backend.sim  # the checker's nonmonotonic_poll: a re-read after a seek
+        sim.history.record(sim.now, sim.process_name(self), "seek", "ok",
+                           topic=partition.topic, partition=partition.partition,
+                           offset=off if off is not None else 0)
 
     @api("store_offsets")
     def store_offsets(self, message: Message | None = None,

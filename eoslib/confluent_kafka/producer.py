@@ -49,6 +49,15 @@ class Producer(core_producer.Producer):
                                  handled.get("queue.buffering.max.messages", 100000))
         self._reported_fatal = False
         self._backend.adopt(self)
+        # a program may make a new producer in the same process (e.g. after an abort): go on
+        # numbering its transactions and messages, as the checker keys a transaction by
+        # (process, txn_seq) and orders a process's sends by seq_no
+        sim, me = self._backend.sim, self._backend.sim.process_name(self)
+        mine = [op.value for op in sim.history if op.process == me]
+        self.txn_seq = max((v["txn_seq"] for v in mine if v.get("txn_seq") is not None),
+                           default=-1)
+        self._seq_no = max((v["seq_no"] for v in mine if v.get("seq_no") is not None),
+                           default=0)
 
     # ----------------------------------------------------------------- produce
     @api("produce")

@@ -193,6 +193,38 @@ def plot_comparison(cmp: Comparison, *, figsize: tuple[float, float] | None = No
     return fig
 
 
+#: The widest line :func:`format_blocks` aims for: a notebook's ~880 px column in monospace.
+BLOCK_WIDTH = 88
+
+
+def format_blocks(rows: list[dict[str, Any]], width: int = BLOCK_WIDTH) -> str:
+    """The comparison rows as narrow plain text: one block per experiment and client, one
+    line per setting (agree, setting, result), the result once when the simulation and
+    Kafka print the same, else both on two lines; a result that does not fit goes on its
+    own line. :func:`eoslib.real.compare.format_table` is the wide one-line-per-row form."""
+    lines = ["agree  setting: result (one result: the simulation and Kafka print the same)"]
+    cells = compare.table_rows(rows)
+    pads: dict[tuple[str, str], int] = {}
+    for exp, client, setting, *_ in cells:
+        pads[(exp, client)] = max(pads.get((exp, client), 0), len(setting))
+    block = None
+    for exp, client, setting, sim, real, agree in cells:
+        if (exp, client) != block:
+            block = (exp, client)
+            lines.append(f"{exp} · {client}")
+        pad = pads[block]
+        results = [sim] if sim == real else [f"simulation: {sim}", f"real Kafka: {real}"]
+        head = f"  {agree:<3}  {setting:<{pad}}  "
+        if len(head) + max(len(r) for r in results) > width:
+            head, indent = f"  {agree:<3}  {setting}", " " * 9
+            lines.append(head.rstrip())
+            lines += [indent + r for r in results]
+            continue
+        lines.append(head + results[0])
+        lines += [" " * len(head) + r for r in results[1:]]
+    return "\n".join(lines)
+
+
 def show_comparison(
     *,
     live: bool | None = None,
@@ -215,7 +247,7 @@ def show_comparison(
         n = sum(1 for r in cmp.rows if r["agree"] is None)
         print(f"Not compared here ({n} rows, shown as '-'): " + ", ".join(missing))
     print()
-    print(compare.format_table(cmp.rows))
+    print(format_blocks(cmp.rows))
     fig = plot_comparison(cmp)
     try:
         from IPython import get_ipython

@@ -33,12 +33,8 @@ def main(args):
         "isolation.level": "read_committed",
         "enable.partition.eof": True,
     })
-    producer = Producer({
-        "bootstrap.servers": args.brokers,
-        "transactional.id": args.transactional_id,
-    })
+    producer = new_producer(args)
     consumer.subscribe([args.input])
-    producer.init_transactions()
     at_end = set()
     while True:
         msgs = consumer.consume(num_messages=10, timeout=1.0)
@@ -68,6 +64,21 @@ def main(args):
                 raise
             producer.abort_transaction()
             rewind(consumer)  # the aborted batch is read again
+            del producer  # destroyed now (CPython), before its successor starts
+            producer = new_producer(args)  # a new epoch: no sequence number is reused
+    consumer.close()
+
+
+def new_producer(args):
+    """A transactional producer; its init_transactions() gets the transactional.id a new
+    epoch, so the broker starts its sequence numbers afresh (librdkafka keeps the epoch
+    after an abort and may reuse the sequence of a purged retry)."""
+    producer = Producer({
+        "bootstrap.servers": args.brokers,
+        "transactional.id": args.transactional_id,
+    })
+    producer.init_transactions()
+    return producer
 
 
 def rewind(consumer):
@@ -76,7 +87,6 @@ def rewind(consumer):
     for tp in consumer.committed(consumer.assignment()):
         start = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
         consumer.seek(TopicPartition(tp.topic, tp.partition, start))
-    consumer.close()
 
 
 if __name__ == "__main__":
