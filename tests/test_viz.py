@@ -445,3 +445,14 @@ def test_a_saved_sweep_progress_bar_says_what_it_was(monkeypatch) -> None:
     text = bar.box._repr_mimebundle_()["text/plain"]
     assert text == "[pipeline: seed: 6 runs; the progress bar shows while the cell runs]"
     bar.close()
+
+
+def test_wrap_px_breaks_names_at_their_joints_never_mid_word() -> None:
+    from eoslib.viz.textmetrics import text_width, wrap_px
+
+    assert wrap_px("__consumer_offsets-1", 90, 12, True) == ["__consumer_", "offsets-1"]
+    assert wrap_px("__consumer_offsets-1", 400, 12, True) == ["__consumer_offsets-1"]
+    lines = wrap_px("app-1#2 (starts later)", 90, 12, True)
+    assert "".join(lines).replace(" ", "") == "app-1#2(startslater)"
+    assert all(text_width(s, 12, True) <= 90 for s in lines)
+    assert wrap_px("transactional", 20, 12) == ["transactional"]  # no joint: kept whole

@@ -29,7 +29,7 @@ from eoslib.viz.arrows import ARROW_KINDS, Arrow, actor, actor_order, arrow_acto
 from eoslib.viz.column import MAX_WIDTH_PX, TEXT_PX
 from eoslib.viz.palette import BLUE, GREY, INK, ORANGE, RED, SLATE
 from eoslib.viz.svg import Box, Drawing, Picture
-from eoslib.viz.textmetrics import text_size, text_width
+from eoslib.viz.textmetrics import text_size, text_width, wrap_px
 
 if TYPE_CHECKING:
     from eoslib.result import Result
@@ -263,8 +263,7 @@ class _Painter:
                     size > TEXT_PX["small"]:
                 size -= 0.5
             if max(text_width(s, size, True) for s in lines) > self.col - 6:
-                lines = sum((textwrap.wrap(s, max(4, int((self.col - 6) / (size * 0.62))))
-                             for s in lines), [])
+                lines = sum((wrap_px(s, self.col - 6, size, True) for s in lines), [])
             text = "\n".join(lines[-3:])
             _, h = text_size(text, size, True)
             self.d.text(x, TOP - 6 - h + size, text, size=size, anchor="middle",
@@ -424,7 +423,8 @@ class _Painter:
                 self.d.rect(x - 5, y - 5, 10, 10, fill=ORANGE, stroke=INK, sw=1, rx=5,
                             box="marker", owner="now")
                 chars = max(12, int((self.d.width - x - 20) / (TEXT_PX["small"] * 0.62)))
-                label = "\n".join(textwrap.wrap(f"{ev['kind']}: {ev['label']}", chars)[:3])
+                label = "\n".join(textwrap.wrap(f"{ev['kind']}: {ev['label']}", chars,
+                                                break_long_words=False)[:3])
                 self._place(x, y, label, INK, True, owner="now")
 
     def _footer(self, drawn: list[Arrow]) -> None:
@@ -442,7 +442,8 @@ class _Painter:
         notes.append("Key: blue request, black answer, dashed retry, dotted held answer, "
                      "✕ lost, grey marker/fetch, orange: this step")
         chars = int((self.d.width - 12) / (TEXT_PX["small"] * 0.6))
-        text = "\n".join(sum((textwrap.wrap(n, chars) for n in notes), []))
+        text = "\n".join(sum((textwrap.wrap(n, chars, break_long_words=False)
+                              for n in notes), []))
         self.d.text(6, y + 4, text, size=TEXT_PX["small"], color=MUTED)
 
     def _alt(self, drawn: list[Arrow]) -> str:

@@ -57,3 +57,34 @@ def text_size(text: str, size: float, bold: bool = False) -> tuple[float, float]
     lines = text.split("\n")
     return (max(text_width(line, size, bold) for line in lines),
             size * (1 + LINE * (len(lines) - 1)) + 0.25 * size)
+
+
+_BREAK_AFTER = "_-#/.:= "
+
+
+def wrap_px(text: str, width: float, size: float, bold: bool = False) -> list[str]:
+    """``text`` broken into lines no wider than ``width`` px, only after a space or one of
+    ``_ - # / . : =`` (names such as ``__consumer_offsets-1`` break at their own joints, never
+    mid-word); a piece with no break point wider than ``width`` stays whole on its line."""
+    pieces, cur = [], ""
+    for ch in text:
+        cur += ch
+        if ch in _BREAK_AFTER and cur.strip(_BREAK_AFTER):  # never a piece of joints only
+            pieces.append(cur)
+            cur = ""
+    if cur:
+        if pieces and len(cur) <= 2:  # "offsets-1" keeps its short tail
+            pieces[-1] += cur
+        else:
+            pieces.append(cur)
+    lines: list[str] = []
+    line = ""
+    for piece in pieces:
+        if line and text_width((line + piece).rstrip(), size, bold) > width:
+            lines.append(line.rstrip())
+            line = piece.lstrip()
+        else:
+            line += piece
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines or [""]
