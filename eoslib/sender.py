@@ -334,7 +334,7 @@ class Sender(RdkIdempotence):
             self._bump_pending = True
 
     def _finish(self, b: ProducerBatch, err: KafkaError | None, base_offset: int, *,
-                outcome: str = "ok", callback: bool = True) -> None:
+                outcome: str = "ok", callback: bool = True, implicit: bool = False) -> None:
         topic, part = b.tp
         # the record's identity in the log (checker): producer id, epoch, sequence
         epoch = b.epoch if b.base_seq >= 0 else self.epoch
@@ -352,6 +352,8 @@ class Sender(RdkIdempotence):
                 value["headers"] = m.headers
             if b.earlier:
                 value["earlier"] = [[e, (s + i) % SEQ_SPACE] for e, s in b.earlier]
+            if implicit:  # reported delivered without an answer of its own (checker: lost?)
+                value["implicit_ack"] = True
             add(now, process, "send", result, value)
             if callback and m.cb is not None:
                 self._callbacks.append((m.cb, err, Message(topic, part, off, m.key, m.value, err,

@@ -137,7 +137,7 @@ class RdkIdempotence:
                 self.kernel.emit(self.lane, "ack", f"implicitly acked by a later batch: "
                                  f"{','.join(str(m.value) for m in x.msgs[:3])}"
                                  + ("..." if len(x.msgs) > 3 else ""), ref=x.id)
-                self._finish(x, None, -1)
+                self._finish(x, None, -1, implicit=True)
         last = b.msgs[-1].seq_no
         if last > self._acked_msgid.get(tp, 0):
             self._acked_msgid[tp] = last

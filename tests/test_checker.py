@@ -687,3 +687,28 @@ def test_in_the_simulation_a_read_of_a_dead_incarnations_copy_is_blamed_on_it() 
     assert_only(r, aborted_read=1)
     ex = r.anomalies["aborted_read"].examples[0]
     assert (ex["offset"], ex["writer"], ex["reader"]) == (0, "a", "consumer-1")
+
+
+def test_an_implicitly_acknowledged_send_in_no_log_is_lost_but_acks_0_is_not() -> None:
+    """librdkafka reports a refused first request's messages delivered when a later request
+    is acknowledged (rd_kafka_dr_implicit_ack; tests/test_rules_librdkafka_out_of_order.py):
+    such a send has no offset, yet it was acknowledged to the application, so a verifier's
+    read that misses it makes it ``lost``. An acks=0 send (also no offset) is never counted."""
+    from eoslib.scenarios import run_scenario
+
+    r = run_scenario("reorder", seed=0, messages=30, config={"enable.idempotence": True},
+                     faults={"error_prob": 0.3})
+    lost = r.report.anomalies["lost"]
+    assert lost.count == 4 and not r.report.ok
+    assert [e["value"] for e in lost.examples] == ["m0", "m1", "m2", "m3"]
+    assert all(e["implicit_ack"] and e["offset"] is None for e in lost.examples)
+    assert "implicitly acknowledged, no offset" in str(r)
+    java = run_scenario("reorder", seed=0, messages=30,
+                        config={"enable.idempotence": True, "client": "java"},
+                        faults={"error_prob": 0.3})
+    assert java.report.anomalies["lost"].count == 0
+    zero = run_scenario("reorder", seed=0, messages=30, config={"acks": "0"},
+                        faults={"error_prob": 0.3})
+    sends = [op for op in zero.history if op.f == "send"]
+    assert sends and all(op.value["offset"] is None for op in sends)
+    assert zero.report.anomalies["lost"].count == 0

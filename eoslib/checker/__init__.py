@@ -30,7 +30,9 @@ anomaly                  definition (and what ``count`` counts)
 ``lost``                 An acknowledged write (not transactional, or its transaction
                          committed) whose value no poll ever returned, although some poll
                          read that partition past its offset, or a ``verifier`` process
-                         read the partition. Count: such writes.
+                         read the partition; a send reported delivered with no offset
+                         (librdkafka's implicit ack) counts when a verifier read it; an
+                         ``acks=0`` send never does. Count: such writes.
 ``unseen``               Like ``lost``, but no poll covered the partition, so we cannot
                          tell: informational. Count: such writes.
 ``aborted_read``         (G1a) A poll returned a record whose write is invisible: its send

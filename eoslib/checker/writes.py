@@ -128,7 +128,11 @@ def _never_read(ix: Index) -> tuple[Collector, Collector]:
     for s in ix.sends:
         v = s.value
         t, p, off = v.get("topic"), v.get("partition"), offset_of(v.get("offset"))
-        if s.outcome != "ok" or off is None or ix.state(s) not in (PLAIN, COMMITTED):
+        # a send reported delivered with no offset of its own (librdkafka's implicit ack:
+        # a later request was acknowledged) is acknowledged too; acks=0 sends are not
+        implicit = off is None and bool(v.get("implicit_ack"))
+        if s.outcome != "ok" or (off is None and not implicit) \
+                or ix.state(s) not in (PLAIN, COMMITTED):
             continue
         mk = message_key(v.get("value"), v.get("headers"))
         if (t, mk) in read_msgs or (t, p, off, mk) in done:
@@ -136,8 +140,12 @@ def _never_read(ix: Index) -> tuple[Collector, Collector]:
         done.add((t, p, off, mk))
         example = {"value": v.get("value"), "topic": t, "partition": p, "offset": off,
                    "producer": s.process, "send_index": s.index}
+        if implicit:
+            example["implicit_ack"] = True
         if (t, p) in verified_tps or t in verified_topics:
             lost_c.add(1, {**example, "covered_by": "verifier"})
+        elif implicit:
+            unseen_c.add(1, example)  # no offset: only a verifier's full read can tell
         elif off < read_past.get((t, p), -1):
             lost_c.add(1, {**example, "covered_by": f"a poll up to offset {read_past[(t, p)]}"})
         else:
@@ -149,8 +157,11 @@ def _never_read(ix: Index) -> tuple[Collector, Collector]:
 def lost(ix: Index) -> Anomaly:
     """``lost``: an acknowledged write (not transactional, or its transaction committed)
     whose message (see ``duplicate``) no poll ever returned, although some poll read that
-    partition past its offset, or a ``verifier`` process read the partition. Count: such
-    writes."""
+    partition past its offset, or a ``verifier`` process read the partition. A write the
+    client reported delivered without an offset of its own (``implicit_ack``: librdkafka
+    acknowledges earlier messages when a later request is acknowledged) counts when a
+    verifier read its partition; an ``acks=0`` send is never acknowledged and never counts.
+    Count: such writes."""
     return _never_read(ix)[0].anomaly()
 
 
@@ -160,9 +171,16 @@ def unseen(ix: Index) -> Anomaly:
     return _never_read(ix)[1].anomaly()
 
 
+def _where(e: dict[str, Any]) -> str:
+    """Where a never-read write was acknowledged: its offset, or "implicitly" without one."""
+    if e["offset"] is None:
+        return f"{tp(e['topic'], e['partition'])} (implicitly acknowledged, no offset)"
+    return at(e)
+
+
 formatter("lost")(lambda e: (
-    f"value {e['value']!r} at {at(e)}, acknowledged to {e['producer']}, never read"))
-formatter("unseen")(lambda e: f"value {e['value']!r} at {at(e)}, never read")
+    f"value {e['value']!r} at {_where(e)}, acknowledged to {e['producer']}, never read"))
+formatter("unseen")(lambda e: f"value {e['value']!r} at {_where(e)}, never read")
 
 
 def reordered(ix: Index) -> Anomaly:
