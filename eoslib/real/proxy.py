@@ -17,6 +17,17 @@ connection. :meth:`FaultProxy.release_held` later delivers the held bytes to the
 fresh connection and reads the broker's error code from the answer: a request delayed in
 the network that arrives after its retry (the fault of KAFKA-17754 and KIP-890).
 
+On command (:meth:`FaultProxy.refuse_produce`) it *refuses* the N-th Produce request: the
+request never reaches the broker, and the proxy answers it as the broker answers a batch it
+refuses before appending it (:func:`eoslib.real.produce_wire.refusal`; NOT_ENOUGH_REPLICAS by
+default), once the client's next Produce request on that connection is on its way: the
+refused request is still in flight when the client sends the next one, as over a slow link.
+(A single broker cannot refuse NOT_ENOUGH_REPLICAS itself: Kafka's
+``Partition.effectiveMinIsr`` caps ``min.insync.replicas`` at the replica count, so a
+replication-factor-1 topic with ``min.insync.replicas=2`` takes acks=all writes; tried on
+Kafka 4.1.1, 2026-12-06. Not forwarding the request leaves the broker as a refusal does:
+nothing appended, no producer state.)
+
 It runs an asyncio loop in a background thread; use it as a context manager::
 
     with FaultProxy(listen_port=st.proxy_advertised_port,
@@ -31,8 +42,11 @@ from __future__ import annotations
 import asyncio
 import struct
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from eoslib.real.produce_wire import NOT_ENOUGH_REPLICAS, batches, refusal
 
 PRODUCE = 0  # api_key of a Produce request
 END_TXN = 26  # api_key of an EndTxn request
@@ -54,6 +68,40 @@ class ProxyStats:
     dropped_correlation_ids: list[int] = field(default_factory=list)
     by_api: dict[int, int] = field(default_factory=dict)  # api_key -> requests seen
     held: int = 0  # requests held back (not forwarded)
+    refused: int = 0  # Produce requests answered with an error by the proxy (not forwarded)
+    refused_correlation_ids: list[int] = field(default_factory=list)
+    not_refused: list[str] = field(default_factory=list)  # why a refusal was not possible
+    #: every Produce request's record batches (:func:`~eoslib.real.produce_wire.batches`),
+    #: each with ``request`` (its number, from 1) and ``refused`` (answered by the proxy)
+    produce_batches: list[dict[str, Any]] = field(default_factory=list)
+    api_versions: dict[int, set[int]] = field(default_factory=dict)  # api_key -> versions
+
+
+@dataclass
+class _Refusal:
+    """A refused request's answer, written once released and every earlier request of the
+    connection is answered (a broker answers a connection's requests in order)."""
+
+    answer: bytes
+    before: set[int]  # correlation ids forwarded earlier and not yet answered
+    released: bool = False
+
+
+@dataclass
+class _Conn:
+    """One client connection's bookkeeping, shared by its two directions."""
+
+    client: asyncio.StreamWriter
+    pending: dict[int, int] = field(default_factory=dict)  # correlation_id -> api_key
+    doomed: set[int] = field(default_factory=set)  # correlation_ids whose answer is lost
+    refusals: list[_Refusal] = field(default_factory=list)  # oldest first
+
+    def flush(self) -> None:
+        """Write every released refusal whose turn has come."""
+        while self.refusals and self.refusals[0].released and not self.refusals[0].before:
+            answer = self.refusals.pop(0).answer
+            if not self.client.is_closing():
+                self.client.write(answer)
 
 
 class FaultProxy:
@@ -67,6 +115,7 @@ class FaultProxy:
         self._drop_at: set[int] = set()  # produce request numbers (1-based) to lose
         self._hold_at: set[tuple[int, int]] = set()  # (api_key, request number) to hold
         self._held: list[bytes] = []  # held request frames, oldest first
+        self._refuse_at: dict[int, tuple[int, float]] = {}  # produce number -> (code, wait)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -94,6 +143,21 @@ class FaultProxy:
             raise ValueError("nth counts from 1")
         with self._lock:
             self._hold_at.add((api_key, self.stats.by_api.get(api_key, 0) + nth))
+
+    def refuse_produce(self, nth: int, error_code: int = NOT_ENOUGH_REPLICAS,
+                       wait: float = 1.0) -> None:
+        """Refuse the ``nth`` Produce request from now on (1 = the next one) with
+        ``error_code`` for each of its partitions: it is not forwarded, and the proxy answers
+        it as the broker answers a batch refused before it is appended. The answer is sent
+        when the client's next Produce request on that connection arrives (so both are in
+        flight), or after ``wait`` seconds, and never before the answers to earlier
+        requests (so not on a connection with an unanswered acks=0 Produce: it has none)."""
+        if nth < 1:
+            raise ValueError("nth counts from 1")
+        if wait < 0:
+            raise ValueError(f"wait must be >= 0 seconds, got {wait}")
+        with self._lock:
+            self._refuse_at[self.stats.produce_requests + nth] = (error_code, wait)
 
     @property
     def holding(self) -> int:
@@ -197,10 +261,9 @@ class FaultProxy:
             cwriter.close()
             self._tasks.discard(task)
             return
-        pending: dict[int, int] = {}  # correlation_id -> api_key, this connection
-        doomed: set[int] = set()  # correlation_ids whose response is to be lost
-        up = asyncio.ensure_future(self._requests(creader, bwriter, pending, doomed))
-        down = asyncio.ensure_future(self._responses(breader, cwriter, pending, doomed))
+        conn = _Conn(cwriter)
+        up = asyncio.ensure_future(self._requests(creader, bwriter, conn))
+        down = asyncio.ensure_future(self._responses(breader, conn))
         try:
             await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
@@ -216,17 +279,21 @@ class FaultProxy:
         self,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
-        pending: dict[int, int],
-        doomed: set[int],
+        conn: _Conn,
     ) -> None:
         """Client -> broker: note each request's api_key, forward it unchanged."""
         while True:
             frame = await _read_frame(reader)
             if frame is None:
                 return
-            api_key, _version, corr = struct.unpack_from(">hhi", frame, 4)
+            api_key, version, corr = struct.unpack_from(">hhi", frame, 4)
             self.stats.requests += 1
+            if api_key == PRODUCE:
+                for r in conn.refusals:  # the client's next Produce is on its way
+                    r.released = True
+                conn.flush()
             with self._lock:
+                self.stats.api_versions.setdefault(api_key, set()).add(version)
                 n = self.stats.by_api[api_key] = self.stats.by_api.get(api_key, 0) + 1
                 hold = (api_key, n) in self._hold_at
                 if hold:
@@ -235,37 +302,78 @@ class FaultProxy:
                     self.stats.held += 1
             if hold:
                 continue  # never forwarded now: the client waits, times out, retries
-            pending[corr] = api_key
             if api_key == PRODUCE:
                 with self._lock:
                     self.stats.produce_requests += 1
                     if self.stats.produce_requests in self._drop_at:
                         self._drop_at.discard(self.stats.produce_requests)
-                        doomed.add(corr)
+                        conn.doomed.add(corr)
+                    refuse = self._refuse_at.pop(self.stats.produce_requests, None)
+                    n_produce = self.stats.produce_requests
+                refused = refuse is not None and self._refuse(frame, corr, conn, *refuse)
+                self._note_batches(frame, n_produce, refused)
+                if refused:
+                    continue  # never forwarded
+            conn.pending[corr] = api_key
             writer.write(frame)
             await writer.drain()
 
     async def _responses(
         self,
         reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        pending: dict[int, int],
-        doomed: set[int],
+        conn: _Conn,
     ) -> None:
-        """Broker -> client: forward, except a doomed response, which ends the connection."""
+        """Broker -> client: forward, except a doomed response, which ends the connection;
+        then any refusal whose turn has come."""
+        writer = conn.client
         while True:
             frame = await _read_frame(reader)
             if frame is None:
                 return
             (corr,) = struct.unpack_from(">i", frame, 4)
-            pending.pop(corr, None)
-            if corr in doomed:
+            conn.pending.pop(corr, None)
+            for r in conn.refusals:
+                r.before.discard(corr)
+            if corr in conn.doomed:
                 self.stats.dropped += 1
                 self.stats.cut += 1
                 self.stats.dropped_correlation_ids.append(corr)
                 return  # the caller closes both sides: the client sees a dead connection
             writer.write(frame)
+            conn.flush()
             await writer.drain()
+
+    def _note_batches(self, frame: bytes, n: int, refused: bool) -> None:
+        try:
+            found = batches(frame)
+        except (ValueError, IndexError, struct.error):
+            return  # a layout not read here, or not a well-formed request: not noted
+        with self._lock:
+            self.stats.produce_batches += [{**b, "request": n, "refused": refused}
+                                           for b in found]
+
+    def _refuse(self, frame: bytes, corr: int, conn: _Conn, code: int, wait: float) -> bool:
+        """Queue the broker-like refusal of ``frame`` and release it after ``wait`` seconds
+        at the latest; False (noted in ``stats.not_refused``) for a layout not known here."""
+        try:
+            answer = refusal(frame, code)
+        except (ValueError, IndexError, struct.error) as e:
+            self.stats.not_refused.append(f"{type(e).__name__}: {e}")
+            return False
+        r = _Refusal(answer, set(conn.pending))
+        conn.refusals.append(r)
+        self.stats.refused += 1
+        self.stats.refused_correlation_ids.append(corr)
+        assert self._loop is not None
+        self._loop.call_later(wait, _release(r, conn))
+        return True
+
+
+def _release(r: _Refusal, conn: _Conn) -> Callable[[], None]:
+    def go() -> None:
+        r.released = True
+        conn.flush()
+    return go
 
 
 async def _read_frame(reader: asyncio.StreamReader) -> bytes | None:
