@@ -287,6 +287,16 @@ class TxnState:
                     and classify(self.client, "Produce", err) == "abortable_bump":
                 self._bump_on_abort = True
             return
+        if self.client == "librdkafka" and err == "_MSG_TIMED_OUT":
+            # the queue scan that times the message out asks for the drain and epoch bump
+            # with _TIMED_OUT, not the delivery report's _MSG_TIMED_OUT
+            # (rd_kafka_broker_produce_toppar -> rd_kafka_idemp_drain_epoch_bump(rk,
+            # RD_KAFKA_RESP_ERR__TIMED_OUT, "%d message(s) timed out on %s [%d]"),
+            # src/rdkafka_broker.c; checked on Kafka 4.1.1: tests/test_lessons_timed_out_retry.py)
+            self._set_abortable(KafkaError(
+                "_TIMED_OUT", "message(s) timed out: requires epoch bump",
+                txn_requires_abort=True), bump=True)
+            return
         self._error("Produce", err, "ProduceRequest failed")
 
     def _fail_queued(self, err: KafkaError, purge: bool = False) -> None:
