@@ -13,11 +13,10 @@ committed. The ``broker`` test runs the same on the session's real Kafka broker.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
-from test_rules_librdkafka_on_kafka import _dr, _read
+from test_rules_librdkafka_on_kafka import REAL_TXN_CONF, _dr, _read, lose_first_answer
 
 from eoslib import Simulation
 
@@ -65,17 +64,11 @@ def test_real_a_new_producer_after_the_abort_commits_the_next_record(kafka: Any)
     try:
         with FaultProxy(cluster.proxy_port, cluster.proxied_listener_port) as proxy:
             conf = {**cluster.base(via_proxy=True), "transactional.id": f"{pre}tx",
-                    "linger.ms": 0, "socket.timeout.ms": 5000,
-                    "retry.backoff.ms": 3000, "retry.backoff.max.ms": 3000,
-                    "transaction.timeout.ms": 30000, "message.timeout.ms": 30000}
+                    **REAL_TXN_CONF}
             p = Producer(conf)
             p.init_transactions(30)
             p.begin_transaction()
-            proxy.drop_produce_response(1)  # swallowed, the connection cut: "a" is appended
-            p.produce(topic, value=b"a", on_delivery=_dr(drs))
-            deadline = time.monotonic() + 10
-            while proxy.dropped == 0 and time.monotonic() < deadline:
-                p.poll(0.1)
+            lose_first_answer(proxy, p, topic, drs)
             p.poll(1.0)  # the cut fails the request; its retry backs off ~3 s
             p.abort_transaction(30)
             p.poll(0)

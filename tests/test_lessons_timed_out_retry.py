@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 import pytest
-from test_rules_librdkafka_on_kafka import _dr, _read
+from test_rules_librdkafka_on_kafka import _dr, _read, lose_first_answer
 
 from eoslib import Simulation
 
@@ -76,11 +76,7 @@ def test_real_a_timed_out_retry_bumps_the_epoch_and_nothing_is_lost(kafka: Any) 
                           "transactional.id": f"{pre}tx", "socket.timeout.ms": 5000})
             p.init_transactions(30)
             p.begin_transaction()
-            proxy.drop_produce_response(1)  # swallowed, the connection cut: "a" is appended
-            p.produce(topic, value=b"a", on_delivery=_dr(drs))
-            deadline = time.monotonic() + 10
-            while proxy.dropped == 0 and time.monotonic() < deadline:
-                p.poll(0.1)
+            lose_first_answer(proxy, p, topic, drs)
             end = time.monotonic() + 6  # past message.timeout.ms (4 s), before the retry
             while time.monotonic() < end:
                 p.poll(0.2)

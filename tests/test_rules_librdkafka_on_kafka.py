@@ -44,6 +44,24 @@ def _dr(out: list[tuple[str, int, str | None]]) -> Any:
     return cb
 
 
+#: the transactional producer of the lost-answer tests on the real broker: a 5 s request
+#: timeout, a 3 s retry backoff, transaction and message timeouts far away
+REAL_TXN_CONF = {"linger.ms": 0, "socket.timeout.ms": 5000, "retry.backoff.ms": 3000,
+                 "retry.backoff.max.ms": 3000, "transaction.timeout.ms": 30000,
+                 "message.timeout.ms": 30000}
+
+
+def lose_first_answer(proxy: Any, p: Any, topic: str,
+                      drs: list[tuple[str, int, str | None]]) -> None:
+    """Produce "a" through ``proxy`` with its answer swallowed and the connection cut (the
+    broker appended it); return once the proxy has dropped the answer."""
+    proxy.drop_produce_response(1)
+    p.produce(topic, value=b"a", on_delivery=_dr(drs))
+    deadline = time.monotonic() + 10
+    while proxy.dropped == 0 and time.monotonic() < deadline:
+        p.poll(0.1)
+
+
 def test_a_sim_the_next_record_reuses_a_purged_retrys_sequence_and_is_lost() -> None:
     sim = Simulation(seed=1)
     sim.create_topic("t", partitions=1)
@@ -141,16 +159,10 @@ def test_a_real_librdkafka_loses_the_record_that_reuses_a_purged_retrys_sequence
     try:
         with FaultProxy(cluster.proxy_port, cluster.proxied_listener_port) as proxy:
             p = Producer({**cluster.base(via_proxy=True), "transactional.id": f"{pre}tx",
-                          "linger.ms": 0, "socket.timeout.ms": 5000,
-                          "retry.backoff.ms": 3000, "retry.backoff.max.ms": 3000,
-                          "transaction.timeout.ms": 30000, "message.timeout.ms": 30000})
+                          **REAL_TXN_CONF})
             p.init_transactions(30)
             p.begin_transaction()
-            proxy.drop_produce_response(1)  # swallowed, the connection cut: "a" is appended
-            p.produce(topic, value=b"a", on_delivery=_dr(drs))
-            deadline = time.monotonic() + 10
-            while proxy.dropped == 0 and time.monotonic() < deadline:
-                p.poll(0.1)
+            lose_first_answer(proxy, p, topic, drs)
             p.poll(1.0)  # the cut fails the request; its retry backs off ~3 s
             p.abort_transaction(30)
             p.begin_transaction()

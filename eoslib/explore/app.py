@@ -30,7 +30,7 @@ from typing import Any
 from eoslib.checker.report import ANOMALIES
 from eoslib.confluent_kafka.supervisor import Outcome, Plan, Program, lineage, run
 from eoslib.errors import ConfigException, did_you_mean
-from eoslib.explore.engine import MAX_K, Exploration, Run
+from eoslib.explore.engine import MAX_K, Exploration, Run, next_level
 from eoslib.explore.points import KINDS as NETWORK_KINDS
 from eoslib.explore.points import Point, plan_of, points_of
 
@@ -247,24 +247,9 @@ def _first(ex: AppExploration, clean: Run, max_faults: int, limit: int) -> None:
 
 def _next_level(ex: AppExploration, runs: list[Run], limit: int) -> list[Schedule]:
     """Every run's schedule extended by each of its own points, each set once."""
-    nxt: list[Schedule] = []
-    seen: set[frozenset[Any]] = set()
-    for r in runs:
-        for p in r.points:
-            if p in r.schedule:
-                continue
-            key = frozenset((*r.schedule, p))
-            if key in seen:
-                ex.pruned["same_set"] += 1
-                continue
-            seen.add(key)
-            nxt.append(tuple(sorted(key)))  # type: ignore[arg-type]
-        r.points = []
-    if len(ex.runs) + len(nxt) > limit:
-        raise ConfigException("--max-schedules", limit, f"the next level brings the search "
-                              f"to {len(ex.runs) + len(nxt):,} schedules; narrow it with "
-                              "--faults, --messages or --max-faults")
-    return sorted(nxt, key=lambda sch: [p.key for p in sch])
+    return next_level(runs, ex.pruned, len(ex.runs), limit, lambda n: ConfigException(
+        "--max-schedules", limit, f"the next level brings the search to {n:,} schedules; "
+        "narrow it with --faults, --messages or --max-faults"))
 
 
 def _check(program: str, kinds: Iterable[str], max_faults: int, jobs: int, messages: int,

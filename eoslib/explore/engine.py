@@ -217,6 +217,32 @@ def _raise_config(runs: list[Run]) -> None:
             raise ConfigException(*r.config_error)
 
 
+def next_level(runs: list[Any], pruned: dict[str, int], done: int, limit: int,
+               too_many: Callable[[int], Exception]) -> list[Schedule]:
+    """The next level of a breadth-first search: every run's schedule extended by each of
+    the run's own fault points, each set of points once (a repeat counts in
+    ``pruned["same_set"]``), in a fixed order. Refuses (raises ``too_many(n)``) as soon as
+    ``done`` schedules plus the level pass ``limit``, so memory stays bounded. Used by
+    :func:`explore` and by the ``--app`` explorer (``eoslib.explore.app``)."""
+    nxt: list[Schedule] = []
+    seen: set[frozenset[Point]] = set()  # sets of depth + 1 points, this level only
+    for r in runs:
+        for p in r.points:
+            if p in r.schedule:
+                continue
+            key = frozenset((*r.schedule, p))
+            if key in seen:
+                pruned["same_set"] += 1
+                continue
+            seen.add(key)
+            nxt.append(tuple(sorted(key)))
+        if done + len(nxt) > limit:
+            raise too_many(done + len(nxt))
+    for r in runs:
+        r.points = []  # expanded: a level's points are not needed any more
+    return sorted(nxt, key=lambda sch: [p.key for p in sch])
+
+
 def explore(scenario: str, *, messages: int = 3, config: Mapping[str, Any] | None = None,
             kinds: Iterable[str] = tuple(KINDS), max_faults: int = 2, jobs: int = 1,
             progress: Callable[[int, int], None] | None = None,
@@ -265,25 +291,10 @@ def explore(scenario: str, *, messages: int = 3, config: Mapping[str, Any] | Non
                 progress(len(ex.runs), len(ex.runs))
             if depth == max_faults:
                 break
-            nxt: list[Schedule] = []
-            seen: set[frozenset[Point]] = set()  # sets of depth + 1 points, this level only
-            for r in runs:
-                for p in r.points:
-                    if p in r.schedule:
-                        continue
-                    key = frozenset((*r.schedule, p))
-                    if key in seen:
-                        ex.pruned["same_set"] += 1
-                        continue
-                    seen.add(key)
-                    nxt.append(tuple(sorted(key)))
-                if len(ex.runs) + len(nxt) > max_schedules:
-                    raise _too_many(scenario, messages, max_faults,
-                                    len(ex.runs) + len(nxt), max_schedules,
-                                    f"level {depth + 1} already brings the search to")
-            for r in runs:
-                r.points = []  # expanded: a level's points are not needed any more
-            level = sorted(nxt, key=lambda sch: [p.key for p in sch])
+            level = next_level(
+                runs, ex.pruned, len(ex.runs), max_schedules,
+                lambda n, d=depth: _too_many(scenario, messages, max_faults, n, max_schedules,
+                                             f"level {d + 1} already brings the search to"))
     finally:
         if pool is not None:
             pool.shutdown()
