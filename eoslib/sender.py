@@ -41,7 +41,7 @@ from typing import Any
 from eoslib.accumulator import TP, ProducerBatch, msg_size
 from eoslib.backoff import rdk_jitter, retry_backoff_ms
 from eoslib.config import request_timeout_ms
-from eoslib.errors import KafkaError
+from eoslib.errors import KafkaError, timed_out_name
 from eoslib.messages import Message
 from eoslib.sender_rdk_idempotence import SEQ_SPACE, RdkIdempotence
 
@@ -116,9 +116,9 @@ class Sender(RdkIdempotence):
                     break  # retries go one at a time, in sequence order
                 if now - b.created > self.config["delivery.timeout.ms"]:
                     q.popleft()
-                    self._finish(b, KafkaError("_MSG_TIMED_OUT"), -1,
+                    self._finish(b, self._expired(b), -1,
                                  outcome="info" if b.maybe_appended else "fail")
-                    self._after_final_failure(b, "_MSG_TIMED_OUT")
+                    self._after_final_failure(b, self._expired(b).name())
                     continue
                 q.popleft()
                 if self._sticky.get(tp[0]) == tp[1]:
@@ -306,11 +306,24 @@ class Sender(RdkIdempotence):
             self.kernel.schedule(backoff, self._kick)
             return
         if retriable and self._now() - b.created >= self.config["delivery.timeout.ms"]:
-            err = "_MSG_TIMED_OUT"
+            err = self._expired(b).name()
         outcome = "info" if b.maybe_appended else "fail"
         self._finish(b, KafkaError(err, txn_requires_abort=self.txn_id is not None
                                    and err in ABORTABLE), -1, outcome=outcome)
         self._after_final_failure(b, err)
+
+    def _expired(self, b: ProducerBatch) -> KafkaError:
+        """The error of a batch whose delivery timeout passed. librdkafka: ``_MSG_TIMED_OUT``
+        (message.timeout.ms). Java: a ``TimeoutException`` ("Expiring N record(s) for T-P:
+        X ms has passed since batch creation", ``ProducerBatch``/``Sender.failBatch``), named
+        by its error code as every Java exception here: REQUEST_TIMED_OUT
+        (``errors.timed_out_name``)."""
+        if self.client != "java":
+            return KafkaError("_MSG_TIMED_OUT")
+        ms = self.config["delivery.timeout.ms"]
+        return KafkaError(timed_out_name(self.client), f"Expiring {len(b.msgs)} record(s) "
+                          f"for {b.tp[0]}-{b.tp[1]}: {ms:g} ms has passed since batch creation",
+                          retriable=True)
 
     def _requeue(self, b: ProducerBatch) -> None:
         """Put a failed batch back in sequence (creation) order, ahead of newer batches."""

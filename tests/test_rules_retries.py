@@ -14,6 +14,7 @@ Kafka 3.7) and ``RecordAccumulator.shouldBackoff``; librdkafka src/rdkafka_reque
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 
@@ -232,3 +233,28 @@ def test_librdkafka_committed_without_a_timeout_waits_for_the_transaction_to_end
     t0 = sim.now
     assert c.committed([TP0])[0].offset == -1001  # aborted: nothing committed
     assert 5000 <= sim.now - t0 <= 11_500
+
+
+@pytest.mark.parametrize("client, name", [("librdkafka", "_MSG_TIMED_OUT"),
+                                          ("java", "REQUEST_TIMED_OUT")])
+def test_a_batch_past_its_delivery_timeout_fails_with_the_clients_timeout(client: str,
+                                                                          name: str) -> None:
+    """A batch refused until its delivery timeout passes fails: librdkafka reports
+    ``_MSG_TIMED_OUT`` (message.timeout.ms); the Java client a TimeoutException ("Expiring 1
+    record(s) for t-0: ... ms has passed since batch creation", ProducerBatch /
+    Sender.failBatch), which the simulator names REQUEST_TIMED_OUT as it names every Java
+    exception (errors.timed_out_name)."""
+    from oracle_inject import push_errors
+
+    sim = Simulation(seed=1)
+    sim.create_topic("t", partitions=1)
+    p = sim.Producer({"client": client, "delivery.timeout.ms": 3000, "request.timeout.ms": 1000,
+                      "socket.timeout.ms": 1000, "linger.ms": 0, "retry.backoff.ms": 100})
+    push_errors(sim, "Produce", *["NOT_ENOUGH_REPLICAS"] * 200)
+    errs: list[Any] = []
+    p.produce("t", value="a", on_delivery=lambda err, msg: errs.append(err))
+    p.flush(10)
+    assert len(errs) == 1 and errs[0] is not None and errs[0].name() == name
+    if client == "java":
+        assert "Expiring 1 record(s) for t-0" in errs[0].str() and errs[0].retriable()
+    assert sim.read_all("t") == []
