@@ -305,11 +305,12 @@ class Sender(RdkIdempotence):
             self._requeue(b)  # in sequence (creation) order, ahead of newer batches
             self.kernel.schedule(backoff, self._kick)
             return
-        if retriable and self._now() - b.created >= self.config["delivery.timeout.ms"]:
+        expired = retriable and self._now() - b.created >= self.config["delivery.timeout.ms"]
+        if expired:
             err = self._expired(b).name()
         outcome = "info" if b.maybe_appended else "fail"
         self._finish(b, KafkaError(err, txn_requires_abort=self.txn_id is not None
-                                   and err in ABORTABLE), -1, outcome=outcome)
+                                   and (expired or err in ABORTABLE)), -1, outcome=outcome)
         self._after_final_failure(b, err)
 
     def _expired(self, b: ProducerBatch) -> KafkaError:
