@@ -115,8 +115,13 @@ def capture_all(paths: list[Path], cache: Path, root: Path,
     if jobs <= 1 or len(work) <= 1:
         done = [_worker(w) for w in work]
     else:
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        # spawned, not forked: a forked child inherits the caller's threads' locks and its
+        # ZeroMQ context (a test session that already ran kernels), and nbclient's kernel
+        # client can then wait forever (seen in CI: a site build stuck for 10 minutes)
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=spawn) as pool:
             done = list(pool.map(_worker, work))
     return {Path(p): (Path(f), refs) for p, f, refs in done}
