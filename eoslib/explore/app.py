@@ -29,8 +29,8 @@ from typing import Any
 
 from eoslib.checker.report import ANOMALIES
 from eoslib.confluent_kafka.supervisor import Outcome, Plan, Program, lineage, run
-from eoslib.errors import ConfigException, did_you_mean
-from eoslib.explore.engine import MAX_K, Exploration, Run, next_level
+from eoslib.errors import ConfigException
+from eoslib.explore.engine import MAX_K, Exploration, Run, fault_kinds, next_level
 from eoslib.explore.points import KINDS as NETWORK_KINDS
 from eoslib.explore.points import Point, plan_of, points_of
 
@@ -259,13 +259,7 @@ def _check(program: str, kinds: Iterable[str], max_faults: int, jobs: int, messa
     if not Path(program).is_file():
         raise ConfigException("--app", program, "Expected the path of a Python program "
                               "(then its arguments, in one quoted string)")
-    ks = frozenset(kinds)
-    for k in ks:
-        if k not in KINDS:
-            raise ConfigException("--faults", k, f"Expected any of {', '.join(KINDS)}"
-                                  + did_you_mean(k, KINDS))
-    if not ks:
-        raise ConfigException("--faults", "", f"Expected any of {', '.join(KINDS)}")
+    ks = fault_kinds(kinds, KINDS)
     for name, v, lo, hi in (("--max-faults", max_faults, 0, MAX_K), ("--jobs", jobs, 1, 64),
                             ("--messages", messages, 1, 1000)):
         if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:

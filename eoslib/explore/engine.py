@@ -171,19 +171,27 @@ def _run(job: tuple[str, int, dict[str, Any], frozenset[str], Schedule, bool]) -
                unchecked=dict(r.report.unchecked) if not schedule else {})
 
 
+def fault_kinds(kinds: Iterable[str], allowed: Iterable[str]) -> frozenset[str]:
+    """``--faults``: the kinds asked for, each one of ``allowed`` (a ConfigException naming
+    the first that is not, with the closest; none at all is an error too)."""
+    allowed = list(allowed)
+    ks = frozenset(kinds)
+    for k in ks:
+        if k not in allowed:
+            raise ConfigException("--faults", k, f"Expected any of {', '.join(allowed)}"
+                                  + did_you_mean(k, allowed))
+    if not ks:
+        raise ConfigException("--faults", "", f"Expected any of {', '.join(allowed)}")
+    return ks
+
+
 def _check(scenario: str, kinds: Iterable[str], max_faults: int, jobs: int,
            messages: int) -> frozenset[str]:
     if scenario not in SCENARIOS:
         raise ConfigException("scenario", scenario, "Unknown scenario"
                               + did_you_mean(scenario, SCENARIOS)
                               + f"; scenarios: {', '.join(SCENARIOS)}")
-    ks = frozenset(kinds)
-    for k in ks:
-        if k not in KINDS:
-            raise ConfigException("--faults", k, f"Expected any of {', '.join(KINDS)}"
-                                  + did_you_mean(k, KINDS))
-    if not ks:
-        raise ConfigException("--faults", "", f"Expected any of {', '.join(KINDS)}")
+    ks = fault_kinds(kinds, KINDS)
     if isinstance(max_faults, bool) or not isinstance(max_faults, int) \
             or not 0 <= max_faults <= MAX_K:
         raise ConfigException("--max-faults", max_faults,
