@@ -116,9 +116,10 @@ class Sender(RdkIdempotence):
                     break  # retries go one at a time, in sequence order
                 if now - b.created > self.config["delivery.timeout.ms"]:
                     q.popleft()
-                    self._finish(b, self._expired(b), -1,
+                    expired = self._expired(b)
+                    self._finish(b, expired, -1,
                                  outcome="info" if b.maybe_appended else "fail")
-                    self._after_final_failure(b, self._expired(b).name())
+                    self._after_final_failure(b, expired.name())
                     continue
                 q.popleft()
                 if self._sticky.get(tp[0]) == tp[1]:
