@@ -321,7 +321,7 @@ class _Painter:
                                         owner=f"bar{a.step}"))
         self.d.line(x0, y0, x1, y1, stroke=colour, sw=1.2 if a.kind in ("marker", "fetch")
                     else 1.6, dash="6 4" if a.retry else ("2 3" if a.held else None),
-                    arrow=None if a.lost else colour)
+                    arrow=None if a.lost else colour, shaft=True, owner=f"a{a.step}")
         if a.lost:
             self.d.text(x1, y1, "✕", size=16, anchor="middle", valign="middle", color=RED,
                         weight="bold", kind="marker", owner=f"a{a.step}")
