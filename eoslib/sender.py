@@ -304,7 +304,16 @@ class Sender(RdkIdempotence):
             backoff = retry_backoff_ms(self.config, b.attempts, self.sim.client_rng, jitter)
             b.ready_at = self._now() + backoff
             self._requeue(b)  # in sequence (creation) order, ahead of newer batches
-            self.kernel.schedule(backoff, self._kick)
+            left = b.created + self.config["delivery.timeout.ms"] - self._now()
+            if self.client == "java" and left < backoff:
+                # Java expires a batch waiting in its backoff at delivery.timeout.ms, not
+                # when the backoff ends (RecordAccumulator.expiredBatches checks every
+                # deque's head; Sender.sendProducerData polls no longer than
+                # accumulator.nextExpiryTimeMs()): real twin in
+                # tests/test_rules_java_refused_first_batch_on_kafka.py
+                self.kernel.schedule(left, self._expire_in_backoff, b)
+            else:
+                self.kernel.schedule(backoff, self._kick)
             return
         expired = retriable and self._now() - b.created >= self.config["delivery.timeout.ms"]
         if expired:
@@ -314,6 +323,20 @@ class Sender(RdkIdempotence):
                                    and (expired or err in ABORTABLE)), -1, outcome=outcome)
         self._after_final_failure(b, err)
 
+    def _expire_in_backoff(self, b: ProducerBatch) -> None:
+        """A Java batch still waiting in its retry backoff reached delivery.timeout.ms."""
+        q = self._queue.get(b.tp)
+        if not b.msgs or q is None or b not in q or not self._alive():
+            return
+        q.remove(b)
+        expired = self._expired(b)
+        if self.txn_id is not None:  # TransactionManager: a TimeoutException is abortable
+            expired = KafkaError(expired.name(), expired.str(), retriable=True,
+                                 txn_requires_abort=True)
+        self._finish(b, expired, -1, outcome="info" if b.maybe_appended else "fail")
+        self._after_final_failure(b, expired.name())
+        self._kick()
+
     def _expired(self, b: ProducerBatch) -> KafkaError:
         """The error of a batch whose delivery timeout passed. librdkafka: ``_MSG_TIMED_OUT``
         (message.timeout.ms). Java: a ``TimeoutException`` ("Expiring N record(s) for T-P:
@@ -322,9 +345,9 @@ class Sender(RdkIdempotence):
         (``errors.timed_out_name``)."""
         if self.client != "java":
             return KafkaError("_MSG_TIMED_OUT")
-        ms = self.config["delivery.timeout.ms"]
+        ms = int(self._now() - b.created)  # Sender.sendProducerData: now - createdMs
         return KafkaError(timed_out_name(self.client), f"Expiring {len(b.msgs)} record(s) "
-                          f"for {b.tp[0]}-{b.tp[1]}: {ms:g} ms has passed since batch creation",
+                          f"for {b.tp[0]}-{b.tp[1]}:{ms} ms has passed since batch creation",
                           retriable=True)
 
     def _requeue(self, b: ProducerBatch) -> None:
