@@ -289,14 +289,18 @@ class Sender(RdkIdempotence):
             earlier = any(x.base_seq >= 0 and x.base_seq < b.base_seq
                           for x in self._queue.get(b.tp, ())) or self._inflight_tp.get(b.tp, 0)
             retriable = bool(earlier)
-            if not earlier and not self.txn_id:
-                # the Java client retries every OOOS of an idempotent producer; when the
-                # batch is the next one after the last acknowledged (a real gap: the broker
-                # lost our state), it first bumps its own epoch (KIP-360). Otherwise it
-                # retries until delivery.timeout.ms fails the batch.
-                last = self._last_acked_seq.get(b.tp, -1)
-                if b.base_seq == (last + 1) % SEQ_SPACE:
-                    self._bump_pending = True
+            last = self._last_acked_seq.get(b.tp, -1)
+            if not earlier and b.base_seq != (last + 1) % SEQ_SPACE:
+                # TransactionManager.canRetry: "We should retry the OutOfOrderSequenceException
+                # if the batch is _not_ the next batch, ie. its base sequence isn't the
+                # lastAckedSequence + 1", transactional or not, until delivery.timeout.ms
+                # (real twins: tests/test_rules_java_refused_first_batch_on_kafka.py)
+                retriable = True
+            elif not earlier and not self.txn_id:
+                # the next batch after the last acknowledged: a real gap (the broker lost
+                # our state); the idempotent producer bumps its own epoch (KIP-360) and
+                # retries; a transactional one fails the batch (abortable)
+                self._bump_pending = True
                 retriable = True
         if retriable and b.attempts <= self.config["retries"] and \
                 self._now() - b.created < self.config["delivery.timeout.ms"]:

@@ -32,6 +32,13 @@ TimeoutException (REQUEST_TIMED_OUT) "Expiring 1 record(s) for <topic>-0:2908 ms
 since batch creation" 2,926 ms after send(), "c" 1. The partition holds "b", "c"; the
 broker's producer state: epoch 0, last sequence 2.
 
+The same with a transactional producer (``EXPECTED``'s comments): at transaction.version 1
+the same retries, then the commit fails (abortable) and, after the abort, the producer goes
+on with epoch 0; at transaction.version 2 the broker refuses "b" too (seq 1 with no state:
+KIP-890), both are retried and committed, nothing fails. The simulator agrees on the
+idempotent run; on the transactional ones it differs where the model has not caught up
+(the ``xfail`` tests say where; NOTES.md has the sources). Real runs: ~6, ~7 and ~3 s.
+
 Why exactly three retries: Java's n-th produce retry waits ``retry.backoff.ms * 2**(n-1)``
 times a jitter in [0.8, 1.2] (``ExponentialBackoff``, KIP-580), so the third retry leaves at
 most 1.2 * (250 + 500 + 1000) = 2,100 ms after the refusal, and a fourth could not leave
@@ -48,29 +55,64 @@ from typing import Any
 import pytest
 from test_rules_librdkafka_on_kafka import _read
 
-from eoslib import Simulation
+from eoslib import KafkaException, Simulation
+from eoslib.real.java_clients import JavaKafkaException
 
 CONF = {"enable.idempotence": True, "acks": "all", "linger.ms": 0,
         "max.in.flight.requests.per.connection": 5, "delivery.timeout.ms": 2900,
         "request.timeout.ms": 2000, "retry.backoff.ms": 250, "retry.backoff.max.ms": 10000}
-NOT_ENOUGH_REPLICAS, OUT_OF_ORDER = 19, 45  # Kafka's error codes
-NAMES = {0: None, NOT_ENOUGH_REPLICAS: "NOT_ENOUGH_REPLICAS",
-         OUT_OF_ORDER: "OUT_OF_ORDER_SEQUENCE_NUMBER"}
+NAMES = {0: None, 19: "NOT_ENOUGH_REPLICAS", 45: "OUT_OF_ORDER_SEQUENCE_NUMBER"}
+OOOS = "OUT_OF_ORDER_SEQUENCE_NUMBER"
+#: the variants: an idempotent producer; a transactional one on a cluster at
+#: transaction.version 1, and at 2 (KIP-890 part 2)
+VARIANTS = {"idempotent": None, "txn-tv1": "1", "txn-tv2": "2"}
 
-#: what the real Java client and broker did (module docstring), and what the simulator must
-#: say: delivery reports (value, offset or None, error name or None) in the order reported;
-#: each Produce request to the topic (epoch, base sequence, the answer's error name or None);
-#: the errors the client retried "a" after; the partition's records and the broker's
-#: producer state (epoch, last sequence)
-EXPECTED = {
-    "reports": [("w", 0, None), ("b", 0, None), ("a", None, "REQUEST_TIMED_OUT"),
-                ("c", 1, None)],
-    "requests": [(0, 0, "NOT_ENOUGH_REPLICAS"), (0, 1, None),
-                 (0, 0, "OUT_OF_ORDER_SEQUENCE_NUMBER"), (0, 0, "OUT_OF_ORDER_SEQUENCE_NUMBER"),
-                 (0, 0, "OUT_OF_ORDER_SEQUENCE_NUMBER"), (0, 2, None)],
-    "retried_after": ["NOT_ENOUGH_REPLICAS"] + ["OUT_OF_ORDER_SEQUENCE_NUMBER"] * 3,
-    "log": ["b", "c"],
-    "producer_state": (0, 2),
+#: what the real Java client and broker did (module docstring), per variant: delivery
+#: reports (value, offset or None, error name or None) in the order reported; each Produce
+#: request to the topic (epoch, base sequence, the answer's error name or None); the errors
+#: the client logged it would retry after; the error of the commit of "a" and "b" (name,
+#: abortable), if any; the partition's records (read_uncommitted, read_committed)
+EXPECTED: dict[str, dict[str, Any]] = {
+    "idempotent": {
+        "reports": [("w", 0, None), ("b", 0, None), ("a", None, "REQUEST_TIMED_OUT"),
+                    ("c", 1, None)],
+        "requests": [(0, 0, "NOT_ENOUGH_REPLICAS"), (0, 1, None), (0, 0, OOOS), (0, 0, OOOS),
+                     (0, 0, OOOS), (0, 2, None)],
+        "retried_after": ["NOT_ENOUGH_REPLICAS", OOOS, OOOS, OOOS],
+        "commit_error": None,
+        "log": ["b", "c"],
+        "committed": ["b", "c"],
+    },
+    # the same retries (canRetry's rule does not ask whether the producer is transactional);
+    # the expired "a" fails the commit (TransactionAbortableException "Transaction Request
+    # was aborted after exhausting retries.", caused by the TimeoutException); the abort
+    # keeps epoch 0 (the batch failed while COMMITTING: maybeTransitionToErrorState sets
+    # clientSideEpochBumpRequired only when !isCompleting()), so "c" is sequence 2, epoch 0
+    "txn-tv1": {
+        "reports": [("w", 0, None), ("b", 0, None), ("a", None, "REQUEST_TIMED_OUT"),
+                    ("c", 2, None)],
+        "requests": [(0, 0, "NOT_ENOUGH_REPLICAS"), (0, 1, None), (0, 0, OOOS), (0, 0, OOOS),
+                     (0, 0, OOOS), (0, 2, None)],
+        "retried_after": ["NOT_ENOUGH_REPLICAS", OOOS, OOOS, OOOS],
+        "commit_error": ("REQUEST_TIMED_OUT", True),
+        "log": ["b", "c"],
+        "committed": ["c"],
+    },
+    # KIP-890 part 2: a broker refuses a transactional TV2 producer's non-zero first
+    # sequence on a partition where it has no state (ProducerAppendInfo.checkSequence: "For
+    # transactions v2 idempotent producers, reject non-zero sequences when there is no
+    # producer ID state"), so "b" (seq 1) is refused too; both are retried (neither is
+    # lastAcked + 1 with nothing acked) and land in order; the commit succeeds, nothing is
+    # lost. Epochs: TV2 bumps the epoch at every commit (1 for this transaction, 2 next).
+    "txn-tv2": {
+        "reports": [("w", 0, None), ("a", 0, None), ("b", 1, None), ("c", 3, None)],
+        "requests": [(1, 0, "NOT_ENOUGH_REPLICAS"), (1, 1, OOOS), (1, 0, None), (1, 1, None),
+                     (2, 0, None)],
+        "retried_after": ["NOT_ENOUGH_REPLICAS", OOOS],
+        "commit_error": None,
+        "log": ["a", "b", "c"],
+        "committed": ["a", "b", "c"],
+    },
 }
 #: the refused record's error message: Java's TimeoutException from the accumulator
 EXPIRY = re.compile(r"Expiring 1 record\(s\) for (\S+)-0:(\d+) ms has passed since batch "
@@ -87,33 +129,51 @@ def _reports(out: list[tuple[str, int | None, str | None]], errors: list[Any]) -
     return cb
 
 
-def _steps(p: Any, topic: str, warm: str, refuse_next: Any, r1_sent: Any) -> dict[str, Any]:
+def _steps(p: Any, txn: bool, topic: str, warm: str, refuse_next: Any,
+           r1_sent: Any) -> dict[str, Any]:
     """Warm up (producer id, connection, metadata) on another topic, refuse the next
-    Produce, send "a" (R1) and, once R1 is on its way, "b" (R2); flush (it returns once "a"
-    has failed); then "c"; flush."""
+    Produce, send "a" (R1) and, once R1 is on its way, "b" (R2); flush or commit (it returns
+    once "a" is settled; a failed commit is aborted); then "c"; flush or commit."""
     drs: list[tuple[str, int | None, str | None]] = []
     errors: list[Any] = []
     cb = _reports(drs, errors)
+    commit_error = None
+    if txn:
+        p.init_transactions(30)
+        p.begin_transaction()
     p.produce(warm, value="w", on_delivery=cb)
-    p.flush(10)
+    p.commit_transaction(30) if txn else p.flush(10)
+    if txn:
+        p.begin_transaction()
     refuse_next()
     p.produce(topic, value="a", on_delivery=cb)
     r1_sent()
     p.produce(topic, value="b", on_delivery=cb)
-    p.flush(10)
+    if txn:
+        try:
+            p.commit_transaction(30)
+        except (KafkaException, JavaKafkaException) as e:
+            err = e.args[0]
+            commit_error = (err.name(), err.txn_requires_abort())
+            p.abort_transaction(30)
+        p.begin_transaction()
+    else:
+        p.flush(10)
     p.produce(topic, value="c", on_delivery=cb)
-    p.flush(10)
-    return {"reports": drs, "errors": errors}
+    p.commit_transaction(30) if txn else p.flush(10)
+    return {"reports": drs, "errors": errors, "commit_error": commit_error}
 
 
 # ------------------------------------------------------------------ the simulator
-def _sim(seed: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
+def _sim(variant: str, seed: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
     """The experiment in the simulator (client=java): the outcome in EXPECTED's shape, and
     details (the error, when "a" failed after its send, the producer's stats)."""
-    sim = Simulation(seed=seed)
+    tv = VARIANTS[variant]
+    sim = Simulation(seed=seed, cluster={"transaction.version": tv or "2"})
     sim.create_topic("w", 1)
     sim.create_topic("t", 1)
-    p = sim.Producer({"client": "java", **CONF})
+    txn = {} if tv is None else {"transactional.id": "txn"}
+    p = sim.Producer({"client": "java", **CONF, **txn})
     requests: list[list[Any]] = []
     orig, refuse = sim.cluster.handle_produce, [False]
 
@@ -142,37 +202,57 @@ def _sim(seed: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
         real_produce(topic, value=value, **kw)
 
     p.produce = timed_produce  # type: ignore[method-assign]
-    run = _steps(p, "t", "w", lambda: refuse.__setitem__(0, True), lambda: sim.sleep(0.5))
+    run = _steps(p, bool(txn), "t", "w", lambda: refuse.__setitem__(0, True),
+                 lambda: sim.sleep(0.5))
     part = sim.cluster.partition("t", 0)
-    last = part.log[-1]
     retried = [e["label"] for e in sim.kernel.trace
                if e["kind"] == "error" and e["lane"] == p.lane]
     outcome = {
         "reports": run["reports"],
         "requests": [tuple(r) for r in requests],
         "retried_after": retried,
-        "log": [v for b in part.log for _, v in b.records],
-        "producer_state": (last.epoch, last.base_seq + len(last.records) - 1),
+        "commit_error": run["commit_error"],
+        "log": [v for b in part.log for _, v in b.records if v is not None],
+        "committed": [v for _, _, v in sim.read_all("t")],
     }
-    (err,) = run["errors"]
-    failed_at = next(op.time for op in sim.history.of("send")
-                     if op.value["value"] == "a") - sent_at["a"]
-    return outcome, {"error": err, "failed_after_ms": failed_at, "stats": dict(p.stats),
-                     "epoch": p.epoch}
+    failed = [op.time - sent_at["a"] for op in sim.history.of("send")
+              if op.value["value"] == "a" and op.value["error"]]
+    return outcome, {"errors": run["errors"], "failed_after_ms": failed[0] if failed else None,
+                     "stats": dict(p.stats), "epoch": p.epoch}
 
 
 def test_sim_java_retries_the_refused_first_batch_until_it_expires() -> None:
-    outcome, details = _sim()
-    assert outcome == EXPECTED
+    outcome, details = _sim("idempotent")
+    assert outcome == EXPECTED["idempotent"]
     assert details["stats"]["retries"] == 3 and details["epoch"] == 0  # no bump
-    m = EXPIRY.search(details["error"].str())
-    assert m and m.group(1) == "t", details["error"].str()
-    assert details["error"].retriable()  # TimeoutException is a RetriableException
+    (err,) = details["errors"]
+    m = EXPIRY.search(err.str())
+    assert m and m.group(1) == "t", err.str()
+    assert int(m.group(2)) == CONF["delivery.timeout.ms"] == details["failed_after_ms"]
+    assert err.retriable()  # TimeoutException is a RetriableException
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_sim_retry_count_does_not_depend_on_the_backoff_draws(seed: int) -> None:
-    assert _sim(seed)[0] == EXPECTED
+    assert _sim("idempotent", seed)[0] == EXPECTED["idempotent"]
+
+
+@pytest.mark.xfail(strict=True, reason="Kafka wins, not yet in the model (NOTES.md, real "
+                   "2026-12-06): a Java batch failing while COMMITTING does not make the "
+                   "abort bump the epoch (maybeTransitionToErrorState: !isCompleting())")
+def test_sim_transactional_tv1_agrees() -> None:
+    outcome = _sim("txn-tv1")[0]
+    # everything up to the abort agrees already
+    assert {k: outcome[k] for k in ("retried_after", "commit_error", "committed")} == \
+        {k: EXPECTED["txn-tv1"][k] for k in ("retried_after", "commit_error", "committed")}
+    assert outcome == EXPECTED["txn-tv1"]
+
+
+@pytest.mark.xfail(strict=True, reason="Kafka wins, not yet in the model (NOTES.md, real "
+                   "2026-12-06): the broker refuses a TV2 transactional producer's non-zero "
+                   "first sequence (ProducerAppendInfo.checkSequence, KIP-890)")
+def test_sim_transactional_tv2_agrees() -> None:
+    assert _sim("txn-tv2")[0] == EXPECTED["txn-tv2"]
 
 
 # ------------------------------------------------------------------ the real twin
@@ -186,12 +266,15 @@ def _retries_logged(log_text: str, topic: str) -> list[str]:
 
 
 @pytest.mark.broker
-def test_real_java_retries_the_refused_first_batch_until_it_expires(java: Any) -> None:
-    env = java.env()
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_real_java_refused_first_batch(java: Any, variant: str) -> None:
+    tv = VARIANTS[variant]
+    env = java.env(transaction_version=tv)
     try:
         topic, warm = env.name("ja"), env.name("jw")
         env.create_topics([topic, warm])
-        p = env.producer(CONF, proxied=True)
+        txn = {} if tv is None else {"transactional.id": env.name("txn")}
+        p = env.producer({**CONF, **txn}, proxied=True)
         proxy = env.proxy
         assert proxy is not None
         log_start = p.driver.log.stat().st_size if p.driver.log.exists() else 0
@@ -201,41 +284,43 @@ def test_real_java_retries_the_refused_first_batch_until_it_expires(java: Any) -
             while proxy.stats.refused == 0 and time.monotonic() < deadline:
                 time.sleep(0.002)
 
-        run = _steps(p, topic, warm, lambda: proxy.refuse_produce(1, wait=10.0), r1_sent)
+        run = _steps(p, bool(txn), topic, warm, lambda: proxy.refuse_produce(1, wait=10.0),
+                     r1_sent)
         ids = env.main.call("topic_ids", topics=[topic], timeout_ms=15000)["topic_ids"]
-        sent = [b for b in proxy.stats.produce_batches  # v13 names the topic by its id
+        sent = [b for b in proxy.stats.produce_batches  # v12-13 name the topic by its id
                 if b["topic"] == topic or b.get("topic_id") == ids[topic]]
-        state = env.main.call("describe_producers", topic=topic, partition=0,
-                              timeout_ms=15000)["producers"]
         with open(p.driver.log, errors="replace") as f:
             f.seek(log_start)
             logged = f.read()
         elapsed = {r["value"]: r["elapsed_ms"] for r in p.reports}
-        _, everything, end = _read(java.cluster, topic)
+        committed, everything, _ = _read(java.cluster, topic)
     except BaseException:
         print(java.driver.log_tail(40))
         raise
     finally:
         env.cleanup()
     assert proxy.stats.refused == 1 and proxy.stats.not_refused == []
-    assert all(b["producer_id"] == state[0]["producer_id"] for b in sent)
+    assert len({b["producer_id"] for b in sent}) == 1
     real = {
         "reports": run["reports"],
         "requests": [(b["epoch"], b["base_seq"], NAMES.get(b["error_code"], b["error_code"]))
                      for b in sent],
         "retried_after": _retries_logged(logged, topic),
+        "commit_error": run["commit_error"],
         "log": [v for _, v in everything],
-        "producer_state": (state[0]["epoch"], state[0]["last_sequence"]),
+        "committed": [v for _, v in committed],
     }
-    print(f"real: {real}; 'a' failed {elapsed['a']} ms after send()")
-    assert end == 2
-    assert real == EXPECTED
+    print(f"{variant}: {real}; 'a' reported {elapsed.get('a')} ms after send()")
+    assert real == EXPECTED[variant]
+    if variant == "txn-tv2":
+        return  # nothing failed
     (err,) = run["errors"]
     assert err.java_class() == "TimeoutException" and err.retriable()
     m = EXPIRY.search(err.str())
     assert m and m.group(1) == topic, err.str()
     # the batch expires at delivery.timeout.ms, not at the end of the backoff it waits in
     assert CONF["delivery.timeout.ms"] <= int(m.group(2)) < CONF["delivery.timeout.ms"] + 250
-    sim, details = _sim()
-    assert real == sim  # the simulator agrees
-    assert abs(details["failed_after_ms"] - elapsed["a"]) < 250
+    if variant == "idempotent":
+        sim, details = _sim(variant)
+        assert real == sim  # the simulator agrees
+        assert abs(details["failed_after_ms"] - elapsed["a"]) < 250
