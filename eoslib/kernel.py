@@ -15,6 +15,8 @@ from typing import Any
 
 from eoslib.result import TraceEvent
 
+_push = heapq.heappush
+
 
 class Kernel:
     """A virtual clock in milliseconds with a heap of scheduled callbacks."""
@@ -34,8 +36,8 @@ class Kernel:
 
     def schedule(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` ``delay`` ms from now (``delay`` >= 0)."""
-        self._seq += 1
-        heapq.heappush(self._heap, (self.now + delay, self._seq, fn, args))
+        self._seq = seq = self._seq + 1
+        _push(self._heap, (self.now + delay, seq, fn, args))
 
     def at(self, time: float, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` at absolute virtual time ``time`` (not before now)."""

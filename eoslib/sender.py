@@ -289,14 +289,18 @@ class Sender(RdkIdempotence):
             earlier = any(x.base_seq >= 0 and x.base_seq < b.base_seq
                           for x in self._queue.get(b.tp, ())) or self._inflight_tp.get(b.tp, 0)
             retriable = bool(earlier)
-            if not earlier and not self.txn_id:
-                # the Java client retries every OOOS of an idempotent producer; when the
-                # batch is the next one after the last acknowledged (a real gap: the broker
-                # lost our state), it first bumps its own epoch (KIP-360). Otherwise it
-                # retries until delivery.timeout.ms fails the batch.
-                last = self._last_acked_seq.get(b.tp, -1)
-                if b.base_seq == (last + 1) % SEQ_SPACE:
-                    self._bump_pending = True
+            last = self._last_acked_seq.get(b.tp, -1)
+            if not earlier and b.base_seq != (last + 1) % SEQ_SPACE:
+                # TransactionManager.canRetry: "We should retry the OutOfOrderSequenceException
+                # if the batch is _not_ the next batch, ie. its base sequence isn't the
+                # lastAckedSequence + 1", transactional or not, until delivery.timeout.ms
+                # (real twins: tests/test_rules_java_refused_first_batch_on_kafka.py)
+                retriable = True
+            elif not earlier and not self.txn_id:
+                # the next batch after the last acknowledged: a real gap (the broker lost
+                # our state); the idempotent producer bumps its own epoch (KIP-360) and
+                # retries; a transactional one fails the batch (abortable)
+                self._bump_pending = True
                 retriable = True
         if retriable and b.attempts <= self.config["retries"] and \
                 self._now() - b.created < self.config["delivery.timeout.ms"]:
@@ -304,7 +308,16 @@ class Sender(RdkIdempotence):
             backoff = retry_backoff_ms(self.config, b.attempts, self.sim.client_rng, jitter)
             b.ready_at = self._now() + backoff
             self._requeue(b)  # in sequence (creation) order, ahead of newer batches
-            self.kernel.schedule(backoff, self._kick)
+            left = b.created + self.config["delivery.timeout.ms"] - self._now()
+            if self.client == "java" and left < backoff:
+                # Java expires a batch waiting in its backoff at delivery.timeout.ms, not
+                # when the backoff ends (RecordAccumulator.expiredBatches checks every
+                # deque's head; Sender.sendProducerData polls no longer than
+                # accumulator.nextExpiryTimeMs()): real twin in
+                # tests/test_rules_java_refused_first_batch_on_kafka.py
+                self.kernel.schedule(left, self._expire_in_backoff, b)
+            else:
+                self.kernel.schedule(backoff, self._kick)
             return
         expired = retriable and self._now() - b.created >= self.config["delivery.timeout.ms"]
         if expired:
@@ -314,6 +327,20 @@ class Sender(RdkIdempotence):
                                    and (expired or err in ABORTABLE)), -1, outcome=outcome)
         self._after_final_failure(b, err)
 
+    def _expire_in_backoff(self, b: ProducerBatch) -> None:
+        """A Java batch still waiting in its retry backoff reached delivery.timeout.ms."""
+        q = self._queue.get(b.tp)
+        if not b.msgs or q is None or b not in q or not self._alive():
+            return
+        q.remove(b)
+        expired = self._expired(b)
+        if self.txn_id is not None:  # TransactionManager: a TimeoutException is abortable
+            expired = KafkaError(expired.name(), expired.str(), retriable=True,
+                                 txn_requires_abort=True)
+        self._finish(b, expired, -1, outcome="info" if b.maybe_appended else "fail")
+        self._after_final_failure(b, expired.name())
+        self._kick()
+
     def _expired(self, b: ProducerBatch) -> KafkaError:
         """The error of a batch whose delivery timeout passed. librdkafka: ``_MSG_TIMED_OUT``
         (message.timeout.ms). Java: a ``TimeoutException`` ("Expiring N record(s) for T-P:
@@ -322,9 +349,9 @@ class Sender(RdkIdempotence):
         (``errors.timed_out_name``)."""
         if self.client != "java":
             return KafkaError("_MSG_TIMED_OUT")
-        ms = self.config["delivery.timeout.ms"]
+        ms = int(self._now() - b.created)  # Sender.sendProducerData: now - createdMs
         return KafkaError(timed_out_name(self.client), f"Expiring {len(b.msgs)} record(s) "
-                          f"for {b.tp[0]}-{b.tp[1]}: {ms:g} ms has passed since batch creation",
+                          f"for {b.tp[0]}-{b.tp[1]}:{ms} ms has passed since batch creation",
                           retriable=True)
 
     def _requeue(self, b: ProducerBatch) -> None:

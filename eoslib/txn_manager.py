@@ -314,8 +314,8 @@ class TransactionManager(TxnState):
                 self._flushing = True
                 self._open.clear()
                 self._kick()
-                done = self.kernel.run_until(lambda: self._unsettled == 0 or not self._alive()
-                                             or self.txn_state != "COMMITTING",
+                done = self.kernel.run_until(lambda: self._unsettled == 0 or not self.alive
+                                             or self.closed or self.txn_state != "COMMITTING",
                                              max(0.0, deadline - self._now()))
                 self._flushing = False
                 self._serve_callbacks()

@@ -191,8 +191,9 @@ class TxnState:
 
     def _wait(self, op: TxnOp, deadline: float) -> bool:
         """Run the simulation until ``op`` has its answer or ``deadline``; True if answered."""
-        self.kernel.run_until(lambda: op.resp is not None or not self._alive(),
-                              max(0.0, deadline - self._now()))
+        # checked after every event: ``_alive()`` inline
+        self.kernel.run_until(lambda: op.resp is not None or not self.alive or self.closed,
+                              max(0.0, deadline - self.kernel.now))
         if not self._alive():
             raise KafkaException(KafkaError("_DESTROY", "producer crashed"))
         return op.resp is not None

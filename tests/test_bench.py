@@ -17,7 +17,7 @@ OPTIONAL = ("widget_update_p50_ms", "widget_update_p95_ms",  # None when skipped
 VIEWS = ("state_view_step_p50_ms", "state_view_step_p95_ms", "explore_schedules_per_s",
          "explore_eos_2_faults_s", "explore_eos_2_faults_schedules",
          "explore_eos_2_faults_peak_mb", "explore_run_ms", "explore_fork_ms",
-         "explore_schedules_per_cpu_s", "explore_eos_2_faults_cpu_s")
+         "explore_deepcopy_ms", "explore_schedules_per_cpu_s", "explore_eos_2_faults_cpu_s")
 
 
 def test_quick_bench_ends_with_a_json_summary(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,7 +2,8 @@
 
 1. Every view (log view, Lamport view, the dashboard's pictures) over every scenario's key
    moments: no text under 11 px (cell values under 12 px), no text on another text, a
-   marker or the step bar, nothing outside the picture, never wider than the column (so the
+   marker or the step bar, no text across an arrow's shaft but its own arrow's, nothing
+   outside the picture, never wider than the column (so the
    browser shows it 1:1). The boxes come from the SVG writer, which measures text with the
    font the SVG asks for first.
 2. The charts (matplotlib) as a notebook shows them (:func:`eoslib.viz.column.figure_png`):
@@ -12,7 +13,8 @@
    computed from the output itself (SVG: its font sizes and width; PNG: the figure's
    smallest text recorded in the output's metadata by ``figure_png``) is at least 11 px. A
    notebook whose outputs predate these pictures (a PNG without that metadata) is an
-   expected failure until its owner re-executes it.
+   expected failure until its owner re-executes it. In every SVG picture the course drew,
+   no text crosses an arrow's shaft but its own arrow's (the SVG's ``data-owner``).
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ from eoslib.viz.frame import frame_of  # noqa: E402
 from eoslib.viz.lamport import LamportView  # noqa: E402
 from eoslib.viz.logview import log_picture  # noqa: E402
 from eoslib.viz.plots import agg_canvas  # noqa: E402
-from eoslib.viz.svg import overlaps  # noqa: E402
+from eoslib.viz.svg import Box, Shaft, crossings, overlaps  # noqa: E402
+from eoslib.viz.textmetrics import FONT, text_size  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIRS = ("notebooks", "solutions", "exercises")
@@ -62,6 +65,11 @@ def _moments(r) -> list[int]:
     return sorted(steps)
 
 
+def _cut(cut) -> list[tuple[str, str]]:
+    return [(b.text, f"{s.owner or 'arrow'} ({s.x0:g},{s.y0:g})->({s.x1:g},{s.y1:g})")
+            for b, s in cut[:3]]
+
+
 def _check_picture(pic, where: str) -> None:
     assert pic.width <= MAX_WIDTH_PX, f"{where}: {pic.width} px wide, wider than the column"
     texts = [b for b in pic.boxes if b.kind == "text"]
@@ -72,6 +80,8 @@ def _check_picture(pic, where: str) -> None:
     assert all(b.size >= CELL_TEXT_PX for b in cells), where
     clash = overlaps(pic.boxes)
     assert not clash, f"{where}: {[(a.text, b.text) for a, b in clash[:3]]}"
+    cut = crossings(pic.boxes, pic.shafts)
+    assert not cut, f"{where}: labels across another arrow: {_cut(cut)}"
     out = [b for b in pic.boxes if b.x0 < -0.5 or b.y0 < -0.5 or b.x1 > pic.width + 0.5
            or b.y1 > pic.height + 0.5]
     assert not out, f"{where}: outside the picture: {[b.text for b in out[:3]]}"
@@ -182,6 +192,34 @@ def svg_min_text_px(svg: str) -> float:
     return min(sizes) * units * min(1.0, COLUMN_PX / width_px)
 
 
+_SVG = "{http://www.w3.org/2000/svg}"
+
+
+def svg_crossings(svg: str) -> list[tuple[Box, Shaft]]:
+    """Labels across an arrow's shaft in a saved SVG the course drew (its font is the one
+    :mod:`eoslib.viz.svg` measures): shafts are the lines with an arrowhead or a
+    ``data-owner``; a text with the same ``data-owner`` is that arrow's own label."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(svg)
+    if root.get("font-family") != FONT:
+        return []  # not drawn by eoslib.viz.svg (e.g. matplotlib's): nothing to measure
+    shafts = [Shaft(*(float(e.get(k)) for k in ("x1", "y1", "x2", "y2")),
+                    e.get("data-owner", "")) for e in root.iter(f"{_SVG}line")
+              if e.get("marker-end") or e.get("data-owner")]
+    boxes = []
+    for e in root.iter(f"{_SVG}text"):
+        spans = e.findall(f"{_SVG}tspan")
+        text = "\n".join(t.text or "" for t in spans) if spans else (e.text or "")
+        size, bold = float(e.get("font-size")), e.get("font-weight") == "bold"
+        w, h = text_size(text, size, bold)
+        x, y = float(e.get("x")), float(e.get("y"))
+        x0 = x - {"middle": w / 2, "end": w}.get(e.get("text-anchor", "start"), 0.0)
+        boxes.append(Box(x0, y - 0.95 * size, x0 + w, y - 0.95 * size + h, "text", text,
+                         size, e.get("data-owner", "")))
+    return crossings(boxes, shafts)
+
+
 def _pictures(nb: dict) -> list[tuple[int, str, float | None]]:
     """(cell, kind, smallest text px or None when not measurable) per picture output."""
     out = []
@@ -192,6 +230,8 @@ def _pictures(nb: dict) -> list[tuple[int, str, float | None]]:
                 svg = data["image/svg+xml"]
                 svg = "".join(svg) if isinstance(svg, list) else svg
                 out.append((k, "svg", svg_min_text_px(svg)))
+                cut = svg_crossings(svg)
+                assert not cut, f"cell {k}: labels across another arrow: {_cut(cut)}"
             elif "image/png" in data and "application/vnd.jupyter.widget-view+json" not in data:
                 meta = o.get("metadata", {}).get("image/png", o.get("metadata", {}))
                 got = (meta.get("eoslib") or {}).get("min_text_px")
@@ -250,3 +290,29 @@ def test_the_whiteboard_pictures_are_legible() -> None:
                       "write cycle": write_cycle_picture({"x": ["T1-a", "T2-a", "T1-b"],
                                                           "y": ["T2-b", "T1-c"]})}.items():
         _check_picture(pic, name)
+
+
+def test_no_label_crosses_another_arrow_in_a_dense_row() -> None:
+    """Notebook 02 §7: a new producer's first three requests leave in the same millisecond
+    (the first refused, the second written); each label touches its own arrow only."""
+    r = run_scenario("reorder", seed=1, messages=30, faults={"error_prob": 0.3},
+                     config={"enable.idempotence": True, "client": "librdkafka"})
+    implicit = next(e["i"] for e in r.trace if e["label"].startswith("implicitly acked"))
+    pic = LamportView(r).picture(implicit)
+    labels = [b for b in pic.boxes if b.kind == "text" and b.owner.startswith("a")]
+    assert len(labels) >= 7 and len(pic.shafts) >= 7  # every arrow drawn and labelled
+    _check_picture(pic, "02 §7 Lamport view")
+    assert svg_crossings(pic.svg) == [], "the saved SVG must say the same"
+
+
+def test_the_shaft_check_sees_a_label_across_another_arrow() -> None:
+    from eoslib.viz.svg import Drawing
+
+    d = Drawing(200)
+    d.line(10, 10, 190, 60, arrow="#222222", owner="a1")
+    d.line(10, 40, 190, 40, arrow="#222222", owner="a2")
+    d.text(60, 44, "on a2, across a1", size=11, owner="a2")
+    pic = d.picture("test")
+    assert [(b.text, s.owner) for b, s in crossings(pic.boxes, pic.shafts)] == \
+        [("on a2, across a1", "a1")]
+    assert [(b.owner, s.owner) for b, s in svg_crossings(pic.svg)] == [("a2", "a1")]

@@ -19,7 +19,7 @@ import pytest
 from test_real_proxy import _fake_broker, _frame, _read_frame, _request
 
 from eoslib.real import broker
-from eoslib.real.produce_wire import batches, partitions, refusal
+from eoslib.real.produce_wire import answers, batches, partitions, refusal, topic_id_text
 from eoslib.real.proxy import FaultProxy
 
 
@@ -28,14 +28,17 @@ def _uvarint(n: int) -> bytes:
     return bytes([n])
 
 
-def _produce(version: int, corr: int, topic: str, partition: int, records: bytes) -> bytes:
-    """A Produce request frame of ``version`` (7: classic, 10: flexible), no transactional id."""
+def _produce(version: int, corr: int, topic: str | bytes, partition: int,
+             records: bytes) -> bytes:
+    """A Produce request frame of ``version`` (7: classic, 10: flexible, 13: flexible with
+    ``topic`` as its 16-byte topic id), no transactional id."""
     flex = version >= 9
-    name = topic.encode()
+    name = topic if isinstance(topic, bytes) else topic.encode()
     head = struct.pack(">hhi", 0, version, corr) + struct.pack(">h", 4) + b"test"
     if flex:
-        body = (b"\0" + struct.pack(">hi", -1, 30000) + _uvarint(2) + _uvarint(len(name) + 1)
-                + name + _uvarint(2) + struct.pack(">i", partition)
+        key = name if version >= 13 else _uvarint(len(name) + 1) + name
+        body = (b"\0" + struct.pack(">hi", -1, 30000) + _uvarint(2) + key
+                + _uvarint(2) + struct.pack(">i", partition)
                 + bytes([len(records) + 1]) + records + b"\0" + b"\0" + b"\0")
         return _frame(head + b"\0" + body)
     body = (struct.pack(">hhi", -1, -1, 30000) + struct.pack(">i", 1)
@@ -63,10 +66,25 @@ def test_refusal_answers_each_partition_with_the_error_and_no_offset(version: in
     at += 1 if version >= 9 else 4
     assert struct.unpack_from(">ihq", ans, at) == (3, 19, -1)
     assert struct.unpack_from(">i", ans, 0)[0] == len(ans) - 4
+    assert answers(ans, version) == [{"partition": 3, "error_code": 19, "base_offset": -1,
+                                      "error_message": None}]
+
+
+def test_version_13_names_the_topic_by_its_id() -> None:
+    """Kafka's Java client 4.1.1 sends Produce v13 (KIP-516: a 16-byte topic id, no name)."""
+    tid = bytes(range(16))
+    req = _produce(13, 9, tid, 0, _batch(5, 0, 1, 1))
+    assert partitions(req) == [(tid, [0])]
+    assert batches(req) == [{"topic": None, "topic_id": topic_id_text(tid), "partition": 0,
+                             "producer_id": 5, "epoch": 0, "base_seq": 1, "records": 1}]
+    ans = refusal(req, 19)
+    assert ans[4 + 4 + 1 + 1:][:16] == tid  # size, correlation id, tags, 1 topic, the id
+    assert answers(ans, 13) == [{"partition": 0, "error_code": 19, "base_offset": -1,
+                                 "error_message": None}]
 
 
 def test_refusal_names_the_versions_it_reads() -> None:
-    with pytest.raises(ValueError, match="version 2: only 3-11"):
+    with pytest.raises(ValueError, match="version 2: only 3-13"):
         refusal(_produce(7, 1, "t", 0, b"")[:6] + struct.pack(">h", 2)
                 + _produce(7, 1, "t", 0, b"")[8:])
     proxy = FaultProxy(1, 2)
@@ -109,7 +127,7 @@ def test_proxy_answers_the_refused_request_after_wait_seconds_at_the_latest() ->
 
 
 @pytest.mark.broker
-@pytest.mark.parametrize("version", [7, 10])
+@pytest.mark.parametrize("version", [7, 10, 13])
 def test_refusal_is_the_brokers_own_answer_byte_for_byte(kafka: Any, version: int) -> None:
     from eoslib.real.clients import create_topics, delete_topics, run_prefix
 
@@ -117,7 +135,8 @@ def test_refusal_is_the_brokers_own_answer_byte_for_byte(kafka: Any, version: in
     topic = f"{run_prefix()}rf{version}"
     create_topics(cluster, [topic])  # one partition: partition 5 does not exist
     try:
-        req = _produce(version, 77, topic, 5, b"")
+        req = _produce(version, 77, _topic_id(cluster, topic) if version >= 13 else topic, 5,
+                       b"")
         host, port = cluster.bootstrap.rsplit(":", 1)
         with socket.create_connection((host, int(port)), timeout=10) as c:
             c.sendall(req)
@@ -126,3 +145,13 @@ def test_refusal_is_the_brokers_own_answer_byte_for_byte(kafka: Any, version: in
         delete_topics(cluster, [topic])
     assert answer is not None
     assert struct.pack(">i", len(answer)) + answer == refusal(req, 3)  # UNKNOWN_TOPIC_OR_PART
+
+
+def _topic_id(cluster: Any, topic: str) -> bytes:
+    """The topic's 16-byte id (confluent-kafka's AdminClient.describe_topics)."""
+    from confluent_kafka import TopicCollection
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient(cluster.base())  # kept alive until the answer is in
+    tid = admin.describe_topics(TopicCollection([topic]))[topic].result(10).topic_id
+    return struct.pack(">qq", tid.get_most_significant_bits(), tid.get_least_significant_bits())

@@ -124,28 +124,36 @@ class Index:
         self.consumed: dict[tuple[Any, Any], int] = {}
         txn_ends: dict[TxnKey, list[Op]] = defaultdict(list)
         dead: set[str] = set()
+        sends, acked_at, by_ident, reads = self.sends, self.acked_at, self.by_ident, self.reads
         for op in history:
             f, v = op.f, op.value
             if f == "send":
-                if topics is not None and v.get("topic") not in topics:
+                topic = v.get("topic")
+                if topics is not None and topic not in topics:
                     continue
-                self.sends.append(op)
-                off = offset_of(v.get("offset"))
+                sends.append(op)
+                off = v.get("offset")
+                if type(off) is not int:
+                    off = offset_of(off)
+                elif off < 0:
+                    off = None
                 if op.outcome == "ok" and off is not None:
-                    self.acked_at[(v.get("topic"), v.get("partition"), off)].append(op)
+                    acked_at[(topic, v.get("partition"), off)].append(op)
                 for ident in _ident(v):
-                    self.by_ident.setdefault(ident, op)
+                    if ident not in by_ident:
+                        by_ident[ident] = op
             elif f == "poll":
                 writers = v.get("writers") or ()
                 heads = v.get("headers") or ()
+                nw, nh = len(writers), len(heads)
                 wanted = False
                 for i, rec in enumerate(v.get("records") or ()):
                     topic, partition, offset, value = rec[:4]
                     if (topics is None or topic in topics) and offset_of(offset) is not None:
-                        w = writers[i] if i < len(writers) else None
-                        self.reads.append(Read(op, topic, partition, offset, value,
-                                               tuple(w) if w else None,
-                                               heads[i] if i < len(heads) else None))
+                        w = writers[i] if i < nw else None
+                        reads.append(Read(op, topic, partition, offset, value,
+                                          tuple(w) if w else None,
+                                          heads[i] if i < nh else None))
                         wanted = True
                 cov = v.get("covered")
                 if cov and self._wanted(cov[0]):

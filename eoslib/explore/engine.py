@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eoslib.errors import ConfigException, KafkaException, did_you_mean
-from eoslib.explore.points import KINDS, Point, plan_of, points_of
-from eoslib.scenarios import SCENARIOS, run_scenario
+from eoslib.explore.points import KINDS, Point, plan_of, points_in
+from eoslib.scenarios import SCENARIOS
+from eoslib.scenarios.run import run_failures
 
 #: Chance faults off and nothing placed: the explorer's faults are the only ones. Only the
 #: fields a scenario sets by default are overridden (see :func:`quiet`).
@@ -160,15 +161,14 @@ def _run(job: tuple[str, int, dict[str, Any], frozenset[str], Schedule, bool]) -
     """One schedule; its fault points only when the search will extend it (``expand``)."""
     scenario, messages, config, kinds, schedule, expand = job
     try:
-        r = run_scenario(scenario, seed=0, messages=messages, config=config,
-                         faults=quiet(scenario, schedule), tracing=False)
+        r = run_failures(scenario, seed=0, messages=messages, config=config,
+                         faults=quiet(scenario, schedule), unchecked=not schedule)
     except KafkaException as e:  # e.g. init_transactions() gave up after max.block.ms
         return Run(schedule, {}, [], error=str(e))
     except ConfigException as e:  # carried back as data: a worker's exception may not pickle
         return Run(schedule, {}, [], config_error=(e.key, e.value, e.allowed))
-    bad = {k: r.report.count(k) for k in r.report.failures()}
-    return Run(schedule, bad, points_of(r, kinds) if expand else [],
-               unchecked=dict(r.report.unchecked) if not schedule else {})
+    return Run(schedule, r.failures, points_in(r.requests, r.history, kinds) if expand
+               else [], unchecked=r.unchecked)
 
 
 def fault_kinds(kinds: Iterable[str], allowed: Iterable[str]) -> frozenset[str]:

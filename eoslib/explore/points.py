@@ -10,6 +10,7 @@ A placed set of points becomes a :class:`~eoslib.faults.FaultPlan` (``drop``, ``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from eoslib.faults import CRASH_STEPS, DROP_APIS, KILL_POINTS
 from eoslib.network import API_NAMES
 
 if TYPE_CHECKING:
+    from eoslib.history import History
     from eoslib.result import Result
 
 #: Fault kinds the explorer knows, for ``--faults``.
@@ -107,15 +109,22 @@ def points_of(result: Result, kinds: frozenset[str], app: str = "app-") -> list[
     """Every point of ``kinds`` in ``result``: two per request sent, one per crash step
     and batch the application polled (its first message names the batch), one per state
     write of the transaction coordinator and one per Produce append."""
+    return points_in(result.requests, result.history, kinds, app)
+
+
+def points_in(requests: Mapping[str, int], history: History, kinds: frozenset[str],
+              app: str = "app-") -> list[Point]:
+    """:func:`points_of` from a run's request counts (per API and kill point) and its
+    history (the explorer reads them off the simulation, without a Result)."""
     out: list[Point] = []
     for api in DROP_APIS:
-        for n in range(1, result.requests.get(api, 0) + 1):
+        for n in range(1, requests.get(api, 0) + 1):
             for kind in ("request", "response"):
                 if kind in kinds:
                     out.append(Point(kind, api, n))
     if "crash" in kinds:
         firsts = []
-        for op in result.history.ops:
+        for op in history.ops:
             if op.f == "poll" and op.process.startswith(app) and op.value.get("records"):
                 first = _index(op.value["records"][0][3])
                 if first is not None and first not in firsts:
@@ -125,7 +134,7 @@ def points_of(result: Result, kinds: frozenset[str], app: str = "app-") -> list[
                 out.append(Point("crash", step, first))
     for kind, where in _KILL.items():
         if kind in kinds:
-            out.extend(Point(kind, where, n) for n in range(1, result.requests.get(where, 0)
+            out.extend(Point(kind, where, n) for n in range(1, requests.get(where, 0)
                                                             + 1))
     return out
 

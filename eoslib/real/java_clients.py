@@ -122,6 +122,9 @@ class JavaProducer:
         self.name = name or f"producer-{next(self._ids)}"
         self._callbacks: dict[int, DeliveryCallback | None] = {}
         self._tags = itertools.count(1)
+        #: every delivery report as the driver gave it (``error``, ``offset``, ``elapsed_ms``
+        #: from ``send()`` to the report...), in the order reported
+        self.reports: list[dict[str, Any]] = []
         _call(driver, "producer", name=self.name, conf=conf, timeout_s=60)
 
     def produce(self, topic: str, value: Any = None, key: Any = None, partition: int = -1,
@@ -135,6 +138,7 @@ class JavaProducer:
 
     def _deliver(self, answer: dict[str, Any]) -> int:
         reports = answer.get("deliveries") or []
+        self.reports += reports
         for d in reports:
             cb = self._callbacks.pop(d.get("tag"), None)
             if cb is None:

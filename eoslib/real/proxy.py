@@ -46,7 +46,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from eoslib.real.produce_wire import NOT_ENOUGH_REPLICAS, batches, refusal
+from eoslib.real.produce_wire import NOT_ENOUGH_REPLICAS, answers, batches, refusal
 
 PRODUCE = 0  # api_key of a Produce request
 END_TXN = 26  # api_key of an EndTxn request
@@ -72,7 +72,9 @@ class ProxyStats:
     refused_correlation_ids: list[int] = field(default_factory=list)
     not_refused: list[str] = field(default_factory=list)  # why a refusal was not possible
     #: every Produce request's record batches (:func:`~eoslib.real.produce_wire.batches`),
-    #: each with ``request`` (its number, from 1) and ``refused`` (answered by the proxy)
+    #: each with ``request`` (its number, from 1), ``refused`` (answered by the proxy) and,
+    #: once answered, the answer's ``error_code``, ``base_offset`` and ``error_message``
+    #: (:func:`~eoslib.real.produce_wire.answers`; the refusal's code for a refused one)
     produce_batches: list[dict[str, Any]] = field(default_factory=list)
     api_versions: dict[int, set[int]] = field(default_factory=dict)  # api_key -> versions
 
@@ -93,6 +95,8 @@ class _Conn:
 
     client: asyncio.StreamWriter
     pending: dict[int, int] = field(default_factory=dict)  # correlation_id -> api_key
+    #: correlation_id -> (api_version, request number) of each forwarded Produce
+    produce: dict[int, tuple[int, int]] = field(default_factory=dict)
     doomed: set[int] = field(default_factory=set)  # correlation_ids whose answer is lost
     refusals: list[_Refusal] = field(default_factory=list)  # oldest first
 
@@ -138,7 +142,13 @@ class FaultProxy:
             self._drop_at.add(self.stats.produce_requests + nth)
 
     def hold_request(self, api_key: int, nth: int = 1) -> None:
-        """Hold (do not forward) the ``nth`` request of ``api_key`` from now on."""
+        """Hold (do not forward) the ``nth`` request of ``api_key`` from now on.
+
+        Later requests on that connection are still forwarded, and their answers reach the
+        client before the held one's, which no broker does (it answers a connection's
+        requests in order): Kafka's Java client then fails the connection with a
+        ``CorrelationIdMismatchException`` (seen 2026-12-06 holding a Produce). Hold a
+        request nothing else follows on its connection until the client gives it up."""
         if nth < 1:
             raise ValueError("nth counts from 1")
         with self._lock:
@@ -311,9 +321,10 @@ class FaultProxy:
                     refuse = self._refuse_at.pop(self.stats.produce_requests, None)
                     n_produce = self.stats.produce_requests
                 refused = refuse is not None and self._refuse(frame, corr, conn, *refuse)
-                self._note_batches(frame, n_produce, refused)
+                self._note_batches(frame, n_produce, refuse[0] if refused and refuse else None)
                 if refused:
                     continue  # never forwarded
+                conn.produce[corr] = (version, n_produce)
             conn.pending[corr] = api_key
             writer.write(frame)
             await writer.drain()
@@ -332,6 +343,8 @@ class FaultProxy:
                 return
             (corr,) = struct.unpack_from(">i", frame, 4)
             conn.pending.pop(corr, None)
+            if corr in conn.produce:
+                self._note_answer(frame, *conn.produce.pop(corr))
             for r in conn.refusals:
                 r.before.discard(corr)
             if corr in conn.doomed:
@@ -343,14 +356,31 @@ class FaultProxy:
             conn.flush()
             await writer.drain()
 
-    def _note_batches(self, frame: bytes, n: int, refused: bool) -> None:
+    def _note_batches(self, frame: bytes, n: int, refused_with: int | None) -> None:
         try:
             found = batches(frame)
         except (ValueError, IndexError, struct.error):
             return  # a layout not read here, or not a well-formed request: not noted
+        refused = {"error_code": refused_with, "base_offset": -1, "error_message": None}
         with self._lock:
-            self.stats.produce_batches += [{**b, "request": n, "refused": refused}
-                                           for b in found]
+            self.stats.produce_batches += [
+                {**b, "request": n, "refused": refused_with is not None,
+                 **(refused if refused_with is not None else {})} for b in found]
+
+    def _note_answer(self, frame: bytes, version: int, n: int) -> None:
+        """Note the broker's answer to the ``n``-th Produce request on its batches."""
+        try:
+            found = answers(frame, version)
+        except (ValueError, IndexError, struct.error):
+            return
+        with self._lock:
+            for a in found:
+                for b in self.stats.produce_batches:
+                    if b["request"] == n and b["partition"] == a["partition"] \
+                            and "error_code" not in b:
+                        b.update(error_code=a["error_code"], base_offset=a["base_offset"],
+                                 error_message=a["error_message"])
+                        break
 
     def _refuse(self, frame: bytes, corr: int, conn: _Conn, code: int, wait: float) -> bool:
         """Queue the broker-like refusal of ``frame`` and release it after ``wait`` seconds

@@ -12,8 +12,11 @@ do not pile up; where virtual time jumps (a timeout) a break says "~N ms later".
 actors that matter are drawn (:data:`MAX_LANES` by default: those of the step and of the
 messages around it; the rest share one "others" line and are named under the figure;
 ``lanes="all"`` draws every actor). A long run shows a window of rows ending at the step
-(the rows above are counted, not squeezed). Labels are placed where they collide with no
-other label or mark; one that finds no room is numbered and written under the figure.
+(the rows above are counted, not squeezed). Messages an actor sends between the same two
+rows leave one under the other, in the order sent (no fan from one point). Labels are placed
+where they collide with no other label or mark and cross no arrow but their own: beside
+their arrow, else across it (on a white halo), else past its head or tail; one that finds no
+room is numbered and written under the figure.
 
 :func:`lamport_picture` draws one step as SVG; :class:`LamportView` keeps a run's arrows and
 rows to draw any step quickly (what the step players use).
@@ -45,6 +48,8 @@ WINDOW = 18
 BREAK_MS = 50.0
 
 ROW_H = 28.0
+#: Vertical distance between messages one actor sends between the same two rows.
+STAGGER = 8.0
 TOP = 66.0
 GUTTER = 78.0
 OTHERS = "others"
@@ -198,6 +203,7 @@ class _Painter:
             prev_t = t
         self.bottom = y
         self.footnotes: list[str] = []
+        self.lift: dict[int, float] = {}  # arrow step -> how far its start is moved down
         # restarted instances (app-1#2) with no message nor restart up to this step
         started = {actor(m["lane"]) for m in view.marks if m["i"] <= step}
         started |= {x for a in view.arrows if a.step <= step for x in (a.src, a.dst)}
@@ -241,6 +247,7 @@ class _Painter:
         drawn = [a for a in self.v.arrows if a.step <= self.step and a.step in self.y
                  and self.lane_x(a.src) is not None and self.lane_x(a.dst) is not None
                  and not (a.src in self.folded and a.dst in self.folded)]
+        self._stagger(drawn)
         for a in drawn:
             self._arrow_line(a)
         self._marks()
@@ -296,6 +303,20 @@ class _Painter:
             self.d.line(x, y0, x, y1, stroke=GREY if a != OTHERS else "#c8cdd0",
                         sw=1.4, dash="4 3" if a == OTHERS else None)
 
+    def _stagger(self, drawn: list[Arrow]) -> None:
+        """Messages one actor sends between the same two rows leave one under the other,
+        in the order they were sent, instead of from one point (a fan whose labels cannot
+        be told apart)."""
+        self.lift = {}
+        groups: dict[tuple[str, float], list[Arrow]] = {}
+        for a in drawn:
+            groups.setdefault((a.src, round(self._ends(a)[1], 1)), []).append(a)
+        for group in groups.values():
+            if len(group) > 1:
+                step = min(STAGGER, 18.0 / (len(group) - 1))
+                for k, a in enumerate(sorted(group, key=lambda a: (a.sent_step, a.step))):
+                    self.lift[a.step] = k * step
+
     def _ends(self, a: Arrow) -> tuple[float, float, float, float]:
         x0, x1 = self.lane_x(a.src), self.lane_x(a.dst)
         assert x0 is not None and x1 is not None
@@ -304,6 +325,7 @@ class _Painter:
         for by, before in self.break_at:  # sent after the gap began: start under its line
             if before < a.t0 and y0 < by + 12 < y1:
                 y0 = by + 12
+        y0 = min(y0 + self.lift.get(a.step, 0.0), max(y0, y1 - 8))
         if a.lost:
             x1, y1 = x0 + (x1 - x0) / 2, y0 + (y1 - y0) / 2
         return x0, y0, x1, y1
@@ -318,10 +340,10 @@ class _Painter:
             for k in range(n + 1):  # the bar as small boxes: no label is placed on it
                 bx, by = x0 + (x1 - x0) * k / n, y0 + (y1 - y0) * k / n
                 self.d.boxes.append(Box(bx - 4, by - 4, bx + 4, by + 4, "bar",
-                                        owner=f"bar{a.step}"))
+                                        owner=f"a{a.step}"))
         self.d.line(x0, y0, x1, y1, stroke=colour, sw=1.2 if a.kind in ("marker", "fetch")
                     else 1.6, dash="6 4" if a.retry else ("2 3" if a.held else None),
-                    arrow=None if a.lost else colour)
+                    arrow=None if a.lost else colour, shaft=True, owner=f"a{a.step}")
         if a.lost:
             self.d.text(x1, y1, "✕", size=16, anchor="middle", valign="middle", color=RED,
                         weight="bold", kind="marker", owner=f"a{a.step}")
@@ -329,40 +351,59 @@ class _Painter:
             self.d.boxes.append(Box(x1 - 5, y1 - 5, x1 + 5, y1 + 5, "marker",
                                     owner=f"head{a.step}"))
 
-    def _arrow_label(self, a: Arrow) -> None:
+    def _free(self, box: Box, owner: str, bar: bool = True) -> bool:
+        """True if a label at ``box`` touches no other label, marker, the step bar (unless
+        ``bar`` is False; its own arrow's bar is fine) nor any arrow's shaft but its
+        ``owner``'s."""
+        kinds = ("text", "marker", "bar") if bar else ("text", "marker")
+        return not any(box.overlaps(b, 0.5) for b in self.d.boxes if b.kind in kinds
+                       and not (b.kind == "bar" and owner and b.owner == owner)) and \
+            not any(s.crosses(box) for s in self.d.shafts if not (owner and s.owner == owner))
+
+    def _label_spots(self, a: Arrow, w: float, h: float) -> list[tuple[float, float]]:
+        """Where the label of ``a`` may go, best first: beside its shaft (above, then
+        below), across its own shaft (the halo keeps it legible), then past either end."""
         x0, y0, x1, y1 = self._ends(a)
+        gap = 5.0 if a.step == self.step else 3.0  # the step bar is 8 px wide
+        out = []
+        for t in (0.5, 0.3, 0.7, 0.15, 0.85):
+            cx, cy = x0 + (x1 - x0) * t, y0 + (y1 - y0) * t
+            out += [(cx - w / 2, cy - gap - h), (cx - w / 2, cy + gap)]
+        for t in (0.5, 0.35, 0.65, 0.2, 0.8):
+            cx, cy = x0 + (x1 - x0) * t, y0 + (y1 - y0) * t
+            out.append((cx - w / 2, cy - h / 2))
+        lo, hi = min(x0, x1), max(x0, x1)
+        head, tail = (hi + 6, lo - 6 - w) if x1 >= x0 else (lo - 6 - w, hi + 6)
+        for end, y in ((head, y1), (tail, y0)):
+            out += [(end, y - h / 2 + dy) for dy in (0.0, -0.6 * h, 0.6 * h)]
+        for end, y in ((head, y1), (tail, y0)):
+            out += [(end, y - h / 2 + dy) for dy in (-1.2 * h, 1.2 * h)]
+        return out
+
+    def _arrow_label(self, a: Arrow) -> None:
         text = a.label + ("  LOST" if a.lost else "")
         size = TEXT_PX["small"]
         bold = a.step == self.step
         colour = RED if a.lost else INK
+        owner = f"a{a.step}"
         w, h = text_size(text, size, bold)
-        tries = []
-        for t in (0.5, 0.3, 0.7, 0.15, 0.85):
-            cx, cy = x0 + (x1 - x0) * t, y0 + (y1 - y0) * t
-            tries.append((cx - w / 2, cy - 3 - h))
-            tries.append((cx - w / 2, cy + 3))
-        lo, hi = min(x0, x1), max(x0, x1)
-        tries += [(hi + 6, y1 - h / 2), (lo - 6 - w, y1 - h / 2), (lo + 4, y1 - h - 2)]
+        tries = self._label_spots(a, w, h)
         for left, top in tries:
             left = min(max(left, 2.0), self.d.width - w - 2)
-            box = Box(left, top, left + w, top + h, "text")
-            if top >= TOP and not any(box.overlaps(b, 0.5) for b in self.d.boxes
-                                      if b.kind in ("text", "marker", "bar")):
+            if top >= TOP and self._free(Box(left, top, left + w, top + h, "text"), owner):
                 self.d.text(left, top + 0.95 * size, text, size=size, color=colour,
-                            halo=True, weight="bold" if bold else "normal",
-                            owner=f"a{a.step}")
+                            halo=True, weight="bold" if bold else "normal", owner=owner)
                 return
         n = len(self.footnotes) + 1
         self.footnotes.append(f"[{n}] {text}")
         tag = f"[{n}]"
-        for left, top in tries:
-            tw = text_width(tag, size) + 2
-            left = min(max(left + w / 2 - tw / 2, 2.0), self.d.width - tw - 2)
-            box = Box(left, top, left + tw, top + h, "text")
-            if top >= TOP and not any(box.overlaps(b, 0.5) for b in self.d.boxes
-                                      if b.kind in ("text", "marker", "bar")):
+        tw = text_width(tag, size) + 2
+        for left, top in [(x + w / 2 - tw / 2, y) for x, y in tries] + \
+                self._label_spots(a, tw, h):
+            left = min(max(left, 2.0), self.d.width - tw - 2)
+            if top >= TOP and self._free(Box(left, top, left + tw, top + h, "text"), owner):
                 self.d.text(left, top + 0.95 * size, tag, size=size, color=colour, halo=True,
-                            owner=f"a{a.step}")
+                            owner=owner)
                 return
 
     def _marks(self) -> None:
@@ -397,10 +438,12 @@ class _Painter:
         top = y - h / 2
         spots = [(min(max(left, 2.0), self.d.width - w - 2), top + dy)
                  for dy in (0.0, h * 0.75, -h * 0.75) for left in (x + 8, x - 8 - w)]
+        spots += [(min(max(left, 2.0), self.d.width - w - 2), top + dy)
+                  for dy in (h * 1.5, -h * 1.5, h * 2.25, -h * 2.25, h * 3, -h * 3)
+                  for left in (x + 8, x - 8 - w)]
         for strict in (True, False):  # off the step bar if possible, off labels always
-            free = [(left, t) for left, t in spots if not any(
-                Box(left, t, left + w, t + h, "text").overlaps(b, 0.5) for b in self.d.boxes
-                if strict or b.kind != "bar")]
+            free = [(left, t) for left, t in spots
+                    if self._free(Box(left, t, left + w, t + h, "text"), owner, bar=strict)]
             if free:
                 left, top = free[0]
                 break

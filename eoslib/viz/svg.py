@@ -4,14 +4,18 @@
 string (the same drawing gives the same bytes on any machine). Text is measured with the
 DejaVu Sans metrics matplotlib ships (:func:`text_width`), the font the SVG asks for first, so
 a layout can place labels where they do not collide, and every text and marker leaves its box
-in :attr:`Drawing.boxes` for the tests that look for overlaps and clipping. The result is a
-:class:`Picture`: SVG text, alt text and size, shown by Jupyter as ``image/svg+xml``.
+in :attr:`Drawing.boxes` for the tests that look for overlaps and clipping; every arrow's
+shaft (the drawn line) leaves a :class:`Shaft` in :attr:`Drawing.shafts`, so no label is placed
+across another arrow (:func:`crossings`). The result is a :class:`Picture`: SVG text, alt text
+and size, shown by Jupyter as ``image/svg+xml``. A shaft drawn with an ``owner`` and the texts
+of that owner carry ``data-owner`` in the SVG, so a saved picture can be checked too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,6 +50,40 @@ class Box:
                 and min(self.y1, other.y1) - max(self.y0, other.y0) > 2 * pad)
 
 
+@dataclass(frozen=True)
+class Shaft:
+    """The drawn line of an arrow, in px, and the owner of its label (if any)."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    owner: str = ""
+
+    def crosses(self, box: Box, pad: float = 0.5) -> bool:
+        """True if the segment passes through ``box`` shrunk by ``pad`` on every side
+        (Liang-Barsky clipping)."""
+        lo_x, hi_x, lo_y, hi_y = box.x0 + pad, box.x1 - pad, box.y0 + pad, box.y1 - pad
+        if lo_x >= hi_x or lo_y >= hi_y:
+            return False
+        dx, dy = self.x1 - self.x0, self.y1 - self.y0
+        t0, t1 = 0.0, 1.0
+        for p, q in ((-dx, self.x0 - lo_x), (dx, hi_x - self.x0),
+                     (-dy, self.y0 - lo_y), (dy, hi_y - self.y0)):
+            if p == 0:
+                if q < 0:
+                    return False
+                continue
+            r = q / p
+            if p < 0:
+                t0 = max(t0, r)
+            else:
+                t1 = min(t1, r)
+            if t0 > t1:
+                return False
+        return True
+
+
 #: Hatch patterns (id -> SVG content): nothing rests on colour alone.
 PATTERNS = {
     "dots": '<circle cx="3" cy="3" r="1.1" fill="#222222"/>',
@@ -62,6 +100,7 @@ class Drawing:
     height: float = 0.0
     parts: list[str] = field(default_factory=list)
     boxes: list[Box] = field(default_factory=list)
+    shafts: list[Shaft] = field(default_factory=list)
     ops: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # for raster.py
     _arrows: set[str] = field(default_factory=set)
     _patterns: set[str] = field(default_factory=set)
@@ -108,14 +147,20 @@ class Drawing:
         self._grow(y + h)
 
     def line(self, x0: float, y0: float, x1: float, y1: float, *, stroke: str = "#222222",
-             sw: float = 1.0, dash: str | None = None, arrow: str | None = None) -> None:
-        """A line; ``arrow`` (a colour) puts an arrowhead at its end."""
+             sw: float = 1.0, dash: str | None = None, arrow: str | None = None,
+             shaft: bool | None = None, owner: str = "") -> None:
+        """A line; ``arrow`` (a colour) puts an arrowhead at its end. A line with an
+        arrowhead is an arrow's shaft (``shaft=True``: one without, e.g. a lost message):
+        no label but its ``owner``'s may cross it."""
         self.ops.append(("line", {"x0": x0, "y0": y0, "x1": x1, "y1": y1, "stroke": stroke,
                                   "sw": sw, "dash": dash, "arrow": arrow}))
         extra = f' stroke-dasharray="{dash}"' if dash else ""
         if arrow:
             self._arrows.add(arrow)
             extra += f' marker-end="url(#@P-a{arrow.lstrip("#")})"'
+        if arrow is not None if shaft is None else shaft:
+            self.shafts.append(Shaft(x0, y0, x1, y1, owner))
+            extra += _owner_token(owner)
         self.parts.append(f'<line x1="{num(x0)}" y1="{num(y0)}" x2="{num(x1)}" y2="{num(y1)}" '
                           f'stroke="{stroke}" stroke-width="{num(sw)}"{extra}/>')
         self._grow(max(y0, y1))
@@ -155,6 +200,7 @@ class Drawing:
                  + (' font-style="italic"' if italic else "")
                  + (f' fill="{color}"' if color != "#222222" else "")
                  + (' text-decoration="line-through"' if strike else "")
+                 + _owner_token(owner)
                  + (' stroke="#ffffff" stroke-width="3.5" paint-order="stroke"'
                     ' stroke-linejoin="round"' if halo else ""))
         if len(lines) == 1:
@@ -185,7 +231,9 @@ class Drawing:
             defs.append(f'<marker id="@P-a{colour.lstrip("#")}" viewBox="0 0 10 10" refX="9" '
                         'refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
                         f'<path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>')
-        body = "".join(self.parts)
+        mine = {s.owner for s in self.shafts if s.owner}
+        body = _OWNER.sub(lambda m: f' data-owner="{m[1]}"' if m[1] in mine else "",
+                          "".join(self.parts))
         head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{num(self.width)}" '
                 f'height="{num(height)}" viewBox="0 0 {num(self.width)} {num(height)}" '
                 f'role="img" aria-labelledby="@P-t @P-d" font-family="{FONT}" '
@@ -197,7 +245,16 @@ class Drawing:
         svg = head + body + "</svg>"
         prefix = "e" + hashlib.sha1(svg.encode()).hexdigest()[:8]  # unique ids on one page
         return Picture(svg.replace("@P", prefix), alt, self.width, height, list(self.boxes),
-                       list(self.ops))
+                       list(self.ops), list(self.shafts))
+
+
+_OWNER = re.compile("\x01([^\x02]*)\x02")
+
+
+def _owner_token(owner: str) -> str:
+    """A place for ``data-owner``: kept (by :meth:`Drawing.picture`) when a shaft has that
+    owner, so only arrows and their labels carry it."""
+    return f"\x01{html.escape(owner)}\x02" if owner else ""
 
 
 def _colour(c: str) -> tuple[str, str | None]:
@@ -217,6 +274,7 @@ class Picture:
     height: float
     boxes: list[Box] = field(default_factory=list, repr=False)
     ops: list[tuple[str, dict[str, Any]]] = field(default_factory=list, repr=False)
+    shafts: list[Shaft] = field(default_factory=list, repr=False)
 
     def min_text_px(self) -> float:
         """The smallest text of the picture (px; it is shown 1:1 in the column)."""
@@ -274,3 +332,10 @@ def overlaps(boxes: list[Box], pad: float = 0.5) -> list[tuple[Box, Box]]:
             if a.overlaps(b, pad):
                 out.append((a, b))
     return out
+
+
+def crossings(boxes: list[Box], shafts: list[Shaft], pad: float = 0.5) -> list[tuple[Box, Shaft]]:
+    """Pairs (label, shaft) where a text crosses an arrow's shaft that is not its own arrow
+    (a label sitting on its own arrow, the same non-empty ``owner``, is fine)."""
+    return [(b, s) for b in boxes if b.kind == "text" for s in shafts
+            if not (s.owner and s.owner == b.owner) and s.crosses(b, pad)]

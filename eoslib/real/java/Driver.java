@@ -10,7 +10,7 @@
  * commit_transaction, abort_transaction, send_offsets, subscribe, assign, poll, position, seek,
  * committed, commit, assignment, group_metadata, rebalances, close, client_state, crash (the process exits
  * at once, no close: Runtime.halt), sleep, exit; admin: create_topics, delete_topics,
- * delete_groups, describe_transactions, describe_producers, features, update_feature.
+ * delete_groups, describe_transactions, describe_producers, topic_ids, features, update_feature.
  *
  * Every blocking call is bounded: by the step's timeout_ms, or by the client's own max.block.ms /
  * delivery.timeout.ms / default.api.timeout.ms (set explicitly by the Python side). The Python
@@ -49,6 +49,7 @@ import org.apache.kafka.clients.admin.FinalizedVersionRange;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.ProducerState;
+import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.admin.TransactionDescription;
 import org.apache.kafka.clients.admin.UpdateFeaturesOptions;
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
@@ -160,9 +161,13 @@ public final class Driver {
                         part == null ? null : ((Number) part).intValue(), key, value);
                 List<Map<String, Object>> reports = deliveries.get(name);
                 Object tag = s.get("tag");
+                long sentNanos = System.nanoTime();
                 p.send(rec, (md, ex) -> {
                     Map<String, Object> d = new LinkedHashMap<>();
                     d.put("tag", tag);
+                    // ms from send() to this report (the batch's delivery.timeout.ms counts from
+                    // its creation, inside send())
+                    d.put("elapsed_ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sentNanos));
                     d.put("topic", topic);
                     d.put("partition", md != null ? md.partition() : -1);
                     d.put("offset", md != null && md.hasOffset() ? md.offset() : -1);
@@ -404,6 +409,14 @@ public final class Driver {
                     r.put(e.getKey(), d);
                 }
                 return Map.of("transactions", r);
+            }
+            case "topic_ids": {
+                Map<String, Object> ids = new LinkedHashMap<>();
+                for (Map.Entry<String, TopicDescription> e : admin().describeTopics(strings(s.get("topics")))
+                        .allTopicNames().get(timeout(s).toMillis(), TimeUnit.MILLISECONDS).entrySet()) {
+                    ids.put(e.getKey(), e.getValue().topicId().toString());
+                }
+                return Map.of("topic_ids", ids);
             }
             case "describe_producers": {
                 TopicPartition tp = new TopicPartition(str(s, "topic"), num(s, "partition"));
