@@ -292,6 +292,8 @@ class Consumer(ConsumerCoordinator, Fetcher):
                 # assignment lost"; Java ConsumerCoordinator.sendOffsetCommitRequest:
                 # CommitFailedException, which has no error code: named as librdkafka's)
                 assert self.group_id is not None
+                self.kernel.emit(self.lane, "commit", "commit() failed: _ASSIGNMENT_LOST (out "
+                                 "of the group: nothing sent)", flag="error")
                 self._record_commit(self.sim.process_name(self), self.group_id, offs, "fail",
                                     False, "_ASSIGNMENT_LOST")
                 raise KafkaException(KafkaError(
