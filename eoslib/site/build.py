@@ -57,7 +57,7 @@ class Report:
     def lines(self) -> list[str]:
         """The build's summary, one fact per line."""
         return [f"site: {self.pages} pages, {self.players} step players, {self.dashboards} "
-                f"dashboards ({self.combinations} recorded runs)",
+                f"dashboards ({self.combinations} recorded combinations)",
                 f"site: notebooks run for their widgets: {len(self.executed)} "
                 f"(from cache: {len(self.cached)})",
                 f"site: {self.bytes / 1e6:.1f} MB in {self.out}, built in {self.seconds:.1f} s",
@@ -142,6 +142,7 @@ class _Widgets:
                 name = f"data/{data['pack']['id']}.js"
                 (self.out / "data").mkdir(exist_ok=True)
                 shutil.copyfile(self.folder / data["pack"]["file"], self.out / name)
+                data["pack"]["file_bytes"] = (self.out / name).stat().st_size
                 pack_src = os.path.relpath(name, os.path.dirname(self.s.page))
                 entry.update(combinations=data["pack"]["combinations"], pack=name)
             if "subset" in data:

@@ -109,8 +109,9 @@ def dashboard(data: dict[str, Any], number: int, *, pack_src: str | None = None,
                   f'data-pack-id="{html.escape(data["pack"]["id"])}"')
         data = {**data, "frames": {}, "labels": _labels(set(data["pack"]["count_keys"]))}
         note = _subset_note(data, source)
-        loading = (f'<p class="eos-loading">Loading the recorded runs '
-                   f'({data["pack"]["bytes"] / 1e6:.1f} MB of data, compressed)&hellip;</p>')
+        size = data["pack"].get("file_bytes", data["pack"]["bytes"])
+        loading = (f'<p class="eos-loading">Loading the recorded runs ({size / 1e6:.1f} MB, '
+                   f'{data["pack"]["bytes"] / 1e6:.1f} MB once unpacked)&hellip;</p>')
     else:
         keys = {k for f in data["frames_list"] for k in f["counts"]}
         data = {**data, "labels": _labels(keys)}
