@@ -286,6 +286,22 @@ class Consumer(ConsumerCoordinator, Fetcher):
             offs = {(tp.topic, tp.partition): tp.offset for tp in offsets}
         else:
             offs = self._commit_offsets()
+            if self._assignment_lost():
+                # out of the group: the commit fails here, no OffsetCommit is sent
+                # (librdkafka rd_kafka_cgrp_offsets_commit: "Not committing assigned offsets:
+                # assignment lost"; Java ConsumerCoordinator.sendOffsetCommitRequest:
+                # CommitFailedException, which has no error code: named as librdkafka's)
+                assert self.group_id is not None
+                self.kernel.emit(self.lane, "commit", "commit() failed: _ASSIGNMENT_LOST (out "
+                                 "of the group: nothing sent)", flag="error")
+                self._record_commit(self.sim.process_name(self), self.group_id, offs, "fail",
+                                    False, "_ASSIGNMENT_LOST")
+                raise KafkaException(KafkaError(
+                    "_ASSIGNMENT_LOST", "Offset commit cannot be completed since the consumer "
+                    "is not part of an active group for auto partition assignment; it is "
+                    "likely that the consumer was kicked out of the group "
+                    "(CommitFailedException)" if self.client == "java" else
+                    "Local: Group partition assignment lost"))
         if not offs:
             raise KafkaException(KafkaError("_STATE", "commit(): no offsets to commit"))
         return self._send_commit(offs, wait=not asynchronous)

@@ -196,7 +196,20 @@ class ConsumerCoordinator:
             return {tp: o for tp, o in self._positions.items() if o is not None}
         return {tp: o for tp, o in self._stored.items() if tp in self._assignment}
 
+    def _assignment_lost(self) -> bool:
+        """The group took this member's partitions away (it missed max.poll.interval.ms, or
+        its heartbeat found it removed) and the application has not polled since: the
+        member is out of the group. librdkafka: ``rd_kafka_cgrp_assignment_is_lost``, set by
+        ``rd_kafka_cgrp_max_poll_interval_check_tmr_cb`` -> ``revoke_all_rejoin_maybe(lost)``
+        (src/rdkafka_cgrp.c); Java: the member is no longer STABLE
+        (``AbstractCoordinator.generationIfStable`` is null)."""
+        return self._lost and not self._joined and bool(self.group_id)
+
     def _auto_commit(self) -> None:
+        if self._assignment_lost():
+            # librdkafka rd_kafka_cgrp_assigned_offsets_commit: "not committing assigned
+            # offsets: assignment lost"; Java's auto-commit fails the same way locally
+            return
         offs = self._commit_offsets()
         if offs:
             self._send_commit(offs, wait=False, auto=True)

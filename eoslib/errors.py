@@ -54,6 +54,7 @@ CODES: dict[str, tuple[int, bool, str]] = {
     "_NOT_CONFIGURED": (-145, False, "Local: Functionality not configured"),
     "_TRANSPORT": (-195, True, "Local: Broker transport failure"),
     "_NO_OFFSET": (-168, False, "Local: No offset stored"),
+    "_ASSIGNMENT_LOST": (-142, False, "Local: Group partition assignment lost"),
     "_PARTITION_EOF": (-191, False, "Broker: No more messages"),
     "COORDINATOR_LOAD_IN_PROGRESS": (14, True, "The coordinator is loading and hence can't process requests"),  # noqa: E501
     "COORDINATOR_NOT_AVAILABLE": (15, True, "The coordinator is not available"),

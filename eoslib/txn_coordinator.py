@@ -246,6 +246,14 @@ class TransactionCoordinator:
         if meta.state in ("PrepareCommit", "PrepareAbort", "PrepareEpochFence"):
             respond({"error": "CONCURRENT_TRANSACTIONS"})
             return
+        if meta.state == "Ongoing" and all(tp in meta.partitions for tp in partitions):
+            # already in the transaction (a retry whose answer was lost, a second
+            # send_offsets_to_transaction): Kafka answers at once and writes nothing
+            # (TransactionCoordinator.handleAddPartitionsToTransaction, "this is an
+            # optimization: if the partitions are already in the metadata reply OK
+            # immediately")
+            respond({"error": None})
+            return
         if meta.state != "Ongoing":
             meta.start = self.kernel.now
             meta.partitions = []

@@ -333,3 +333,20 @@ def test_epoch_bump_on_end_txn_overflow() -> None:
     sim.sleep(50)
     assert (meta.state, meta.producer_id, meta.epoch, meta.previous_producer_id) == (
         "CompleteAbort", nxt, 0, 1000)
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_add_partitions_already_in_an_ongoing_txn_answers_none_without_a_write(
+        version: int) -> None:
+    """TransactionCoordinator.handleAddPartitionsToTransaction: ``txnMetadata.state ==
+    Ongoing && partitions.subsetOf(txnMetadata.topicPartitions)`` -> ``Left(Errors.NONE)``
+    ("this is an optimization: if the partitions are already in the metadata reply OK
+    immediately"): nothing is appended to __transaction_state. A partition not yet in the
+    transaction is written (prepareAddPartitions -> appendTransactionToLog)."""
+    _, tc = coordinator()
+    meta = at_state(tc, "Ongoing", epoch=5, version=version)
+    before = len(tc.log)
+    assert call(tc.handle_add_partitions, TXN, 1000, 5, [("t", 0)])["error"] is None
+    assert len(tc.log) == before and meta.state == "Ongoing"
+    assert call(tc.handle_add_partitions, TXN, 1000, 5, [("t", 0), ("u", 0)])["error"] is None
+    assert len(tc.log) == before + 1 and meta.partitions == [("t", 0), ("u", 0)]

@@ -101,6 +101,68 @@ def test_progress_bars_are_dropped_and_other_widgets_say_they_need_a_kernel(
     assert "needs a running kernel" in html["data"]["text/html"]
 
 
+def test_a_subset_records_the_notebooks_values_and_greys_the_rest() -> None:
+    from eoslib.site.playground import PLAYGROUND, options, recorded_values, subset_for, widened
+    from eoslib.viz import Dashboard
+    from eoslib.viz.params import CRASH_STEPS
+
+    dash = Dashboard("pipeline", ["transactions", "delivery", "enable.idempotence", "acks",
+                                  "isolation.level", "response_loss", "crash_step", "seed"],
+                     {"response_loss": 0.2, "crash_step": "after_poll", "seed": 7,
+                      "messages": 20})
+    assert subset_for(dash) is PLAYGROUND
+    assert subset_for(Dashboard("pipeline", ["transactions"], {"messages": 20})) is None
+    wide = widened(dash, PLAYGROUND)  # the site adds the client, values unchanged
+    assert list(wide.controls) == [*dash.controls, "client"]
+    assert wide.values() == {**dash.values(), "client": "librdkafka"}
+    rec = recorded_values(wide, PLAYGROUND)
+    assert rec["response_loss"] == [0.0, 0.05, 0.2, 0.3]  # the notebook's value joins
+    assert rec["seed"] == [1, 2, 3, 7] and rec["crash_step"] == list(CRASH_STEPS)
+    assert rec["client"] == ["librdkafka", "java"]
+    seed = options(wide, "seed", rec["seed"])
+    assert seed[3] == {"label": "7", "index": 3} and seed[-1]["index"] is None
+    loss = options(wide, "response_loss", rec["response_loss"])
+    assert [o["label"] for o in loss] == ["0", "0.05", "0.2", "0.3", "other: 0 to 0.5 (live)"]
+    # a finite control lists every value the notebook offers, greyed when not recorded
+    acks = options(wide, "acks", ["all"])
+    assert [o["index"] for o in acks] == [None, None, 0]
+    assert acks[0]["label"] == "0 (not recorded)"
+
+
+def test_a_pack_holds_a_subsets_frames_and_says_exactly_what_is_recorded(
+        tmp_path: Path) -> None:
+    from eoslib.site import components
+    from eoslib.site.dashboards import PACKED, pack, unpack
+
+    data = {"kind": "dashboard", "scenario": "pipeline", "repr": "Dashboard('pipeline')",
+            "fixed": {}, "frames": {"0.0": 0, "1.0": 1},
+            "frames_list": [{"counts": {"duplicates": 1}, "pictures": [{"svg": 0}]},
+                            {"counts": {}, "pictures": [], "error": "cannot run: X"}],
+            "svgs": ["<svg/>"],
+            "controls": [{"name": "acks", "values": ["1", "all"], "default": "all",
+                          "options": [{"label": "0 (not recorded)", "index": None},
+                                      {"label": "1", "index": 0}, {"label": "all", "index": 1}],
+                          "why": "because", "added": False},
+                         {"name": "client", "values": ["java"], "default": "java",
+                          "options": [{"label": "java", "index": 0}], "why": "",
+                          "added": True}],
+            "subset": {"name": "demo", "combinations": 2, "refused": 1, "added": ["client"]}}
+    rest = pack(data, tmp_path / "p.js")
+    text = (tmp_path / "p.js").read_text()
+    assert text.startswith("(window.eosPacks = window.eosPacks || {})") and \
+        rest["pack"]["id"] in text
+    assert not set(PACKED) & set(rest) and unpack(text) == {k: data[k] for k in PACKED}
+    assert rest["pack"]["combinations"] == 2 and rest["pack"]["count_keys"] == ["duplicates"]
+    assert pack(data, tmp_path / "q.js") == {**rest, "pack": {**rest["pack"], "file": "q.js"}}
+    page = components.dashboard(rest, 1, pack_src="../data/x.js",
+                                source="notebooks/11-playground.ipynb")
+    assert 'data-pack="../data/x.js"' in page and "<svg/>" not in page
+    assert "2 combinations</b>" in page and "1 run and 1 setting the simulator refuses" in page
+    assert "<td>1, all</td><td>0 (not recorded)</td><td>because</td>" in page
+    assert "<i>(added by the site)</i>" in page and "bash scripts/course" in page
+    assert "open <code>notebooks/11-playground.ipynb</code>" in page
+
+
 @pytest.mark.parametrize("args, says", [
     (["--jobs", "0"], "Invalid value 0 for --jobs"),
     (["--root", "/nonexistent"], "Invalid value '/nonexistent' for --root"),
@@ -183,7 +245,9 @@ def test_every_dashboard_and_player_of_a_notebook_is_on_its_page(site: Path) -> 
             call = _dashboard_call(src)
             if call is not None:  # the controls the notebook's own cell asks for
                 assert d["scenario"] == call[0]
-                assert set(d["controls"]) <= set(call[1]), page["source"]
+                # the controls the notebook's cell asks for, and those a subset adds
+                assert set(d["controls"]) <= set(call[1]) | set(d.get("added", [])), \
+                    page["source"]
         for p, (_, scenario) in zip(page["players"], players, strict=True):
             assert scenario in ("", p["scenario"]), page["source"]
         html = (site / page["page"]).read_text(encoding="utf-8")
@@ -192,18 +256,23 @@ def test_every_dashboard_and_player_of_a_notebook_is_on_its_page(site: Path) -> 
         assert html.count('class="eos-player"') == len(players)
         for p in page["players"]:
             assert (site / p["file"]).exists() and 0 <= p["start"] < p["steps"]
-    lessons = [p for p in _manifest(site)["pages"]
-               if p["kind"] == "lesson" and Path(p["source"]).name[:2] <= "10"]
+    lessons = [p for p in _manifest(site)["pages"] if p["kind"] == "lesson"]
     recorded = [d for p in lessons for d in p["dashboards"]]
     assert recorded and all(not d["too_many"] for d in recorded), \
-        "every dashboard of notebooks 00-10 is recorded"
+        "every dashboard of every lesson is recorded (11's playground over its named subset)"
 
 
 def _page_dashboards(site: Path, page: str) -> list[dict]:
+    """Every dashboard's data on a page, a subset's frames read back from its pack file."""
+    from eoslib.site.dashboards import unpack
+
     html = (site / page).read_text(encoding="utf-8")
-    return [json.loads(m.replace("<\\/", "</")) for m in
-            re.findall(r'<script[^>]*class="eos-data"[^>]*>(.*?)</script>', html,
-                       re.S)]
+    found = [json.loads(m.replace("<\\/", "</")) for m in
+             re.findall(r'<script[^>]*class="eos-data"[^>]*>(.*?)</script>', html, re.S)]
+    for d in found:
+        if "pack" in d:
+            d.update(unpack((site / "data" / f"{d['pack']['id']}.js").read_text()))
+    return found
 
 
 @pytest.mark.slow
@@ -211,7 +280,7 @@ def test_every_recorded_run_equals_a_direct_run(site: Path) -> None:
     from eoslib.scenarios import run_scenario
     from eoslib.viz.params import split_params
 
-    runs = refused = 0
+    runs = refused = subsets = 0
     for page in _manifest(site)["pages"]:
         for d in _page_dashboards(site, page["page"]):
             dashboard_runs = runs
@@ -236,10 +305,14 @@ def test_every_recorded_run_equals_a_direct_run(site: Path) -> None:
                 assert frame["verdict"] == str(result.report).split("\n", 1)[0]
             # a dashboard whose every combination is refused would teach nothing
             assert runs > dashboard_runs, (page["page"], d["scenario"])
+            if "subset" in d:
+                subsets += 1
+                assert d["subset"]["combinations"] == len(combos)
+                assert d["subset"]["refused"] == len(combos) - (runs - dashboard_runs)
     # every recorded frame was compared: a run, or a refusal the page shows as such
     assert runs + refused == sum(len(d["frames"]) for page in _manifest(site)["pages"]
                                  for d in _page_dashboards(site, page["page"]))
-    assert runs > refused
+    assert subsets == 1 and runs >= 500, (subsets, runs)
 
 
 @pytest.mark.slow

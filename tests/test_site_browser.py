@@ -7,8 +7,11 @@ is aborted and reported), every internal link resolves to a page and an anchor t
 Every step player starts at the notebook's step, steps both ways and plays to its last step
 (timers run on Playwright's clock). Every control of every dashboard is switched to each of
 its values: the counts and the picture become those of the recorded run of that combination,
-whose counts equal a direct ``run_scenario``. A screenshot of the landing page and of the first
-dashboard go to ``test-artifacts/``. Needs /usr/bin/chromium; never ``playwright install``.
+whose counts equal a direct ``run_scenario``; notebook 11's playground (recorded over a named
+subset, its frames in a compressed file the page loads) also lists what it holds, greys what
+it does not, and shows no run for a combination it lacks. Screenshots of the landing page, the
+first dashboard and the playground go to ``test-artifacts/``. Needs /usr/bin/chromium; never
+``playwright install``.
 """
 
 from __future__ import annotations
@@ -211,7 +214,7 @@ def _direct(data: dict, idx: list[int]) -> dict[str, float]:
 
 
 _DRAWN = """(box) => {  // every picture drawn, from its recorded SVG
-    const D = JSON.parse(box.querySelector("script.eos-data").textContent);
+    const D = box.eosData;
     return [...box.querySelectorAll("img.eos-picture")].every(i =>
         i.complete && i.naturalWidth > 0 &&
         i.src === "data:image/svg+xml;charset=utf-8," + encodeURIComponent(D.svgs[+i.dataset.svg]));
@@ -232,11 +235,22 @@ def _expect(page: object, box: object, data: dict, idx: list[int], where: str) -
     return counts, pics
 
 
+def _data(box: object) -> dict:
+    """The dashboard's data as its page holds it (a subset's, unpacked from its pack file),
+    without the SVG text."""
+    return box.evaluate("""b => { const D = b.eosData; return {scenario: D.scenario,
+        controls: D.controls, fixed: D.fixed, frames: D.frames, frames_list: D.frames_list,
+        subset: D.subset || null}; }""")
+
+
 def _set(control: object, value: int) -> None:
     if control.get_attribute("type") == "checkbox":
         control.set_checked(bool(value))
     else:
-        control.select_option(str(value))
+        # by position: Playwright matches value= against labels too ("1" is seed 1's label)
+        at = control.evaluate("(s, v) => [...s.options].findIndex(o => o.value === v)",
+                              str(value))
+        assert at >= 0 and control.select_option(index=at) == [str(value)]
 
 
 def test_every_dashboard_control_shows_the_recorded_run_of_its_combination(
@@ -253,7 +267,7 @@ def test_every_dashboard_control_shows_the_recorded_run_of_its_combination(
         for d in recorded:
             where = f"{p['page']} {d['id']}"
             box = page.query_selector(f"#{d['id']}")
-            data = json.loads(box.query_selector("script.eos-data").text_content())
+            data = _data(box)
             defaults = [c["values"].index(c["default"]) for c in data["controls"]]
             _, base_pics = _expect(page, box, data, defaults, where)
             if switched == 0:
@@ -276,3 +290,67 @@ def test_every_dashboard_control_shows_the_recorded_run_of_its_combination(
     watch.context.close()
     assert not watch.problems, "\n".join(watch.problems[:20])
     assert switched >= 20
+
+
+def test_the_playground_says_what_is_recorded_greys_the_rest_never_a_wrong_frame(
+        chromium, served) -> None:
+    """Notebook 11's playground, recorded over a named subset: the page lists every control
+    with its recorded values, each menu greys what the notebook offers besides, switching
+    several controls at once shows the recorded run (equal to a direct run), and a missing
+    combination shows no run at all."""
+    import random
+
+    base, _, manifest = served
+    entry, d = next((p, d) for p in manifest["pages"] for d in p["dashboards"]
+                    if d.get("subset"))
+    watch = Watch(chromium, base)
+    page = watch.page()
+    watch.open(page, base + entry["page"])
+    box = page.query_selector(f"#{d['id']}")
+    data = _data(box)
+    where = f"{entry['page']} {d['id']}"
+    text = box.text_content()
+    assert f"{data['subset']['combinations']} combinations" in text
+    assert "bash scripts/course" in text and entry["source"] in text
+    rows = box.query_selector_all(".eos-subset-table tbody tr")
+    assert [r.query_selector("th code").text_content() for r in rows] == \
+        [c["name"] for c in data["controls"]]
+    greyed = 0
+    for c in data["controls"]:
+        control = box.query_selector(f"[data-control='{c['name']}']")
+        if control.get_attribute("type") == "checkbox":
+            assert c["values"] == [False, True], where
+            continue
+        shown = control.evaluate("s => [...s.options].map(o => [o.textContent, o.disabled])")
+        assert shown == [[o["label"], o["index"] is None] for o in c["options"]], c["name"]
+        greyed += sum(1 for o in c["options"] if o["index"] is None)
+    assert greyed >= 5 and set(d["added"]) == {"client"}
+    box.scroll_into_view_if_needed()
+    ARTIFACTS.mkdir(exist_ok=True)
+    box.screenshot(path=str(ARTIFACTS / "site-playground.png"))
+
+    controls = [box.query_selector(f"[data-control='{c['name']}']") for c in data["controls"]]
+    rng = random.Random(21)
+    for n in range(10):  # several controls switched at once
+        idx = [rng.randrange(len(c["values"])) for c in data["controls"]]
+        for control, i in zip(controls, idx, strict=True):
+            _set(control, i)
+        _expect(page, box, data, idx, f"{where} sample {n}")
+    # a combination the page does not hold: no run of other settings, a line saying so
+    key = box.get_attribute("data-combination")
+    box.evaluate("(b, k) => { delete b.eosData.frames[k]; }", key)
+    controls[0].dispatch_event("change")
+    assert box.get_attribute("data-recorded") == "0"
+    assert "not recorded" in box.query_selector(".eos-error").text_content()
+    assert not box.query_selector_all("img.eos-picture")
+    assert not box.query_selector_all(".eos-counts .eos-count")
+    # ...and its value is greyed in the menu once another value is chosen
+    k = next(k for k, c in enumerate(data["controls"]) if len(c["values"]) > 2)
+    was = int(key.split(".")[k])
+    _set(controls[k], (was + 1) % len(data["controls"][k]["values"]))
+    assert box.get_attribute("data-recorded") == "1"
+    assert controls[k].evaluate("(s, v) => [...s.options].find(o => o.value === String(v))"
+                                ".disabled", was)
+    page.close()
+    watch.context.close()
+    assert not watch.problems, "\n".join(watch.problems[:20])

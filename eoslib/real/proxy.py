@@ -142,7 +142,13 @@ class FaultProxy:
             self._drop_at.add(self.stats.produce_requests + nth)
 
     def hold_request(self, api_key: int, nth: int = 1) -> None:
-        """Hold (do not forward) the ``nth`` request of ``api_key`` from now on."""
+        """Hold (do not forward) the ``nth`` request of ``api_key`` from now on.
+
+        Later requests on that connection are still forwarded, and their answers reach the
+        client before the held one's, which no broker does (it answers a connection's
+        requests in order): Kafka's Java client then fails the connection with a
+        ``CorrelationIdMismatchException`` (seen 2026-12-06 holding a Produce). Hold a
+        request nothing else follows on its connection until the client gives it up."""
         if nth < 1:
             raise ValueError("nth counts from 1")
         with self._lock:

@@ -2,7 +2,8 @@
 
 The site folder holds ``index.html`` (the landing page), ``notebooks/*.html`` (one page per
 lesson), ``exercises/*.html`` (questions, no solutions) and ``exercises/index.html``,
-``players/*.html`` (one ``eoslib animate`` page per step player), ``static/`` (styles and the
+``players/*.html`` (one ``eoslib animate`` page per step player), ``data/*.js`` (the
+compressed frames of a dashboard recorded over a named subset), ``static/`` (styles and the
 one script) and ``site.json`` (what was built from what: every page's notebook and its
 SHA-256, the players, the dashboards and their combinations, the size and the build time).
 It is written next to the target and swapped in only when complete.
@@ -56,7 +57,7 @@ class Report:
     def lines(self) -> list[str]:
         """The build's summary, one fact per line."""
         return [f"site: {self.pages} pages, {self.players} step players, {self.dashboards} "
-                f"dashboards ({self.combinations} recorded runs)",
+                f"dashboards ({self.combinations} recorded combinations)",
                 f"site: notebooks run for their widgets: {len(self.executed)} "
                 f"(from cache: {len(self.cached)})",
                 f"site: {self.bytes / 1e6:.1f} MB in {self.out}, built in {self.seconds:.1f} s",
@@ -132,12 +133,23 @@ class _Widgets:
                             f"{data['error']}")
         if ref["kind"] == "dashboard":
             n = len(self.dashboards) + 1
-            self.dashboards.append({"id": f"dashboard-{n}", "scenario": data["scenario"],
-                                    "controls": {c["name"]: c["values"]
-                                                 for c in data["controls"]},
-                                    "combinations": len(data["frames"]),
-                                    "too_many": data.get("too_many", 0)})
-            return components.dashboard(data, n)
+            entry = {"id": f"dashboard-{n}", "scenario": data["scenario"],
+                     "controls": {c["name"]: c["values"] for c in data["controls"]},
+                     "combinations": len(data.get("frames", ())),
+                     "too_many": data.get("too_many", 0)}
+            pack_src = None
+            if "pack" in data:  # a recorded subset: its frames in a file of its own
+                name = f"data/{data['pack']['id']}.js"
+                (self.out / "data").mkdir(exist_ok=True)
+                shutil.copyfile(self.folder / data["pack"]["file"], self.out / name)
+                data["pack"]["file_bytes"] = (self.out / name).stat().st_size
+                pack_src = os.path.relpath(name, os.path.dirname(self.s.page))
+                entry.update(combinations=data["pack"]["combinations"], pack=name)
+            if "subset" in data:
+                entry.update(subset=data["subset"]["name"], added=data["subset"]["added"],
+                             refused=data["subset"]["refused"])
+            self.dashboards.append(entry)
+            return components.dashboard(data, n, pack_src=pack_src, source=self.s.rel)
         if ref["kind"] == "player":
             n = len(self.players) + 1
             page = self.folder / data["file"]

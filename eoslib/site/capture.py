@@ -43,9 +43,12 @@ class _Capture:
 
 
 def _dashboard(dash: Any, folder: Path, n: int) -> dict[str, Any]:
-    from eoslib.site.dashboards import payload
+    from eoslib.site.dashboards import pack, payload
 
-    return payload(dash)
+    data = payload(dash)
+    if "subset" in data:  # thousands of frames: in a compressed file the page loads
+        data = pack(data, folder / f"{n}.pack.js")
+    return data
 
 
 def _player(player: Any, folder: Path, n: int) -> dict[str, Any]:

@@ -29,28 +29,99 @@ def _labels(keys: set[str]) -> dict[str, str]:
     return {k: pretty(k) for k in sorted(keys)}
 
 
-def dashboard(data: dict[str, Any], number: int) -> str:
-    """A dashboard's recorded runs as a form; ``number`` is its place on the page (from 1)."""
+def _recorded_note(data: dict[str, Any], names: str, fixed: str) -> str:
+    combos = len(data["frames"])
+    return (f'<p class="eos-recorded">Dashboard over <b>{combos} recorded runs</b> of the '
+            f"simulator (scenario <code>{html.escape(data['scenario'])}</code>, every "
+            f"combination of {names}; fixed: {fixed}). Switching a control shows that run at "
+            'once: nothing is computed in your browser. The <a href="#live">live notebook</a> '
+            "re-runs it for any value.</p>")
+
+
+def _value(v: Any) -> str:
+    from eoslib.site.playground import fmt
+
+    return html.escape(fmt(v))
+
+
+def _n(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _subset_note(data: dict[str, Any], source: str) -> str:
+    """What a subset-recorded dashboard holds, exactly, and how to run the rest."""
+    sub = data["subset"]
+    combos, refused = sub["combinations"], sub["refused"]  # all the product, as recorded
+    rows = []
+    for c in data["controls"]:
+        missing = [o["label"] for o in c["options"] if o["index"] is None]
+        added = " <i>(added by the site)</i>" if c.get("added") else ""
+        rows.append(f"<tr><th scope=\"row\"><code>{html.escape(c['name'])}</code>{added}</th>"
+                    f"<td>{', '.join(_value(v) for v in c['values'])}</td>"
+                    f"<td>{html.escape('; '.join(missing)) or '(none)'}</td>"
+                    f"<td>{html.escape(c.get('why', ''))}</td></tr>")
+    formula = " &times; ".join(str(len(c["values"])) for c in data["controls"])
+    added = ", ".join(f"<code>{html.escape(n)}</code>" for n in sub["added"])
+    add_line = (f" {added} is not a control of the notebook's dashboard: the site adds it "
+                f"(to use it live, add <code>\"{html.escape(sub['added'][0])}\"</code> to the "
+                "list of controls in the cell that makes the dashboard)."
+                if sub["added"] else "")
+    return (
+        f'<p class="eos-recorded"><b>A recorded playground: {combos} combinations</b> of the '
+        f"simulator's runs (scenario <code>{html.escape(data['scenario'])}</code>), "
+        f"{_n(combos - refused, 'run')} and {_n(refused, 'setting')} the simulator refuses "
+        "(shown with "
+        "its error, as the notebook shows it). Its controls make too many combinations to "
+        "record them all, so this page holds a named subset: each control at a few values "
+        "chosen for the contrasts the notebook teaches. Menus show the values that are not "
+        "recorded greyed out; nothing is computed in your browser.</p>"
+        f'<details class="eos-subset"><summary>Exactly what is recorded: every combination '
+        f"of the values below ({formula} = {combos}; subset "
+        f"&ldquo;{html.escape(sub['name'])}&rdquo;)</summary>"
+        '<table class="eos-subset-table"><thead><tr><th>control</th><th>recorded</th>'
+        "<th>not recorded (live notebook only)</th><th>why these values</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></details>"
+        f'<p class="eos-live-note"><b>To run any other combination</b> (another seed, any '
+        "loss rate or message count): from the course's repository run "
+        "<code>bash scripts/course</code> (the README's &ldquo;Set up and open the "
+        f"course&rdquo;), open <code>{html.escape(source)}</code> and run all cells.{add_line}"
+        "</p>")
+
+
+def dashboard(data: dict[str, Any], number: int, *, pack_src: str | None = None,
+              source: str = "the notebook") -> str:
+    """A dashboard's recorded runs as a form; ``number`` is its place on the page (from 1).
+    A subset-recorded one (``data["subset"]``) keeps its frames in a pack file the page
+    loads from ``pack_src`` (:func:`eoslib.site.dashboards.pack`)."""
     scenario = html.escape(data["scenario"])
     if data.get("too_many"):
         return (f'<div class="eos-box eos-widget-note" data-eos-kind="dashboard">'
                 f"<b>Dashboard</b> (scenario <code>{scenario}</code>): its controls make "
                 f"{data['too_many']} combinations, too many to record for this page. "
                 'Run the <a href="#live">live notebook</a> to use it.</div>')
-    keys = {k for f in data["frames_list"] for k in f["counts"]}
-    data = {**data, "labels": _labels(keys)}
-    combos = len(data["frames"])
     names = ", ".join(f"<code>{html.escape(c['name'])}</code>" for c in data["controls"])
     fixed = ", ".join(f"{html.escape(k)}={html.escape(json.dumps(v))}"
                       for k, v in data["fixed"].items())
+    packed = ""
+    if "pack" in data:
+        assert pack_src is not None
+        packed = (f' data-pack="{html.escape(pack_src)}" '
+                  f'data-pack-id="{html.escape(data["pack"]["id"])}"')
+        data = {**data, "frames": {}, "labels": _labels(set(data["pack"]["count_keys"]))}
+        note = _subset_note(data, source)
+        size = data["pack"].get("file_bytes", data["pack"]["bytes"])
+        loading = (f'<p class="eos-loading">Loading the recorded runs ({size / 1e6:.1f} MB, '
+                   f'{data["pack"]["bytes"] / 1e6:.1f} MB once unpacked)&hellip;</p>')
+    else:
+        keys = {k for f in data["frames_list"] for k in f["counts"]}
+        data = {**data, "labels": _labels(keys)}
+        note = (_subset_note(data, source) if "subset" in data
+                else _recorded_note(data, names, fixed))
+        loading = ""
     return (
         f'<section class="eos-box eos-dashboard" id="dashboard-{number}" '
-        f'data-eos-kind="dashboard" aria-label="dashboard: recorded runs of {scenario}">'
-        f'<p class="eos-recorded">Dashboard over <b>{combos} recorded runs</b> of the simulator '
-        f"(scenario <code>{scenario}</code>, every combination of {names}; "
-        f"fixed: {fixed}). Switching a control shows that run at once: nothing is computed in "
-        'your browser. The <a href="#live">live notebook</a> re-runs it for any value.</p>'
-        '<form class="eos-controls"></form>'
+        f'data-eos-kind="dashboard"{packed} aria-label="dashboard: recorded runs of {scenario}">'
+        f'{note}<form class="eos-controls"></form>{loading}'
         '<div class="eos-counts" role="status" aria-live="polite"></div>'
         '<div class="eos-verdict"></div><div class="eos-error"></div>'
         '<div class="eos-pictures"></div><p class="eos-note"></p>'

@@ -25,7 +25,7 @@ _CAPTURE_ID = "eoslib-site-capture"
 
 
 #: The site's own modules that shape what a capture records (the others only render it).
-_SITE_CAPTURE = {"capture.py", "dashboards.py", "execute.py"}
+_SITE_CAPTURE = {"capture.py", "dashboards.py", "execute.py", "playground.py"}
 
 
 def code_hash(package: Path = PACKAGE) -> str:

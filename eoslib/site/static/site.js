@@ -19,15 +19,39 @@ function eosCountsLine(box, frame, labels) {
   });
 }
 
+function eosLoadPack(box, D) {
+  // A dashboard recorded over a named subset keeps its frames in a script of its own
+  // (data/<id>.js: gzip-compressed JSON, base64), unpacked with the browser's
+  // DecompressionStream: no request to another host, no fetch (works from file:// too).
+  return new Promise((resolve, reject) => {
+    const s = document.createElement("script");
+    s.src = box.dataset.pack;
+    s.onload = resolve;
+    s.onerror = () => reject(new Error("cannot load the recorded runs: " + box.dataset.pack));
+    document.head.appendChild(s);
+  }).then(() => {
+    const b64 = (window.eosPacks || {})[box.dataset.packId];
+    if (!b64) throw new Error("the recorded runs file holds no pack " + box.dataset.packId);
+    const bin = atob(b64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Response(stream).text();
+  }).then(text => Object.assign(D, JSON.parse(text)));
+}
+
 function eosDashboard(box) {
   const D = JSON.parse(box.querySelector("script.eos-data").textContent);
+  box.eosData = D;  // what the page shows, for the tests
   const form = box.querySelector(".eos-controls");
   form.addEventListener("submit", e => e.preventDefault());
   const inputs = [];
-  D.controls.forEach((c, k) => {
+  D.controls.forEach(c => {
     const label = document.createElement("label");
     label.className = "eos-control";
-    const boolean = c.values.length === 2 && c.values[0] === false && c.values[1] === true;
+    // a checkbox when both values are recorded and the notebook offers nothing else
+    const boolean = c.values.length === 2 && c.values[0] === false && c.values[1] === true &&
+      (!c.options || c.options.every(o => o.index !== null));
     let input;
     if (boolean) {
       input = document.createElement("input");
@@ -38,33 +62,72 @@ function eosDashboard(box) {
     } else {
       label.appendChild(document.createTextNode(c.name + " "));
       input = document.createElement("select");
-      c.values.forEach((v, i) => {
+      const options = c.options || c.values.map((v, i) => (
+        {label: v === null ? "none" : String(v), index: i}));
+      options.forEach(opt => {
         const o = document.createElement("option");
-        o.value = String(i);
-        o.textContent = v === null ? "none" : String(v);
-        if (v === c.default) o.selected = true;
+        o.textContent = opt.label;
+        if (opt.index === null) {  // offered by the notebook, not recorded here
+          o.disabled = true;
+          o.value = "";
+          o.className = "eos-unrecorded";
+        } else {
+          o.value = String(opt.index);
+          if (c.values[opt.index] === c.default) o.selected = true;
+        }
         input.appendChild(o);
       });
       label.appendChild(input);
+      if (c.values.length === 1) label.classList.add("eos-fixed");
     }
+    if (c.added) label.classList.add("eos-added");
+    label.title = c.why || "";
     input.name = c.name;
     input.dataset.control = c.name;
     input.addEventListener("change", show);
     form.appendChild(label);
     inputs.push({input: input, boolean: boolean});
   });
-  function key() {
-    return inputs.map(x => x.boolean ? (x.input.checked ? 1 : 0) : Number(x.input.value)).join(".");
+  function indices() {
+    return inputs.map(x => x.boolean ? (x.input.checked ? 1 : 0) : Number(x.input.value));
+  }
+  function recorded(idx) {
+    return Object.prototype.hasOwnProperty.call(D.frames, idx.join("."));
+  }
+  function mark() {
+    // grey out a value whose combination with the others (as they stand) is not recorded
+    const now = indices();
+    inputs.forEach((x, k) => {
+      if (x.boolean) return;
+      [...x.input.options].forEach(o => {
+        if (o.value === "") return;
+        const idx = now.slice();
+        idx[k] = Number(o.value);
+        o.disabled = !recorded(idx);
+      });
+    });
   }
   function show() {
-    const k = key();
-    const frame = D.frames_list[D.frames[k]];
+    const idx = indices();
+    const k = idx.join(".");
     box.dataset.combination = k;
+    const pics = box.querySelector(".eos-pictures");
+    pics.textContent = "";
+    if (!recorded(idx)) {  // never a run of other settings: say so, show nothing
+      box.dataset.recorded = "0";
+      box.querySelector(".eos-error").textContent = "This combination is not recorded on " +
+        "this page: run it in the live notebook.";
+      box.querySelector(".eos-verdict").textContent = "";
+      box.querySelector(".eos-counts").textContent = "";
+      box.querySelector(".eos-note").textContent = "";
+      mark();
+      return;
+    }
+    box.dataset.recorded = "1";
+    const frame = D.frames_list[D.frames[k]];
     box.querySelector(".eos-error").textContent = frame.error || "";
     box.querySelector(".eos-verdict").textContent = frame.verdict ? "checker: " + frame.verdict : "";
     eosCountsLine(box, frame, D.labels);
-    const pics = box.querySelector(".eos-pictures");
-    pics.textContent = "";
     frame.pictures.forEach(p => {
       const img = document.createElement("img");
       img.className = "eos-picture";
@@ -75,9 +138,21 @@ function eosDashboard(box) {
       pics.appendChild(img);
     });
     box.querySelector(".eos-note").textContent = [frame.caption, frame.note].filter(Boolean).join(" ");
+    mark();
   }
-  show();
-  box.dataset.ready = "1";
+  const loading = box.dataset.pack ? eosLoadPack(box, D) : Promise.resolve();
+  inputs.forEach(x => { x.input.disabled = Boolean(box.dataset.pack); });
+  return loading.then(() => {
+    inputs.forEach(x => { x.input.disabled = false; });
+    const note = box.querySelector(".eos-loading");
+    if (note) note.remove();
+    show();
+    box.dataset.ready = "1";
+  }, err => {
+    const note = box.querySelector(".eos-loading");
+    if (note) note.textContent = String(err.message || err) + ": run the live notebook.";
+    throw err;
+  });
 }
 
 function eosPlayer(frame) {
@@ -115,7 +190,7 @@ function eosPrediction(box) {
   }));
 }
 
-document.querySelectorAll(".eos-dashboard").forEach(eosDashboard);
+const eosDashboards = [...document.querySelectorAll(".eos-dashboard")].map(eosDashboard);
 document.querySelectorAll("iframe.eos-player").forEach(eosPlayer);
 document.querySelectorAll(".eos-prediction").forEach(eosPrediction);
-document.body.dataset.eosReady = "1";
+Promise.all(eosDashboards).finally(() => { document.body.dataset.eosReady = "1"; });
