@@ -121,9 +121,9 @@ def dashboard(data: dict[str, Any], number: int, *, pack_src: str | None = None,
     return (
         f'<section class="eos-box eos-dashboard" id="dashboard-{number}" '
         f'data-eos-kind="dashboard"{packed} aria-label="dashboard: recorded runs of {scenario}">'
-        f'{note}<form class="eos-controls"></form>{loading}'
+        f'{note}<div class="eos-head"><form class="eos-controls"></form>{loading}'
         '<div class="eos-counts" role="status" aria-live="polite"></div>'
-        '<div class="eos-verdict"></div><div class="eos-error"></div>'
+        '<div class="eos-verdict"></div><div class="eos-error"></div></div>'
         '<div class="eos-pictures"></div><p class="eos-note"></p>'
         f'<script type="application/json" class="eos-data">{_json(data)}</script>'
         "<noscript>This dashboard needs JavaScript.</noscript></section>")
