@@ -214,6 +214,7 @@ class Cluster:
         res: AppendResult = p.append_data(
             req["records"], producer_id=req["pid"], epoch=req["epoch"], base_seq=req["seq"],
             transactional=req["transactional"], acks=req["acks"], headers=req.get("headers"),
+            tv2=bool(req.get("tv2")) and self.partition_verification,
         )
         if res.error:
             self.kernel.emit(p.lane, "reject", f"{label}: {res.error}", flag="error",

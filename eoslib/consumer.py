@@ -177,11 +177,22 @@ class Consumer(ConsumerCoordinator, Fetcher):
             self._auto_commit()
         wait = INFINITE_POLL_MS if timeout is None or timeout < 0 else timeout * 1000
         deadline = kernel.now + wait
+        positions, buffers = self._positions, self._buffers
         while True:
             if self._pending_assignment is not None:
                 self._apply_assignment()
-            self._init_positions()
-            out = self._take(num_messages)
+            # the common case inline: every position known and nothing buffered (then
+            # _init_positions has nothing to do and _take returns no records)
+            idle = True
+            for tp in self._assignment:
+                if positions.get(tp) is None or buffers.get(tp):
+                    idle = False
+                    break
+            if idle:
+                out = []
+            else:
+                self._init_positions()
+                out = self._take(num_messages)
             if out or not (self.alive and not self.closed):
                 break
             self._fetch_all()  # like librdkafka's fetcher, fetching goes on between polls
@@ -219,8 +230,16 @@ class Consumer(ConsumerCoordinator, Fetcher):
         return False
 
     def _wait_fetching(self) -> bool:
-        """As :meth:`_wait_idle`, or every fetch in flight answered (fetch again)."""
-        return not self._fetching or self._wait_idle()
+        """As :meth:`_wait_idle` (inline: this too runs after every event), or every fetch
+        in flight answered (fetch again)."""
+        if not self._fetching or self._pending_assignment is not None \
+                or not (self.alive and not self.closed):
+            return True
+        buffers = self._buffers
+        for tp in self._assignment:
+            if buffers.get(tp):
+                return True
+        return False
 
     def _poll_data(self, out: list[Message]) -> dict[str, Any] | None:
         """The structured part of a poll's trace event: what was handed out, and the

@@ -26,6 +26,7 @@ from eoslib.producer_state import (
     ProducerStateEntry,
     Verdict,
     kafka_duplicate_check,
+    tv2_first_sequence,
 )
 
 if TYPE_CHECKING:
@@ -142,14 +143,19 @@ class Partition:
         acks: str = "all",
         required_isr: bool = True,
         headers: list[Any] | None = None,
+        tv2: bool = False,
     ) -> AppendResult:
-        """Append a data batch as the leader would, after the producer-state checks."""
+        """Append a data batch as the leader would, after the producer-state checks
+        (``tv2``: a verified write of a transactions-v2 producer)."""
         if acks == "all" and required_isr and len(self.isr) < self.min_insync:
             return AppendResult(
                 "NOT_ENOUGH_REPLICAS",
                 reason=f"ISR {self.isr} smaller than min.insync.replicas={self.min_insync}",
             )
         entry = self.producers.get(producer_id) if producer_id != NO_PID else None
+        if tv2 and base_seq > 0 and (entry is None or not entry.batches):
+            v = tv2_first_sequence(producer_id, base_seq)
+            return AppendResult(v.error, reason=v.reason)
         if producer_id != NO_PID and base_seq >= 0:
             verdict: Verdict = self.duplicate_check(
                 entry, IncomingBatch(producer_id, epoch, base_seq, len(records))

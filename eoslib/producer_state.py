@@ -12,7 +12,8 @@ transaction. :func:`kafka_duplicate_check` is Kafka's rule for an incoming batch
 * same epoch, anything else (gap, evicted dup)  -> ``OUT_OF_ORDER_SEQUENCE_NUMBER``
 * higher epoch, first_seq == 0                  -> append, cache cleared
 * higher epoch, first_seq != 0                  -> ``OUT_OF_ORDER_SEQUENCE_NUMBER``
-* no state for the producer                     -> append (any sequence accepted)
+* no state for the producer                     -> append (any sequence accepted; a
+  transactions-v2 producer's verified write must start at 0: :func:`tv2_first_sequence`)
 
 The check is a plain function so an exercise can swap in a learner's own.
 """
@@ -101,6 +102,20 @@ DuplicateCheck = Callable[[ProducerStateEntry | None, IncomingBatch], Verdict]
 def in_sequence(last_seq: int, next_seq: int) -> bool:
     """``ProducerAppendInfo.inSequence``: next == last + 1, or wrap to 0 after MAX."""
     return next_seq == last_seq + 1 or (next_seq == 0 and last_seq == INT_MAX)
+
+
+def tv2_first_sequence(producer_id: int, first_seq: int) -> Verdict:
+    """The verdict on a transactions-v2 producer's first batch to a partition where it has
+    no state, when that batch does not start at sequence 0 (Kafka 4.x
+    ProducerAppendInfo.checkSequence: "For transactions v2 idempotent producers, reject
+    non-zero sequences when there is no producer ID state", ``verificationStateEntry
+    .supportsEpochBump() && appendFirstSeq != 0 && currentEntry.isEmpty()``). Other
+    producers with no state may start anywhere (:func:`kafka_duplicate_check`). Checked on
+    Kafka 4.1.1: tests/test_rules_java_refused_first_batch_on_kafka.py (txn-tv2)."""
+    return Verdict("error", "OUT_OF_ORDER_SEQUENCE_NUMBER",
+                   reason=f"Invalid sequence number for producer {producer_id}: {first_seq} "
+                          "(incoming seq. number). Expected sequence 0 for transactions v2 "
+                          "idempotent producer with no existing state.")
 
 
 def kafka_duplicate_check(entry: ProducerStateEntry | None, batch: IncomingBatch) -> Verdict:

@@ -232,6 +232,8 @@ class Sender(RdkIdempotence):
                "records": [(m.key, m.value) for m in b.msgs], "pid": self.pid,
                "epoch": b.epoch if b.base_seq >= 0 else self.epoch,
                "seq": b.base_seq, "transactional": self.txn_id is not None,
+               # a transactions-v2 producer says so by its Produce version (KIP-890: v12+)
+               "tv2": self.txn_id is not None and self.transaction_version >= 2,
                "txn_id": self.txn_id, "acks": self.acks, "label": label, "ref": b.id,
                "headers": [m.headers for m in b.msgs]
                if any(m.headers is not None for m in b.msgs) else None}
@@ -323,9 +325,29 @@ class Sender(RdkIdempotence):
         if expired:
             err = self._expired(b).name()
         outcome = "info" if b.maybe_appended else "fail"
+        tp, seq, count = b.tp, b.base_seq, len(b.msgs)  # _finish empties the batch
         self._finish(b, KafkaError(err, txn_requires_abort=self.txn_id is not None
                                    and (expired or err in ABORTABLE)), -1, outcome=outcome)
         self._after_final_failure(b, err)
+        if self.client == "java" and self.txn_id is not None and not expired and seq >= 0 \
+                and err != "UNKNOWN_PRODUCER_ID" and self.txn_state != "FATAL_ERROR":
+            self._java_adjust_sequences(b, tp, seq, count)
+
+    def _java_adjust_sequences(self, failed: ProducerBatch, tp: TP, seq: int,
+                               count: int) -> None:
+        """Java, transactional: a batch that failed for good (an error answer, not an
+        expiry) gives its sequence numbers back: the partition's next sequence and every
+        later in-flight batch move down by its record count, so the next transaction goes on
+        where the broker's log stopped (TransactionManager.handleFailedBatch ->
+        TxnPartitionMap.adjustSequencesDueToFailedBatch; Sender.failBatch's
+        adjustSequenceNumbers is false for expired batches)."""
+        nxt = self._next_seq.get(tp)
+        if nxt is None or nxt < count:
+            return  # Kafka: "Sequence number for partition ... is going to become negative"
+        self._next_seq[tp] = nxt - count
+        for x in [*self._queue.get(tp, ()), *self._on_wire.values()]:
+            if x is not failed and x.tp == tp and x.base_seq >= seq:
+                x.base_seq -= count
 
     def _expire_in_backoff(self, b: ProducerBatch) -> None:
         """A Java batch still waiting in its retry backoff reached delivery.timeout.ms."""

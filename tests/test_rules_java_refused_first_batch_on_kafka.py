@@ -239,10 +239,9 @@ def test_sim_retry_count_does_not_depend_on_the_backoff_draws(seed: int) -> None
     assert _sim("idempotent", seed)[0] == EXPECTED["idempotent"]
 
 
-@pytest.mark.xfail(strict=True, reason="Kafka wins, not yet in the model (NOTES.md, real "
-                   "2026-12-06): a Java batch failing while COMMITTING does not make the "
-                   "abort bump the epoch (maybeTransitionToErrorState: !isCompleting())")
 def test_sim_transactional_tv1_agrees() -> None:
+    """A Java batch failing while COMMITTING does not make the abort bump the epoch
+    (TransactionManager.maybeTransitionToErrorState: ``!isCompleting()``)."""
     outcome = _sim("txn-tv1")[0]
     # everything up to the abort agrees already
     assert {k: outcome[k] for k in ("retried_after", "commit_error", "committed")} == \
@@ -250,10 +249,9 @@ def test_sim_transactional_tv1_agrees() -> None:
     assert outcome == EXPECTED["txn-tv1"]
 
 
-@pytest.mark.xfail(strict=True, reason="Kafka wins, not yet in the model (NOTES.md, real "
-                   "2026-12-06): the broker refuses a TV2 transactional producer's non-zero "
-                   "first sequence (ProducerAppendInfo.checkSequence, KIP-890)")
 def test_sim_transactional_tv2_agrees() -> None:
+    """The broker refuses a TV2 transactional producer's non-zero first sequence
+    (ProducerAppendInfo.checkSequence, KIP-890): both records are retried and committed."""
     assert _sim("txn-tv2")[0] == EXPECTED["txn-tv2"]
 
 
