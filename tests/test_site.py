@@ -259,6 +259,12 @@ def test_every_dashboard_and_player_of_a_notebook_is_on_its_page(site: Path) -> 
         assert html.count('class="eos-player"') == len(players)
         for p in page["players"]:
             assert (site / p["file"]).exists() and 0 <= p["start"] < p["steps"]
+        # a player of a dashboard's run says it shows the notebook's run only (11's timeline
+        # player, TimelinePlayer(dash.result) under the playground)
+        of_dashboard = sum(1 for p in page["players"] if p["of_dashboard"])
+        assert html.count("does not follow the dashboard") == of_dashboard, page["page"]
+        if any(d.get("subset") for d in page["dashboards"]):
+            assert of_dashboard == 1, page["page"]
     lessons = [p for p in _manifest(site)["pages"] if p["kind"] == "lesson"]
     recorded = [d for p in lessons for d in p["dashboards"]]
     assert recorded and all(not d["too_many"] for d in recorded), \

@@ -158,9 +158,11 @@ class _Widgets:
             shutil.copyfile(page, self.out / "players" / name)
             self.players.append({"id": f"player-{n}", "file": f"players/{name}",
                                  "start": data["start"], "steps": data["steps"],
-                                 "scenario": data["scenario"]})
+                                 "scenario": data["scenario"],
+                                 "of_dashboard": bool(data.get("of_dashboard"))})
             src = os.path.relpath(f"players/{name}", os.path.dirname(self.s.page))
-            return components.player(data, src, n)
+            return components.player(data, src, n,
+                                     after_dashboard=bool(data.get("of_dashboard")))
         self.predictions += 1
         return components.prediction(data, self.predictions)
 

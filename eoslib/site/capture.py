@@ -42,6 +42,10 @@ class _Capture:
         return ref
 
 
+#: The capture :func:`install` set up in this kernel.
+_CURRENT: _Capture | None = None
+
+
 def _dashboard(dash: Any, folder: Path, n: int) -> dict[str, Any]:
     from eoslib.site.dashboards import pack, payload
 
@@ -56,8 +60,13 @@ def _player(player: Any, folder: Path, n: int) -> dict[str, Any]:
 
     result = player.result
     (folder / f"{n}.html").write_text(render_html(result), encoding="utf-8")
+    # the run a dashboard shown earlier holds (notebook 11: TimelinePlayer(dash.result))
+    of_dashboard = _CURRENT is not None and any(
+        getattr(o, "result", None) is result for o, _ in _CURRENT.seen.values()
+        if type(o).__name__ == "Dashboard")
     return {"source": type(player).__name__, "file": f"{n}.html", "start": int(player.step),
-            "steps": len(result.trace), "scenario": result.scenario}
+            "steps": len(result.trace), "scenario": result.scenario,
+            "of_dashboard": of_dashboard}
 
 
 def _prediction(p: Any, folder: Path, n: int) -> dict[str, Any]:
@@ -95,7 +104,8 @@ def _wrap_display(cls: type, kind: str, make: Any, cap: _Capture) -> None:
 
 def install(folder: str | Path) -> None:
     """Capture, into ``folder``, every course widget this kernel displays from now on."""
-    cap = _Capture(Path(folder))
+    global _CURRENT
+    cap = _CURRENT = _Capture(Path(folder))
     cap.folder.mkdir(parents=True, exist_ok=True)
     import eoslib.viz as viz
 

@@ -137,8 +137,11 @@ def dashboard(data: dict[str, Any], number: int, *, pack_src: str | None = None,
         "<noscript>This dashboard needs JavaScript.</noscript></section>")
 
 
-def player(data: dict[str, Any], src: str, number: int) -> str:
-    """A step player: the ``eoslib animate`` page of the run at ``src``, in an iframe."""
+def player(data: dict[str, Any], src: str, number: int, *,
+           after_dashboard: bool = False) -> str:
+    """A step player: the ``eoslib animate`` page of the run at ``src``, in an iframe.
+    ``after_dashboard``: the run is the one a dashboard above it holds (the player then
+    says it does not follow that dashboard's controls)."""
     what = "step player" if data.get("source") == "StepPlayer" else "timeline player"
     src = f"{src}#step={int(data['start']) + 1}"  # the animate page opens at step N (1-based)
     title = (f"Player {number}: recorded run of {data['scenario']}, "
@@ -152,7 +155,15 @@ def player(data: dict[str, Any], src: str, number: int) -> str:
         f"<code>{html.escape(data['scenario'])}</code>, {data['steps']} steps), shown where "
         f"the notebook's {what} stands and starting at the same step: play, step with "
         f'<kbd>&lt;</kbd> <kbd>&gt;</kbd>, or jump. <a href="{html.escape(src)}">Open it on its '
-        "own page</a>.</figcaption></figure>")
+        f"own page</a>.{_FIXED_RUN if after_dashboard else ''}</figcaption></figure>")
+
+
+#: What a player under a dashboard says: the notebook's cell re-runs with the controls, the
+#: page cannot.
+_FIXED_RUN = (" It is the run of the dashboard's settings when the notebook was run (the "
+              "notebook's own values), and does not follow the dashboard's controls above: in "
+              'the <a href="#live">live notebook</a> re-running the cell steps through the '
+              "run you picked.")
 
 
 def prediction(data: dict[str, Any], number: int) -> str:
