@@ -146,7 +146,8 @@ def test_a_pack_holds_a_subsets_frames_and_says_exactly_what_is_recorded(
                          {"name": "client", "values": ["java"], "default": "java",
                           "options": [{"label": "java", "index": 0}], "why": "",
                           "added": True}],
-            "subset": {"name": "demo", "combinations": 2, "refused": 1, "added": ["client"]}}
+            "subset": {"name": "demo", "combinations": 2, "refused": 1, "added": ["client"],
+                       "refusals": {"cannot run: X": 1}}}
     rest = pack(data, tmp_path / "p.js")
     text = (tmp_path / "p.js").read_text()
     assert text.startswith("(window.eosPacks = window.eosPacks || {})") and \
@@ -157,9 +158,11 @@ def test_a_pack_holds_a_subsets_frames_and_says_exactly_what_is_recorded(
     page = components.dashboard(rest, 1, pack_src="../data/x.js",
                                 source="notebooks/11-playground.ipynb")
     assert 'data-pack="../data/x.js"' in page and "<svg/>" not in page
-    assert "2 combinations</b>" in page and "1 run and 1 setting the simulator refuses" in page
+    assert "2 combinations</b>" in page
+    assert "1 run and 1 combination of settings the simulator refuses" in page
     assert "<td>1, all</td><td>0 (not recorded)</td><td>because</td>" in page
     assert "<i>(added by the site)</i>" in page and "bash scripts/course" in page
+    assert "<li>1 &times; <code>cannot run: X</code></li>" in page
     assert "open <code>notebooks/11-playground.ipynb</code>" in page
 
 
@@ -308,7 +311,8 @@ def test_every_recorded_run_equals_a_direct_run(site: Path) -> None:
             if "subset" in d:
                 subsets += 1
                 assert d["subset"]["combinations"] == len(combos)
-                assert d["subset"]["refused"] == len(combos) - (runs - dashboard_runs)
+                assert d["subset"]["refused"] == len(combos) - (runs - dashboard_runs) == \
+                    sum(d["subset"]["refusals"].values())
     # every recorded frame was compared: a run, or a refusal the page shows as such
     assert runs + refused == sum(len(d["frames"]) for page in _manifest(site)["pages"]
                                  for d in _page_dashboards(site, page["page"]))

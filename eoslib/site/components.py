@@ -48,6 +48,14 @@ def _n(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def _refusals(sub: dict[str, Any]) -> str:
+    """The simulator's refusals among a subset's combinations: each error line, how often."""
+    items = "".join(f"<li>{n} &times; <code>{html.escape(e)}</code></li>"
+                    for e, n in sub.get("refusals", {}).items())
+    return (f'<p>The combinations the simulator refuses, by its error:</p><ul '
+            f'class="eos-refusals">{items}</ul>' if items else "")
+
+
 def _subset_note(data: dict[str, Any], source: str) -> str:
     """What a subset-recorded dashboard holds, exactly, and how to run the rest."""
     sub = data["subset"]
@@ -69,9 +77,9 @@ def _subset_note(data: dict[str, Any], source: str) -> str:
     return (
         f'<p class="eos-recorded"><b>A recorded playground: {combos} combinations</b> of the '
         f"simulator's runs (scenario <code>{html.escape(data['scenario'])}</code>), "
-        f"{_n(combos - refused, 'run')} and {_n(refused, 'setting')} the simulator refuses "
-        "(shown with "
-        "its error, as the notebook shows it). Its controls make too many combinations to "
+        f"{_n(combos - refused, 'run')} and {_n(refused, 'combination')} of settings the "
+        "simulator refuses (shown with its error, as the notebook shows it: see the list "
+        "below). Its controls make too many combinations to "
         "record them all, so this page holds a named subset: each control at a few values "
         "chosen for the contrasts the notebook teaches. Menus show the values that are not "
         "recorded greyed out; nothing is computed in your browser.</p>"
@@ -80,7 +88,7 @@ def _subset_note(data: dict[str, Any], source: str) -> str:
         f"&ldquo;{html.escape(sub['name'])}&rdquo;)</summary>"
         '<table class="eos-subset-table"><thead><tr><th>control</th><th>recorded</th>'
         "<th>not recorded (live notebook only)</th><th>why these values</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table></details>"
+        f"<tbody>{''.join(rows)}</tbody></table>{_refusals(sub)}</details>"
         f'<p class="eos-live-note"><b>To run any other combination</b> (another seed, any '
         "loss rate or message count): from the course's repository run "
         "<code>bash scripts/course</code> (the README's &ldquo;Set up and open the "

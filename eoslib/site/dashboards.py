@@ -9,6 +9,7 @@ from one source.
 from __future__ import annotations
 
 import base64
+import collections
 import gzip
 import hashlib
 import itertools
@@ -124,7 +125,10 @@ def subset_payload(dash: Any, subset: Any) -> dict[str, Any]:
                        "added": [n for n in subset.add if n not in dash.controls]}}
     rec_data = _record(wide, rec)
     fl = rec_data["frames_list"]
-    base["subset"]["refused"] = sum(1 for i in rec_data["frames"].values() if fl[i]["error"])
+    errors = collections.Counter(fl[i]["error"] for i in rec_data["frames"].values()
+                                 if fl[i]["error"])
+    base["subset"]["refused"] = sum(errors.values())
+    base["subset"]["refusals"] = dict(errors.most_common())  # error line -> combinations
     return {**base, **rec_data}
 
 
