@@ -76,6 +76,9 @@ class Read(NamedTuple):
     headers: Mapping[str, Any] | None
 
 
+_new_read = tuple.__new__  # Read(...) without the namedtuple's Python-level __new__
+
+
 def input_of(headers: Mapping[str, Any] | None) -> Any:
     """The input id a record derives from: its ``input`` header (None when it has none)."""
     if headers is None:
@@ -88,7 +91,7 @@ def input_of(headers: Mapping[str, Any] | None) -> Any:
 def message_key(value: Any, headers: Mapping[str, Any] | None) -> Hashable:
     """What makes two records the same message: the input they derive from (their ``input``
     header), else their value (the course's values are unique per message, as Jepsen's)."""
-    i = input_of(headers)
+    i = headers.get("input") if type(headers) is dict else input_of(headers)
     return ("input", vkey(i)) if i is not None else ("value", vkey(value))
 
 
@@ -151,9 +154,9 @@ class Index:
                     topic, partition, offset, value = rec[:4]
                     if (topics is None or topic in topics) and offset_of(offset) is not None:
                         w = writers[i] if i < nw else None
-                        reads.append(Read(op, topic, partition, offset, value,
-                                          tuple(w) if w else None,
-                                          heads[i] if i < nh else None))
+                        reads.append(_new_read(Read, (op, topic, partition, offset, value,
+                                                      tuple(w) if w else None,
+                                                      heads[i] if i < nh else None)))
                         wanted = True
                 cov = v.get("covered")
                 if cov and self._wanted(cov[0]):
