@@ -16,6 +16,7 @@ from typing import Any
 # name -> (code, retriable, description)
 CODES: dict[str, tuple[int, bool, str]] = {
     "NONE": (0, False, "Success"),
+    "UNKNOWN_SERVER_ERROR": (-1, False, "The server experienced an unexpected error when processing the request"),  # noqa: E501
     "OFFSET_OUT_OF_RANGE": (1, False, "The requested offset is not within the range kept"),
     "UNKNOWN_TOPIC_OR_PART": (3, True, "This server does not host this topic-partition"),
     "NOT_LEADER_OR_FOLLOWER": (6, True, "This server is not the leader for that partition"),

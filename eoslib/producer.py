@@ -72,6 +72,11 @@ class Producer(Accumulator, Sender, TransactionManager):
         self._on_wire: dict[int, ProducerBatch] = {}
         self._next_seq: dict[TP, int] = {}
         self._last_acked_seq: dict[TP, int] = {}
+        #: Java: partition -> the sequence after an expired retry, unresolved until nothing is
+        #: in flight (TransactionManager.partitionsWithUnresolvedSequences; sender.py)
+        self._unresolved: dict[TP, int] = {}
+        #: Java: id -> last sequence of a batch that expired in flight (its late answer)
+        self._expired_wire: dict[int, int] = {}
         self._acked_msgid: dict[TP, int] = {}  # librdkafka rktp_eos.acked_msgid (seq_no)
         self._unsettled = 0  # messages produced but not yet completed
         self._callbacks: list[tuple[DeliveryCallback, KafkaError | None, Message]] = []

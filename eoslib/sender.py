@@ -43,6 +43,7 @@ from eoslib.backoff import rdk_jitter, retry_backoff_ms
 from eoslib.config import request_timeout_ms
 from eoslib.errors import KafkaError, timed_out_name
 from eoslib.messages import Message
+from eoslib.sender_java_expiry import JavaExpiry
 from eoslib.sender_rdk_idempotence import SEQ_SPACE, RdkIdempotence
 
 RETRIABLE = {"NOT_LEADER_OR_FOLLOWER", "REQUEST_TIMED_OUT", "NOT_ENOUGH_REPLICAS",
@@ -51,7 +52,7 @@ ABORTABLE = {"INVALID_PRODUCER_EPOCH", "INVALID_TXN_STATE", "OUT_OF_ORDER_SEQUEN
              "TRANSACTION_ABORTABLE", "UNKNOWN_PRODUCER_ID", "_MSG_TIMED_OUT"}
 
 
-class Sender(RdkIdempotence):
+class Sender(RdkIdempotence, JavaExpiry):
     """Mixin of :class:`~eoslib.producer.Producer` (whose state it uses): turns queued
     batches into produce requests and handles their answers."""
 
@@ -72,6 +73,8 @@ class Sender(RdkIdempotence):
             return
         if self.idempotent and self.pid < 0:
             return
+        if self._unresolved:  # Java: Sender.runOnce starts with maybeResolveSequences
+            self._resolve_sequences()
         if self._bump_pending:
             if any(self._inflight_tp.values()):
                 return  # wait for in-flight requests before bumping the epoch
@@ -82,6 +85,7 @@ class Sender(RdkIdempotence):
             return
         linger = self.config["linger.ms"]
         max_inflight = self.config["max.in.flight.requests.per.connection"]
+        unresolved = self._unresolved
         for tp, q in self._queue.items():
             while q:
                 b = q[0]
@@ -116,11 +120,19 @@ class Sender(RdkIdempotence):
                     break  # retries go one at a time, in sequence order
                 if now - b.created > self.config["delivery.timeout.ms"]:
                     q.popleft()
+                    if b.attempts and self.client == "java" and b.base_seq >= 0:
+                        self._mark_unresolved(b)  # a retry expired (Sender.sendProducerData)
+                        self._kick()  # the next loop resolves it
                     expired = self._expired(b)
                     self._finish(b, expired, -1,
                                  outcome="info" if b.maybe_appended else "fail")
                     self._after_final_failure(b, expired.name())
                     continue
+                if unresolved and b.base_seq < 0 and tp in unresolved:
+                    # Java, RecordAccumulator.shouldStopDrainBatchesForPartition: "Don't
+                    # drain any new batches while the state of previous sequence numbers is
+                    # unknown" (SenderTest.testExpiryOfFirstBatchShouldNotCauseUnresolved...)
+                    break
                 q.popleft()
                 if self._sticky.get(tp[0]) == tp[1]:
                     del self._sticky[tp[0]]  # the next unkeyed record picks a new partition
@@ -219,10 +231,15 @@ class Sender(RdkIdempotence):
         self._inflight_broker[broker] = self._inflight_broker.get(broker, 0) + 1
         self._inflight_tp[tp] = self._inflight_tp.get(tp, 0) + 1
         self._on_wire[id(b)] = b
+        timeout = self._request_timeout()
+        if self.client == "java":
+            left = b.created + self.config["delivery.timeout.ms"] - self._now()
+            if left < timeout:  # the deadline comes before the request can time out
+                self.kernel.schedule(left, self._expire_in_flight, b)
         self.cluster.network.call(
             self.lane, "produce", broker, self._handler(b, broker, label),
             lambda resp: self._on_response(b, broker, resp),
-            timeout=self._request_timeout(),
+            timeout=timeout,
             on_timeout=lambda: self._on_timeout(b, broker),
             client_alive=self._alive, label=label, ref=b.id, to=f"partition {tp[0]}-{tp[1]}",
         )
@@ -239,13 +256,20 @@ class Sender(RdkIdempotence):
                if any(m.headers is not None for m in b.msgs) else None}
         return lambda respond: self.cluster.handle_produce(req, broker, respond)
 
-    def _done_inflight(self, b: ProducerBatch, broker: int) -> None:
+    def _done_inflight(self, b: ProducerBatch, broker: int) -> bool:
+        """The request of ``b`` is answered or timed out: its connection slot is free.
+        False if ``b`` had already expired in flight (Java), its partition slot given back
+        then."""
         self._inflight_broker[broker] -= 1
+        if self._on_wire.pop(id(b), None) is None:
+            return False
         self._inflight_tp[b.tp] -= 1
-        self._on_wire.pop(id(b), None)
+        return True
 
     def _on_response(self, b: ProducerBatch, broker: int, resp: dict[str, Any]) -> None:
-        self._done_inflight(b, broker)
+        if not self._done_inflight(b, broker):
+            self._late_answer(b, resp)
+            return
         err = resp.get("error")
         if err is None:
             if b.base_seq >= 0:
@@ -266,7 +290,10 @@ class Sender(RdkIdempotence):
         self._kick()
 
     def _on_timeout(self, b: ProducerBatch, broker: int) -> None:
-        self._done_inflight(b, broker)
+        if not self._done_inflight(b, broker):
+            self._expired_wire.pop(id(b), None)
+            self._kick()  # expired in flight: only the connection slot was still taken
+            return
         b.maybe_appended = True
         self.kernel.emit(self.lane, "timeout", f"no answer in {self._request_timeout():g}"
                          " ms: the broker may have appended", flag="error", ref=b.id)
@@ -292,7 +319,8 @@ class Sender(RdkIdempotence):
                           for x in self._queue.get(b.tp, ())) or self._inflight_tp.get(b.tp, 0)
             retriable = bool(earlier)
             last = self._last_acked_seq.get(b.tp, -1)
-            if not earlier and b.base_seq != (last + 1) % SEQ_SPACE:
+            unresolved = self._unresolved.get(b.tp)
+            if not earlier and unresolved is None and b.base_seq != (last + 1) % SEQ_SPACE:
                 # TransactionManager.canRetry: "We should retry the OutOfOrderSequenceException
                 # if the batch is _not_ the next batch, ie. its base sequence isn't the
                 # lastAckedSequence + 1", transactional or not, until delivery.timeout.ms
@@ -301,8 +329,12 @@ class Sender(RdkIdempotence):
             elif not earlier and not self.txn_id:
                 # the next batch after the last acknowledged: a real gap (the broker lost
                 # our state); the idempotent producer bumps its own epoch (KIP-360) and
-                # retries; a transactional one fails the batch (abortable)
-                self._bump_pending = True
+                # retries; a transactional one fails the batch (abortable). With an
+                # unresolved sequence (an expired retry) canRetry bumps only for the batch
+                # right after it ("Otherwise, retry without bumping and wait to see if the
+                # sequence resolves")
+                if unresolved is None or b.base_seq == unresolved:
+                    self._bump_pending = True
                 retriable = True
         if retriable and b.attempts <= self.config["retries"] and \
                 self._now() - b.created < self.config["delivery.timeout.ms"]:
@@ -348,20 +380,6 @@ class Sender(RdkIdempotence):
         for x in [*self._queue.get(tp, ()), *self._on_wire.values()]:
             if x is not failed and x.tp == tp and x.base_seq >= seq:
                 x.base_seq -= count
-
-    def _expire_in_backoff(self, b: ProducerBatch) -> None:
-        """A Java batch still waiting in its retry backoff reached delivery.timeout.ms."""
-        q = self._queue.get(b.tp)
-        if not b.msgs or q is None or b not in q or not self._alive():
-            return
-        q.remove(b)
-        expired = self._expired(b)
-        if self.txn_id is not None:  # TransactionManager: a TimeoutException is abortable
-            expired = KafkaError(expired.name(), expired.str(), retriable=True,
-                                 txn_requires_abort=True)
-        self._finish(b, expired, -1, outcome="info" if b.maybe_appended else "fail")
-        self._after_final_failure(b, expired.name())
-        self._kick()
 
     def _expired(self, b: ProducerBatch) -> KafkaError:
         """The error of a batch whose delivery timeout passed. librdkafka: ``_MSG_TIMED_OUT``
@@ -432,6 +450,7 @@ class Sender(RdkIdempotence):
         self.epoch += 1
         self._next_seq.clear()
         self._last_acked_seq.clear()
+        self._unresolved.clear()  # Java: bumpIdempotentProducerEpoch resolves them
         for q in self._queue.values():
             for b in q:
                 if b.base_seq >= 0:

@@ -389,6 +389,7 @@ class TransactionManager(TxnState):
             self.epoch = resp["epoch"]
             self._next_seq.clear()
             self._last_acked_seq.clear()
+            self._unresolved.clear()  # Java resetSequenceNumbers (EndTxnHandler)
             self._bump_on_abort = False
         elif not commit and self._bump_on_abort:
             self._epoch_bump()
@@ -427,4 +428,5 @@ class TransactionManager(TxnState):
         self.pid, self.epoch = op.resp["pid"], op.resp["epoch"]
         self._next_seq.clear()
         self._last_acked_seq.clear()
+        self._unresolved.clear()  # Java resetSequenceNumbers (InitProducerIdHandler, bump)
         self._bump_on_abort = False

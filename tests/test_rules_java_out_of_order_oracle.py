@@ -16,8 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-
 from eoslib import Simulation
 
 TP = ("t", 0)
@@ -207,11 +205,6 @@ def test_expiry_of_first_batch_should_not_cause_unresolved_sequences_if_future_b
     assert broker.request(2) == (0, 2, 1) and p.epoch == 0
 
 
-@pytest.mark.xfail(strict=True, reason="Kafka wins, not yet in the model (NOTES.md, real "
-                   "2026-12-06): after an expired retry the Java sender drains no new batch "
-                   "of the partition until its sequence is resolved "
-                   "(RecordAccumulator.shouldStopDrainBatchesForPartition, "
-                   "TransactionManager.markSequenceUnresolved)")
 def test_no_new_batch_is_drained_while_a_sequence_is_unresolved() -> None:
     """The same test's middle: "let's enqueue another batch, which should not be dequeued
     until the unresolved state is clear" (one batch queued, without a sequence, while the

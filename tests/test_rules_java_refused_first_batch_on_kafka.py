@@ -35,11 +35,13 @@ broker's producer state: epoch 0, last sequence 2.
 The same with a transactional producer (``EXPECTED``'s comments): at transaction.version 1
 the same retries, then the commit fails (abortable) and, after the abort, the producer goes
 on with epoch 0; at transaction.version 2 the broker refuses "b" too (seq 1 with no state:
-KIP-890), both are retried and committed, nothing fails. The simulator agrees on the
-idempotent run; on the transactional ones it differs where the model has not caught up
-(the ``xfail`` tests say where; NOTES.md has the sources). A last experiment holds the
-retry in flight (``HELD_EXPECTED``): Java expires it at delivery.timeout.ms and bumps its
-epoch. Real runs: ~6, ~7, ~3 and ~4 s.
+KIP-890), both are retried and committed, nothing fails. A last experiment holds the
+retry in flight (``HELD_EXPECTED``): Java expires it at delivery.timeout.ms
+(``Sender.getExpiredInflightBatches``) and, the expired retry's sequence left unresolved,
+bumps its epoch (``TransactionManager.maybeResolveSequences``). The simulator agrees on all
+four (``test_sim_*``; its Java unresolved-sequence rules are ported from Kafka's
+``SenderTest`` in ``tests/test_rules_java_unresolved_sequences.py``). Real runs: ~6, ~7, ~3
+and ~4 s.
 
 Why exactly three retries: Java's n-th produce retry waits ``retry.backoff.ms * 2**(n-1)``
 times a jitter in [0.8, 1.2] (``ExponentialBackoff``, KIP-580), so the third retry leaves at
@@ -351,10 +353,6 @@ def _held_steps(p: Any, topic: str, warm: str, refuse_then_hold: Any) -> dict[st
     return {"reports": drs, "errors": errors}
 
 
-@pytest.mark.xfail(strict=True, reason="Kafka wins, not yet in the model (NOTES.md, real "
-                   "2026-12-06): the simulator fails an in-flight Java batch at "
-                   "request.timeout.ms, not at delivery.timeout.ms, and does not bump the "
-                   "epoch for the sequence it leaves unresolved")
 def test_sim_java_expires_a_batch_in_flight_and_bumps_the_epoch() -> None:
     from oracle_inject import push_errors
 
@@ -367,10 +365,11 @@ def test_sim_java_expires_a_batch_in_flight_and_bumps_the_epoch() -> None:
         push_errors(sim, "Produce", "NOT_ENOUGH_REPLICAS", "DROP"),
         at.__setitem__("sent", sim.kernel.now)))
     (err,) = run["errors"]
-    # everything but the moment and the epoch agrees already
     assert run["reports"] == HELD_EXPECTED["reports"]
     failed = next(op.time for op in sim.history.of("send") if op.value["value"] == "a")
     assert (failed - at["sent"], p.epoch) == (HELD_CONF["delivery.timeout.ms"], 1), err.str()
+    m = EXPIRY.search(err.str())
+    assert m and int(m.group(2)) == HELD_CONF["delivery.timeout.ms"], err.str()
 
 
 @pytest.mark.broker
