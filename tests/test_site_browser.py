@@ -78,10 +78,10 @@ def chromium(served: tuple[str, Path, dict]) -> Iterator[object]:
 class Watch:
     """A browser context whose pages report console errors, failed and outside requests."""
 
-    def __init__(self, browser: object, base: str) -> None:
+    def __init__(self, browser: object, base: str, size: tuple[int, int] = (1280, 900)) -> None:
         self.base = base
         self.problems: list[str] = []
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.context = browser.new_context(viewport={"width": size[0], "height": size[1]})
         self.context.route("**/*", self._route)
 
     def _route(self, route: object) -> None:
@@ -354,3 +354,59 @@ def test_the_playground_says_what_is_recorded_greys_the_rest_never_a_wrong_frame
     page.close()
     watch.context.close()
     assert not watch.problems, "\n".join(watch.problems[:20])
+
+
+def test_on_a_phone_the_page_comes_first_and_pictures_keep_their_notebook_width(
+        chromium, served) -> None:
+    """At 390x844 (a phone) the landing page's first screen says what the course is and where
+    to start, the list of lessons comes after the page (one link away); a lesson's dashboard
+    and step-player pictures keep the width they have in a notebook column (at most 880 px,
+    so their text stays >= 11 px) and scroll sideways in their box, never the page. At
+    1280 px the list stands beside the page and the phone's link is hidden."""
+    base, _, manifest = served
+    watch = Watch(chromium, base, size=(390, 844))
+    page = watch.page()
+    watch.open(page, base + "index.html")
+    first = manifest["pages"][0]["page"]
+    start = page.query_selector("a.eos-start-here")
+    for el in (page.query_selector("main h1"), start):
+        box = el.bounding_box()
+        assert box["y"] + box["height"] <= 844 and box["x"] >= 0, el.text_content()
+    assert start.get_attribute("href") == first
+    assert page.query_selector("a.eos-to-nav").is_visible()
+    main, nav = (page.query_selector(s).bounding_box() for s in ("main", "#eos-nav"))
+    assert nav["y"] >= main["y"] + main["height"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "site-phone-landing.png"))
+
+    entry = next(p for p in manifest["pages"] if p["dashboards"] and p["players"])
+    watch.open(page, base + entry["page"])
+    assert page.evaluate("document.documentElement.scrollWidth") == 390, entry["page"]
+    cut = page.evaluate("""() => [...document.querySelectorAll('main *')].filter(e =>
+        e.scrollWidth > e.clientWidth + 2 && e.clientWidth > 0 &&
+        ['hidden', 'clip'].includes(getComputedStyle(e).overflowX)).map(e => e.className)""")
+    assert not cut, f"{entry['page']}: code or outputs cut at 390 px (not scrolling): {cut[:5]}"
+    link, prose = page.evaluate("""() => [document.querySelector('.eos-banner a'),
+        document.querySelector('.eos-banner')].map(e => getComputedStyle(e).color)""")
+    assert link != prose, "the banner's links look like its text"
+    widths = page.evaluate("""() => [...document.querySelectorAll('img.eos-picture')]
+        .map(i => [i.getBoundingClientRect().width, i.naturalWidth])""")
+    frames = [f.content_frame() for f in page.query_selector_all("iframe.eos-player")]
+    for frame in frames:
+        widths += frame.evaluate("""() => [...document.querySelectorAll('.pic svg')]
+            .map(s => [s.getBoundingClientRect().width, s.width.baseVal.value])""")
+    assert len(widths) >= 3 and frames
+    for shown, natural in widths:
+        assert abs(shown - min(natural, 880)) < 1, (entry["page"], shown, natural)
+    page.query_selector(".eos-player-box").screenshot(path=str(ARTIFACTS / "site-phone-player.png"))
+    page.close()
+    watch.context.close()
+    assert not watch.problems, "\n".join(watch.problems[:20])
+
+    wide = Watch(chromium, base)
+    page = wide.page()
+    wide.open(page, base + "index.html")
+    assert not page.query_selector("a.eos-to-nav").is_visible()
+    main, nav = (page.query_selector(s).bounding_box() for s in ("main", "#eos-nav"))
+    assert nav["x"] + nav["width"] <= main["x"] and nav["y"] < main["y"] + 100
+    wide.context.close()
