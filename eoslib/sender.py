@@ -7,7 +7,11 @@ broker thread's produce path (``rdkafka_broker.c``, ``rdkafka_request.c``) and
 * at most ``max.in.flight.requests.per.connection`` requests wait for answers per broker;
 * with idempotence each batch gets the partition's next sequence number when first sent
   and keeps it on every retry; retries of a partition go out in sequence order, one at a
-  time, so the broker's 5-batch cache can recognise them;
+  time, so the broker's 5-batch cache can recognise them (Java: the lowest sequence goes
+  even while later batches are in flight, ``_lower_on_wire``);
+* Java: a batch fails at ``delivery.timeout.ms`` even in flight, and an expired retry
+  leaves its partition's sequence unresolved until nothing is in flight
+  (``sender_java_expiry.py``);
 * without idempotence a retry is a new append (a duplicate, if the first one landed), and
   with more than one request in flight a retry can land behind a later batch (reordering);
 * librdkafka builds each request's MessageSet from the partition queue when it sends
@@ -116,7 +120,8 @@ class Sender(RdkIdempotence, JavaExpiry):
                 broker = p.leader if p.leader is not None else -1
                 if self._inflight_broker.get(broker, 0) >= max_inflight:
                     break
-                if self.idempotent and b.attempts > 0 and self._inflight_tp.get(tp, 0) > 0:
+                if self.idempotent and b.attempts > 0 and self._inflight_tp.get(tp, 0) > 0 \
+                        and (self.client != "java" or self._lower_on_wire(b)):
                     break  # retries go one at a time, in sequence order
                 if now - b.created > self.config["delivery.timeout.ms"]:
                     q.popleft()
@@ -139,6 +144,16 @@ class Sender(RdkIdempotence, JavaExpiry):
                 if self.client == "librdkafka" and q:
                     b = self._msgset(tp, q, b, now)
                 self._send(b, broker)
+
+    def _lower_on_wire(self, b: ProducerBatch) -> bool:
+        """Java: a retry waits while a batch of its partition with a lower sequence is in
+        flight; the partition's first sequence in flight goes even while later first
+        attempts are out (RecordAccumulator.shouldStopDrainBatchesForPartition:
+        ``first.baseSequence() != firstInFlightSequence``; SenderTest.
+        testIdempotenceWithMultipleInflightsRetriedInOrder). librdkafka sends no retry
+        while its partition has a request out."""
+        tp, seq = b.tp, b.base_seq
+        return any(x.tp == tp and x.base_seq < seq for x in self._on_wire.values())
 
     def _msgset(self, tp: TP, q: deque[ProducerBatch], b: ProducerBatch,
                 now: float) -> ProducerBatch:

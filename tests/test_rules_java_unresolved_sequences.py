@@ -203,3 +203,42 @@ def test_unresolved_sequences_are_not_fatal_for_a_transactional_producer() -> No
                                     "previously sent messages"), (tv, err.str())
         if bump:  # (at 2 the flag is not read: EndTxn's answer brings the new epoch)
             assert p._bump_on_abort, tv
+
+
+def test_idempotence_with_multiple_inflights_retried_in_order() -> None:
+    """testIdempotenceWithMultipleInflightsRetriedInOrder: r1-r3 (seq 0-2) in flight; r1
+    fails with a retriable error, r2 and r3 then with OUT_OF_ORDER_SEQUENCE_NUMBER. r1's
+    retry goes out while r3 is still in flight ("re send request 1, receive response 2"):
+    a retry is drained when its sequence is the partition's first in flight
+    (RecordAccumulator.shouldStopDrainBatchesForPartition: ``first.baseSequence() !=
+    firstInFlightSequence`` stops the others), so retries go one at a time, in sequence
+    order; r4, queued behind them, waits ("it shouldn't be sent until the first 3
+    complete") and goes out as seq 3 once they have."""
+    sim, p, broker, done, _ = _producer()
+    p.send("r1")
+    broker.wait(1)
+    for v in ("r2", "r3"):
+        p.send(v)
+        sim.sleep(1)
+    assert p._inflight_tp[TP] == 3 and p._next_seq[TP] == 3
+    broker.respond(0, "NOT_LEADER_OR_FOLLOWER")
+    p.send("r4")
+    assert p._inflight_tp[TP] == 2
+    broker.wait(2)
+    broker.respond(1, "OUT_OF_ORDER_SEQUENCE_NUMBER")  # r2: 1 is not lastAcked (-1) + 1
+    sim.sleep(150)  # r1's backoff (100 ms, +-20%)
+    retried = [e["label"] for e in sim.kernel.trace if e["kind"] == "retry"]
+    assert retried == ["r1 seq=0 -> t-0"] and p._inflight_tp[TP] == 2  # r3 still out
+    broker.wait(3)
+    broker.respond(2, "OUT_OF_ORDER_SEQUENCE_NUMBER")  # r3
+    broker.wait(4)
+    assert broker.request(3) == (0, 0, 1) and p._inflight_tp[TP] == 1
+    assert p._next_seq[TP] == 3 and p._last_acked_seq.get(TP) is None  # r4 undrained
+    for i, (seq, off) in enumerate([(0, 0), (1, 1), (2, 2), (3, 3)], start=3):
+        assert broker.request(i) == (0, seq, 1)
+        broker.respond(i, base_offset=off)
+        if i < 6:
+            sim.sleep(200)
+            broker.wait(i + 2)
+    assert done == {"r1": (0, None), "r2": (1, None), "r3": (2, None), "r4": (3, None)}
+    assert p.epoch == 0 and p._last_acked_seq[TP] == 3
