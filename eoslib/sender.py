@@ -125,9 +125,12 @@ class Sender(RdkIdempotence, JavaExpiry):
                     break  # retries go one at a time, in sequence order
                 if now - b.created > self.config["delivery.timeout.ms"]:
                     q.popleft()
-                    if b.attempts and self.client == "java" and b.base_seq >= 0:
-                        self._mark_unresolved(b)  # a retry expired (Sender.sendProducerData)
-                        self._kick()  # the next loop resolves it
+                    if self.client == "java":  # RecordAccumulator.expiredBatches
+                        if b.attempts and b.base_seq >= 0:
+                            self._mark_unresolved(b)  # an expired retry (sendProducerData)
+                            self._kick()  # the next loop resolves it
+                        self._fail_expired(b)
+                        continue
                     expired = self._expired(b)
                     self._finish(b, expired, -1,
                                  outcome="info" if b.maybe_appended else "fail")
