@@ -474,8 +474,9 @@ class Sender(RdkIdempotence, JavaExpiry):
                 if b.base_seq >= 0:
                     b.earlier.append((b.epoch, b.base_seq))
                 b.base_seq = -1
+        why, self._bump_reason = self._bump_reason, ""
         self.kernel.emit(self.lane, "fence", f"bumped own epoch to {self.epoch} (KIP-360); "
-                         "sequences restart at 0")
+                         f"sequences restart at 0{why}")
 
     # ------------------------------------------------------------- producer id
     def _request_pid(self) -> None:

@@ -76,9 +76,10 @@ def test_an_expired_retry_with_nothing_else_in_flight_bumps_the_epoch() -> None:
     sim, p, broker, done, _ = _retry_held_past_its_deadline()
     assert done == {"r1": (-1, "REQUEST_TIMED_OUT")} and p.epoch == 1
     assert not p._unresolved and p._next_seq.get(TP, 0) == 0
-    assert "No inflight batches remaining for t-0, last ack'd sequence for partition is " \
-        "-1, next sequence is 1. Going to bump epoch and reset sequence numbers." in \
-        [e["label"] for e in sim.kernel.trace]
+    assert [e["label"] for e in sim.kernel.trace if e["kind"] == "fence"] == [
+        "bumped own epoch to 1 (KIP-360); sequences restart at 0: \"No inflight batches "
+        "remaining for t-0, last ack'd sequence for partition is -1, next sequence is 1. "
+        "Going to bump epoch and reset sequence numbers.\""]
     broker.respond(1, base_offset=0)  # the late answer: appended after all
     assert done == {"r1": (-1, "REQUEST_TIMED_OUT")} and p.stats["acked"] == 0
     p.send("r2")
