@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from test_rules_java_out_of_order_oracle import TP, MockBroker, _producer
 
 from eoslib import Simulation
@@ -243,3 +244,44 @@ def test_idempotence_with_multiple_inflights_retried_in_order() -> None:
             broker.wait(i + 2)
     assert done == {"r1": (0, None), "r2": (1, None), "r3": (2, None), "r4": (3, None)}
     assert p.epoch == 0 and p._last_acked_seq[TP] == 3
+
+
+@pytest.mark.parametrize("tv", ["1", "2"])
+def test_a_transactional_batch_expiring_in_flight_fails_the_commit_and_the_abort_recovers(
+        tv: str) -> None:
+    """A transactional Java producer's only record is refused, its retry held past
+    delivery.timeout.ms: the batch expires in flight, nothing after it was acknowledged, so
+    the sequence cannot resolve and commitTransaction fails with TransactionManager's
+    abortable error (maybeResolveSequences runs before the pending commit is failed in
+    Sender.runOnce, so its error is the one the application sees). The abort bumps the
+    epoch (transaction.version 1: InitProducerId from the client; 2: EndTxn), and the next
+    transaction's record goes out as sequence 0 under the new epoch and commits."""
+    from oracle_inject import push_errors
+
+    from eoslib import KafkaException
+
+    sim = Simulation(seed=0, cluster={"transaction.version": tv})
+    sim.create_topic("t", 1)
+    p = sim.Producer({"client": "java", "transactional.id": "x", "linger.ms": 0,
+                      "delivery.timeout.ms": 3000, "request.timeout.ms": 3000,
+                      "retry.backoff.ms": 250})
+    p.init_transactions()
+    p.begin_transaction()
+    push_errors(sim, "Produce", "NOT_ENOUGH_REPLICAS", "DROP")
+    reports: list[tuple[str, str | None]] = []
+    p.produce("t", value="a", on_delivery=lambda e, m: reports.append(
+        (m.value(), e.name() if e else None)))
+    with pytest.raises(KafkaException) as raised:
+        p.commit_transaction()
+    err = raised.value.args[0]
+    assert err.txn_requires_abort() and not err.fatal()
+    assert err.str().startswith("The client hasn't received acknowledgment")
+    assert reports == [("a", "REQUEST_TIMED_OUT")]
+    p.abort_transaction()
+    assert p.epoch == 1
+    p.begin_transaction()
+    p.produce("t", value="b")
+    p.commit_transaction()
+    data = [(b.records, b.epoch, b.base_seq) for b in sim.cluster.partition("t", 0).log
+            if not b.control]
+    assert data == [([(None, "b")], 1, 0)]
