@@ -90,6 +90,7 @@ class Sender(RdkIdempotence, JavaExpiry):
         linger = self.config["linger.ms"]
         max_inflight = self.config["max.in.flight.requests.per.connection"]
         unresolved = self._unresolved
+        java, delivery = self.client == "java", self.config["delivery.timeout.ms"]
         for tp, q in self._queue.items():
             while q:
                 b = q[0]
@@ -116,21 +117,28 @@ class Sender(RdkIdempotence, JavaExpiry):
                         self.kernel.schedule(b.created + self.config["delivery.timeout.ms"]
                                              - now + 1, self._kick)
                         break
+                if java and now - b.created >= delivery:
+                    # RecordAccumulator.expiredBatches: every deque's head at its deadline
+                    # (hasReachedDeliveryTimeout), whether or not it could be sent
+                    q.popleft()
+                    if b.attempts and b.base_seq >= 0:
+                        self._mark_unresolved(b)  # an expired retry (sendProducerData)
+                        self._kick()  # the next loop resolves it
+                    self._fail_expired(b)
+                    continue
                 p = self.cluster.partition(*tp)
                 broker = p.leader if p.leader is not None else -1
                 if self._inflight_broker.get(broker, 0) >= max_inflight:
+                    if java:
+                        self._wake_at(b.created + delivery)
                     break
                 if self.idempotent and b.attempts > 0 and self._inflight_tp.get(tp, 0) > 0 \
-                        and (self.client != "java" or self._lower_on_wire(b)):
+                        and (not java or self._lower_on_wire(b)):
+                    if java:
+                        self._wake_at(b.created + delivery)
                     break  # retries go one at a time, in sequence order
-                if now - b.created > self.config["delivery.timeout.ms"]:
+                if now - b.created > delivery:  # librdkafka (Java: above)
                     q.popleft()
-                    if self.client == "java":  # RecordAccumulator.expiredBatches
-                        if b.attempts and b.base_seq >= 0:
-                            self._mark_unresolved(b)  # an expired retry (sendProducerData)
-                            self._kick()  # the next loop resolves it
-                        self._fail_expired(b)
-                        continue
                     expired = self._expired(b)
                     self._finish(b, expired, -1,
                                  outcome="info" if b.maybe_appended else "fail")
@@ -140,6 +148,7 @@ class Sender(RdkIdempotence, JavaExpiry):
                     # Java, RecordAccumulator.shouldStopDrainBatchesForPartition: "Don't
                     # drain any new batches while the state of previous sequence numbers is
                     # unknown" (SenderTest.testExpiryOfFirstBatchShouldNotCauseUnresolved...)
+                    self._wake_at(b.created + delivery)
                     break
                 q.popleft()
                 if self._sticky.get(tp[0]) == tp[1]:
@@ -147,6 +156,14 @@ class Sender(RdkIdempotence, JavaExpiry):
                 if self.client == "librdkafka" and q:
                     b = self._msgset(tp, q, b, now)
                 self._send(b, broker)
+
+    def _wake_at(self, t: float) -> None:
+        """Java: a batch that cannot be sent yet still expires at its deadline ``t``: the
+        sender polls no longer than the accumulator's next expiry
+        (Sender.sendProducerData: ``accumulator.nextExpiryTimeMs()``)."""
+        if self._expiry_wake <= self._now() or t < self._expiry_wake:
+            self._expiry_wake = t
+            self.kernel.schedule(t - self._now(), self._kick)
 
     def _lower_on_wire(self, b: ProducerBatch) -> bool:
         """Java: a retry waits while a batch of its partition with a lower sequence is in

@@ -285,3 +285,28 @@ def test_a_transactional_batch_expiring_in_flight_fails_the_commit_and_the_abort
     data = [(b.records, b.epoch, b.base_seq) for b in sim.cluster.partition("t", 0).log
             if not b.control]
     assert data == [([(None, "b")], 1, 0)]
+
+
+def test_a_batch_that_cannot_be_sent_still_expires_at_its_deadline() -> None:
+    """RecordAccumulator.expiredBatches expires every deque's head at its delivery timeout,
+    sendable or not, and Sender.sendProducerData polls no longer than the next expiry: with
+    max.in.flight 1, r2 waits behind r1's retry, whose request keeps the connection's only
+    slot after r1 expired in flight (until its request timeout, 1,605 ms); r2 fails at its
+    own deadline (1,550 ms), never sent."""
+    sim, p, broker, done, messages = _producer(**{
+        **IN_FLIGHT_CONF, "enable.idempotence": False,
+        "max.in.flight.requests.per.connection": 1})
+    failed_at: dict[str, float] = {}
+    p.send("r1")
+    broker.wait(1)
+    broker.respond(0, "NOT_LEADER_OR_FOLLOWER")  # r1 backs off 100 ms
+    sim.sleep(50 - sim.kernel.now)
+    p.send("r2")  # queued behind r1
+    broker.wait(2)  # r1's retry, held: the connection's one slot
+    while len(done) < 2:
+        sim.sleep(1)
+        p.poll(0)
+        for v in done:
+            failed_at.setdefault(v, sim.kernel.now)
+    assert failed_at == {"r1": 1500, "r2": 1550} and len(broker.held) == 2
+    assert messages == {"r1": EXPIRED, "r2": EXPIRED}
