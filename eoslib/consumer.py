@@ -230,16 +230,8 @@ class Consumer(ConsumerCoordinator, Fetcher):
         return False
 
     def _wait_fetching(self) -> bool:
-        """As :meth:`_wait_idle` (inline: this too runs after every event), or every fetch
-        in flight answered (fetch again)."""
-        if not self._fetching or self._pending_assignment is not None \
-                or not (self.alive and not self.closed):
-            return True
-        buffers = self._buffers
-        for tp in self._assignment:
-            if buffers.get(tp):
-                return True
-        return False
+        """As :meth:`_wait_idle`, or every fetch in flight answered (fetch again)."""
+        return not self._fetching or self._wait_idle()
 
     def _poll_data(self, out: list[Message]) -> dict[str, Any] | None:
         """The structured part of a poll's trace event: what was handed out, and the

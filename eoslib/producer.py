@@ -86,6 +86,8 @@ class Producer(Accumulator, Sender, TransactionManager):
         self._drain_scheduled = False
         self._flushing = False
         self._bump_pending = False  # KIP-360: bump our own epoch once nothing is in flight
+        self._bump_reason = ""  # why, for the bump's trace label (Java: its log line)
+        self._expiry_wake = -1.0  # Java: a drain is due then for a blocked batch's deadline
         self.stats = {"sent": 0, "retries": 0, "acked": 0, "failed": 0, "duplicates_acked": 0}
         if self.idempotent and not self.txn_id:
             self._request_pid()

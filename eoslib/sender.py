@@ -7,7 +7,11 @@ broker thread's produce path (``rdkafka_broker.c``, ``rdkafka_request.c``) and
 * at most ``max.in.flight.requests.per.connection`` requests wait for answers per broker;
 * with idempotence each batch gets the partition's next sequence number when first sent
   and keeps it on every retry; retries of a partition go out in sequence order, one at a
-  time, so the broker's 5-batch cache can recognise them;
+  time, so the broker's 5-batch cache can recognise them (Java: the lowest sequence goes
+  even while later batches are in flight, ``_lower_on_wire``);
+* Java: a batch fails at ``delivery.timeout.ms`` even in flight, and an expired retry
+  leaves its partition's sequence unresolved until nothing is in flight
+  (``sender_java_expiry.py``);
 * without idempotence a retry is a new append (a duplicate, if the first one landed), and
   with more than one request in flight a retry can land behind a later batch (reordering);
 * librdkafka builds each request's MessageSet from the partition queue when it sends
@@ -86,6 +90,7 @@ class Sender(RdkIdempotence, JavaExpiry):
         linger = self.config["linger.ms"]
         max_inflight = self.config["max.in.flight.requests.per.connection"]
         unresolved = self._unresolved
+        java, delivery = self.client == "java", self.config["delivery.timeout.ms"]
         for tp, q in self._queue.items():
             while q:
                 b = q[0]
@@ -112,17 +117,28 @@ class Sender(RdkIdempotence, JavaExpiry):
                         self.kernel.schedule(b.created + self.config["delivery.timeout.ms"]
                                              - now + 1, self._kick)
                         break
+                if java and now - b.created >= delivery:
+                    # RecordAccumulator.expiredBatches: every deque's head at its deadline
+                    # (hasReachedDeliveryTimeout), whether or not it could be sent
+                    q.popleft()
+                    if b.attempts and b.base_seq >= 0:
+                        self._mark_unresolved(b)  # an expired retry (sendProducerData)
+                        self._kick()  # the next loop resolves it
+                    self._fail_expired(b)
+                    continue
                 p = self.cluster.partition(*tp)
                 broker = p.leader if p.leader is not None else -1
                 if self._inflight_broker.get(broker, 0) >= max_inflight:
+                    if java:
+                        self._wake_at(b.created + delivery)
                     break
-                if self.idempotent and b.attempts > 0 and self._inflight_tp.get(tp, 0) > 0:
+                if self.idempotent and b.attempts > 0 and self._inflight_tp.get(tp, 0) > 0 \
+                        and (not java or self._lower_on_wire(b)):
+                    if java:
+                        self._wake_at(b.created + delivery)
                     break  # retries go one at a time, in sequence order
-                if now - b.created > self.config["delivery.timeout.ms"]:
+                if now - b.created > delivery:  # librdkafka (Java: above)
                     q.popleft()
-                    if b.attempts and self.client == "java" and b.base_seq >= 0:
-                        self._mark_unresolved(b)  # a retry expired (Sender.sendProducerData)
-                        self._kick()  # the next loop resolves it
                     expired = self._expired(b)
                     self._finish(b, expired, -1,
                                  outcome="info" if b.maybe_appended else "fail")
@@ -132,6 +148,7 @@ class Sender(RdkIdempotence, JavaExpiry):
                     # Java, RecordAccumulator.shouldStopDrainBatchesForPartition: "Don't
                     # drain any new batches while the state of previous sequence numbers is
                     # unknown" (SenderTest.testExpiryOfFirstBatchShouldNotCauseUnresolved...)
+                    self._wake_at(b.created + delivery)
                     break
                 q.popleft()
                 if self._sticky.get(tp[0]) == tp[1]:
@@ -139,6 +156,24 @@ class Sender(RdkIdempotence, JavaExpiry):
                 if self.client == "librdkafka" and q:
                     b = self._msgset(tp, q, b, now)
                 self._send(b, broker)
+
+    def _wake_at(self, t: float) -> None:
+        """Java: a batch that cannot be sent yet still expires at its deadline ``t``: the
+        sender polls no longer than the accumulator's next expiry
+        (Sender.sendProducerData: ``accumulator.nextExpiryTimeMs()``)."""
+        if self._expiry_wake <= self._now() or t < self._expiry_wake:
+            self._expiry_wake = t
+            self.kernel.schedule(t - self._now(), self._kick)
+
+    def _lower_on_wire(self, b: ProducerBatch) -> bool:
+        """Java: a retry waits while a batch of its partition with a lower sequence is in
+        flight; the partition's first sequence in flight goes even while later first
+        attempts are out (RecordAccumulator.shouldStopDrainBatchesForPartition:
+        ``first.baseSequence() != firstInFlightSequence``; SenderTest.
+        testIdempotenceWithMultipleInflightsRetriedInOrder). librdkafka sends no retry
+        while its partition has a request out."""
+        tp, seq = b.tp, b.base_seq
+        return any(x.tp == tp and x.base_seq < seq for x in self._on_wire.values())
 
     def _msgset(self, tp: TP, q: deque[ProducerBatch], b: ProducerBatch,
                 now: float) -> ProducerBatch:
@@ -456,8 +491,9 @@ class Sender(RdkIdempotence, JavaExpiry):
                 if b.base_seq >= 0:
                     b.earlier.append((b.epoch, b.base_seq))
                 b.base_seq = -1
+        why, self._bump_reason = self._bump_reason, ""
         self.kernel.emit(self.lane, "fence", f"bumped own epoch to {self.epoch} (KIP-360); "
-                         "sequences restart at 0")
+                         f"sequences restart at 0{why}")
 
     # ------------------------------------------------------------- producer id
     def _request_pid(self) -> None:

@@ -34,6 +34,7 @@ class JavaExpiry:
     _last_acked_seq: Any
     _unresolved: Any
     _expired_wire: Any
+    _bump_reason: str
 
     def _expire_in_backoff(self, b: ProducerBatch) -> None:
         """A Java batch still waiting in its retry backoff reached delivery.timeout.ms."""
@@ -115,10 +116,11 @@ class JavaExpiry:
             if nxt - last == 1:
                 continue
             if self.txn_id is None:
-                self.kernel.emit(self.lane, "state", f"No inflight batches remaining for "
-                                 f"{tp[0]}-{tp[1]}, last ack'd sequence for partition is "
-                                 f"{last}, next sequence is {nxt}. Going to bump epoch and "
-                                 "reset sequence numbers.")
+                # the bump's trace label quotes Java's log line
+                self._bump_reason = (f": \"No inflight batches remaining for {tp[0]}-{tp[1]}, "
+                                     f"last ack'd sequence for partition is {last}, next "
+                                     f"sequence is {nxt}. Going to bump epoch and reset "
+                                     "sequence numbers.\"")
                 self._bump_pending = True
                 continue
             e = KafkaError("UNKNOWN_SERVER_ERROR", "The client hasn't received acknowledgment "

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from test_rules_java_out_of_order_oracle import TP, MockBroker, _producer
 
 from eoslib import Simulation
@@ -76,9 +77,10 @@ def test_an_expired_retry_with_nothing_else_in_flight_bumps_the_epoch() -> None:
     sim, p, broker, done, _ = _retry_held_past_its_deadline()
     assert done == {"r1": (-1, "REQUEST_TIMED_OUT")} and p.epoch == 1
     assert not p._unresolved and p._next_seq.get(TP, 0) == 0
-    assert "No inflight batches remaining for t-0, last ack'd sequence for partition is " \
-        "-1, next sequence is 1. Going to bump epoch and reset sequence numbers." in \
-        [e["label"] for e in sim.kernel.trace]
+    assert [e["label"] for e in sim.kernel.trace if e["kind"] == "fence"] == [
+        "bumped own epoch to 1 (KIP-360); sequences restart at 0: \"No inflight batches "
+        "remaining for t-0, last ack'd sequence for partition is -1, next sequence is 1. "
+        "Going to bump epoch and reset sequence numbers.\""]
     broker.respond(1, base_offset=0)  # the late answer: appended after all
     assert done == {"r1": (-1, "REQUEST_TIMED_OUT")} and p.stats["acked"] == 0
     p.send("r2")
@@ -203,3 +205,108 @@ def test_unresolved_sequences_are_not_fatal_for_a_transactional_producer() -> No
                                     "previously sent messages"), (tv, err.str())
         if bump:  # (at 2 the flag is not read: EndTxn's answer brings the new epoch)
             assert p._bump_on_abort, tv
+
+
+def test_idempotence_with_multiple_inflights_retried_in_order() -> None:
+    """testIdempotenceWithMultipleInflightsRetriedInOrder: r1-r3 (seq 0-2) in flight; r1
+    fails with a retriable error, r2 and r3 then with OUT_OF_ORDER_SEQUENCE_NUMBER. r1's
+    retry goes out while r3 is still in flight ("re send request 1, receive response 2"):
+    a retry is drained when its sequence is the partition's first in flight
+    (RecordAccumulator.shouldStopDrainBatchesForPartition: ``first.baseSequence() !=
+    firstInFlightSequence`` stops the others), so retries go one at a time, in sequence
+    order; r4, queued behind them, waits ("it shouldn't be sent until the first 3
+    complete") and goes out as seq 3 once they have."""
+    sim, p, broker, done, _ = _producer()
+    p.send("r1")
+    broker.wait(1)
+    for v in ("r2", "r3"):
+        p.send(v)
+        sim.sleep(1)
+    assert p._inflight_tp[TP] == 3 and p._next_seq[TP] == 3
+    broker.respond(0, "NOT_LEADER_OR_FOLLOWER")
+    p.send("r4")
+    assert p._inflight_tp[TP] == 2
+    broker.wait(2)
+    broker.respond(1, "OUT_OF_ORDER_SEQUENCE_NUMBER")  # r2: 1 is not lastAcked (-1) + 1
+    sim.sleep(150)  # r1's backoff (100 ms, +-20%)
+    retried = [e["label"] for e in sim.kernel.trace if e["kind"] == "retry"]
+    assert retried == ["r1 seq=0 -> t-0"] and p._inflight_tp[TP] == 2  # r3 still out
+    broker.wait(3)
+    broker.respond(2, "OUT_OF_ORDER_SEQUENCE_NUMBER")  # r3
+    broker.wait(4)
+    assert broker.request(3) == (0, 0, 1) and p._inflight_tp[TP] == 1
+    assert p._next_seq[TP] == 3 and p._last_acked_seq.get(TP) is None  # r4 undrained
+    for i, (seq, off) in enumerate([(0, 0), (1, 1), (2, 2), (3, 3)], start=3):
+        assert broker.request(i) == (0, seq, 1)
+        broker.respond(i, base_offset=off)
+        if i < 6:
+            sim.sleep(200)
+            broker.wait(i + 2)
+    assert done == {"r1": (0, None), "r2": (1, None), "r3": (2, None), "r4": (3, None)}
+    assert p.epoch == 0 and p._last_acked_seq[TP] == 3
+
+
+@pytest.mark.parametrize("tv", ["1", "2"])
+def test_a_transactional_batch_expiring_in_flight_fails_the_commit_and_the_abort_recovers(
+        tv: str) -> None:
+    """A transactional Java producer's only record is refused, its retry held past
+    delivery.timeout.ms: the batch expires in flight, nothing after it was acknowledged, so
+    the sequence cannot resolve and commitTransaction fails with TransactionManager's
+    abortable error (maybeResolveSequences runs before the pending commit is failed in
+    Sender.runOnce, so its error is the one the application sees). The abort bumps the
+    epoch (transaction.version 1: InitProducerId from the client; 2: EndTxn), and the next
+    transaction's record goes out as sequence 0 under the new epoch and commits."""
+    from oracle_inject import push_errors
+
+    from eoslib import KafkaException
+
+    sim = Simulation(seed=0, cluster={"transaction.version": tv})
+    sim.create_topic("t", 1)
+    p = sim.Producer({"client": "java", "transactional.id": "x", "linger.ms": 0,
+                      "delivery.timeout.ms": 3000, "request.timeout.ms": 3000,
+                      "retry.backoff.ms": 250})
+    p.init_transactions()
+    p.begin_transaction()
+    push_errors(sim, "Produce", "NOT_ENOUGH_REPLICAS", "DROP")
+    reports: list[tuple[str, str | None]] = []
+    p.produce("t", value="a", on_delivery=lambda e, m: reports.append(
+        (m.value(), e.name() if e else None)))
+    with pytest.raises(KafkaException) as raised:
+        p.commit_transaction()
+    err = raised.value.args[0]
+    assert err.txn_requires_abort() and not err.fatal()
+    assert err.str().startswith("The client hasn't received acknowledgment")
+    assert reports == [("a", "REQUEST_TIMED_OUT")]
+    p.abort_transaction()
+    assert p.epoch == 1
+    p.begin_transaction()
+    p.produce("t", value="b")
+    p.commit_transaction()
+    data = [(b.records, b.epoch, b.base_seq) for b in sim.cluster.partition("t", 0).log
+            if not b.control]
+    assert data == [([(None, "b")], 1, 0)]
+
+
+def test_a_batch_that_cannot_be_sent_still_expires_at_its_deadline() -> None:
+    """RecordAccumulator.expiredBatches expires every deque's head at its delivery timeout,
+    sendable or not, and Sender.sendProducerData polls no longer than the next expiry: with
+    max.in.flight 1, r2 waits behind r1's retry, whose request keeps the connection's only
+    slot after r1 expired in flight (until its request timeout, 1,605 ms); r2 fails at its
+    own deadline (1,550 ms), never sent."""
+    sim, p, broker, done, messages = _producer(**{
+        **IN_FLIGHT_CONF, "enable.idempotence": False,
+        "max.in.flight.requests.per.connection": 1})
+    failed_at: dict[str, float] = {}
+    p.send("r1")
+    broker.wait(1)
+    broker.respond(0, "NOT_LEADER_OR_FOLLOWER")  # r1 backs off 100 ms
+    sim.sleep(50 - sim.kernel.now)
+    p.send("r2")  # queued behind r1
+    broker.wait(2)  # r1's retry, held: the connection's one slot
+    while len(done) < 2:
+        sim.sleep(1)
+        p.poll(0)
+        for v in done:
+            failed_at.setdefault(v, sim.kernel.now)
+    assert failed_at == {"r1": 1500, "r2": 1550} and len(broker.held) == 2
+    assert messages == {"r1": EXPIRED, "r2": EXPIRED}
