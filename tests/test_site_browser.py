@@ -399,6 +399,14 @@ def test_on_a_phone_the_page_comes_first_and_pictures_keep_their_notebook_width(
     for shown, natural in widths:
         assert abs(shown - min(natural, 880)) < 1, (entry["page"], shown, natural)
     page.query_selector(".eos-player-box").screenshot(path=str(ARTIFACTS / "site-phone-player.png"))
+    playground = next(p for p in manifest["pages"] if any(d.get("subset") for d in p["dashboards"]))
+    for where in (entry["page"], playground["page"]):
+        if where != entry["page"]:
+            watch.open(page, base + where)
+        covers = page.evaluate("""() => [...document.querySelectorAll('.eos-head')]
+            .filter(h => getComputedStyle(h).position === 'sticky')
+            .map(h => h.getBoundingClientRect().height)""")
+        assert all(h < 844 / 4 for h in covers), (where, "a sticky head covers", covers)
     page.close()
     watch.context.close()
     assert not watch.problems, "\n".join(watch.problems[:20])
