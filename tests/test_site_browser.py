@@ -131,6 +131,7 @@ def test_every_page_opens_clean_and_every_internal_link_resolves(chromium, serve
             "[id], a[name]", "els => els.map(e => e.id || e.getAttribute('name'))"))
         links += [(url, h) for h in page.eval_on_selector_all(
             "a[href]", "els => els.map(e => e.href)")]
+        assert (url, base + "index.html") in links, f"{url}: no way back to the index"
         if url == base + "index.html":
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "site-landing.png"))
@@ -399,6 +400,12 @@ def test_on_a_phone_the_page_comes_first_and_pictures_keep_their_notebook_width(
     for shown, natural in widths:
         assert abs(shown - min(natural, 880)) < 1, (entry["page"], shown, natural)
     page.query_selector(".eos-player-box").screenshot(path=str(ARTIFACTS / "site-phone-player.png"))
+    page.goto(base + entry["players"][0]["file"])  # a player opened on its own page
+    page.wait_for_function("document.body.dataset.step !== undefined")
+    assert page.evaluate("document.querySelector('meta[name=viewport]') !== null")
+    alone = page.evaluate("""() => [...document.querySelectorAll('.pic svg')]
+        .map(s => [s.getBoundingClientRect().width, s.width.baseVal.value])""")
+    assert alone and all(abs(w - min(n, 880)) < 1 for w, n in alone), alone
     playground = next(p for p in manifest["pages"] if any(d.get("subset") for d in p["dashboards"]))
     for where in (entry["page"], playground["page"]):
         if where != entry["page"]:

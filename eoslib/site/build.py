@@ -155,7 +155,11 @@ class _Widgets:
             page = self.folder / data["file"]
             name = f"{sha256(page)[:16]}.html"  # the same run shown twice is stored once
             (self.out / "players").mkdir(exist_ok=True)
-            shutil.copyfile(page, self.out / "players" / name)
+            if not (self.out / "players" / name).exists():  # the first lesson that shows it
+                (self.out / "players" / name).write_text(
+                    components.player_page(page.read_text(encoding="utf-8"), self.s.title,
+                                             os.path.relpath(self.s.page, "players"),
+                                             f"player-{n}"), encoding="utf-8")
             self.players.append({"id": f"player-{n}", "file": f"players/{name}",
                                  "start": data["start"], "steps": data["steps"],
                                  "scenario": data["scenario"],

@@ -158,6 +158,28 @@ def player(data: dict[str, Any], src: str, number: int, *,
         f"own page</a>.{_FIXED_RUN if after_dashboard else ''}</figcaption></figure>")
 
 
+#: What the site adds to an ``eoslib animate`` page's head: a phone's width, and on a narrow
+#: screen pictures that keep their notebook width (text >= 11 px) and scroll sideways.
+_PLAYER_HEAD = ('<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+                "<style>@media (max-width: 700px) { .pic { overflow-x: auto; } "
+                ".pic svg { max-width: 880px; } body { margin: .6em; } }</style>\n")
+
+
+def player_page(page: str, lesson: str, lesson_href: str, anchor: str) -> str:
+    """An ``eoslib animate`` page as the site stores it: readable on a phone, with a line
+    linking to the course's index and to the lesson that shows it for a reader who opened it
+    on its own page (removed inside the lesson's iframe, whose page already has both)."""
+    line = ('<nav class="eos-back" style="font-size:.9em;margin:0 0 .6em 0">'
+            '<a href="../index.html">Exactly-once in Apache Kafka</a> · a recorded run from '
+            f'<a href="{html.escape(lesson_href)}#{anchor}">{html.escape(lesson)}</a></nav>'
+            "<script>if (window.top !== window) "
+            "document.querySelector('.eos-back').remove();</script>")
+    if "<body>" not in page or "</head>" not in page:
+        raise ValueError("a player page without <head> or <body>: eoslib animate's page changed")
+    return (page.replace("</head>", _PLAYER_HEAD + "</head>", 1)
+            .replace("<body>", "<body>\n" + line, 1))
+
+
 #: What a player under a dashboard says: the notebook's cell re-runs with the controls, the
 #: page cannot.
 _FIXED_RUN = (" It is the run of the dashboard's settings when the notebook was run (the "

@@ -165,16 +165,6 @@ function eosPlayer(frame) {
     } catch (e) { /* another origin (a page opened from file://): keep the fixed height */ }
   }
   function ready() {
-    try {  // on a phone the player's pictures keep their notebook width and scroll sideways
-      const doc = frame.contentDocument;
-      if (doc && doc.head && !doc.getElementById("eos-narrow")) {
-        const style = doc.createElement("style");
-        style.id = "eos-narrow";
-        style.textContent = "@media (max-width: 700px) { .pic { overflow-x: auto; } " +
-          ".pic svg { max-width: 880px; } body { margin: .6em; } }";
-        doc.head.appendChild(style);
-      }
-    } catch (e) { /* file:// pages cannot reach into each other */ }
     try {
       if (window.ResizeObserver && frame.contentDocument) {
         new ResizeObserver(fit).observe(frame.contentDocument.body);
