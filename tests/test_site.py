@@ -92,6 +92,15 @@ def test_a_widget_that_differs_from_a_fresh_run_is_a_stale_notebook(tmp_path: Pa
     assert ready.cells[1].outputs[0]["data"] == {"text/html": "<p>player</p>"}
 
 
+def test_a_predictions_code_reads_as_code_and_stays_escaped() -> None:
+    from eoslib.site.components import prediction
+
+    out = prediction({"question": "Which outputs will `out` hold <twice>?",
+                      "choices": ["none", "`m25'` only"]}, 1)
+    assert "<code>out</code>" in out and "&lt;twice&gt;" in out and "`" not in out
+    assert "<code>m25&#x27;</code> only</button>" in out
+
+
 def test_progress_bars_are_dropped_and_other_widgets_say_they_need_a_kernel(
         tmp_path: Path) -> None:
     nb, source = _widget_notebook(tmp_path, "sweep: 0%|          | 0/30 [00:00<?, ?it/s]")

@@ -425,3 +425,45 @@ def test_on_a_phone_the_page_comes_first_and_pictures_keep_their_notebook_width(
     main, nav = (page.query_selector(s).bounding_box() for s in ("main", "#eos-nav"))
     assert nav["x"] + nav["width"] <= main["x"] and nav["y"] < main["y"] + 100
     wide.context.close()
+
+
+def test_every_prediction_marks_a_pick_against_the_notebooks_own_answer(chromium, served) -> None:
+    """Each prediction box answers a pick as the notebook's widget does: right for the run's
+    answer, else what the run says and the notebook's explanation of that wrong guess; the
+    answer is the one the page's recorded reveal prints ("The run says: ...")."""
+    base, _, manifest = served
+    watch = Watch(chromium, base)
+    page = watch.page()
+    boxes = typed = 0
+    for entry in (p for p in manifest["pages"] if p["predictions"]):
+        watch.open(page, base + entry["page"])
+        said = page.evaluate("() => document.querySelector('main').innerText")
+        for box in page.query_selector_all(".eos-prediction"):
+            where = f"{entry['page']} #{box.get_attribute('id')}"
+            answer, actual = box.get_attribute("data-answer"), box.get_attribute("data-actual")
+            assert answer is not None, f"{where}: no recorded answer"
+            assert f"The run says: {actual}" in said, where
+            why = json.loads(box.get_attribute("data-why"))
+            picks = box.evaluate("""b => [...b.querySelectorAll('.eos-choice')].map(c => {
+                c.click();
+                const a = b.querySelector('.eos-answer');
+                return [c.textContent, b.dataset.right === '1', a.textContent,
+                        a.getBoundingClientRect().height > 0]; })""")
+            if not picks:  # a typed answer
+                box.query_selector(".eos-guess").fill(answer)
+                box.query_selector(".eos-guess").dispatch_event("change")
+                picks = [[answer, box.get_attribute("data-right") == "1",
+                          box.query_selector(".eos-answer").text_content(), True]]
+                typed += 1
+            assert sum(right for _, right, _, _ in picks) == 1, (where, picks)
+            for label, right, shown, visible in picks:
+                assert visible and f"You predicted {label}: " in shown, (where, shown)
+                if right:
+                    assert "right" in shown, (where, shown)
+                else:
+                    assert "not what happened" in shown, (where, shown)
+                    assert why.get(label, why.get("*", "")) in shown, (where, label, shown)
+            boxes += 1
+    watch.context.close()
+    assert not watch.problems, "\n".join(watch.problems[:20])
+    assert boxes >= 40

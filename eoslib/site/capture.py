@@ -75,6 +75,26 @@ def _prediction(p: Any, folder: Path, n: int) -> dict[str, Any]:
             "choices": list(choices) if choices else None}
 
 
+def _wrap_reveal(cls: type, cap: _Capture) -> None:
+    """A captured prediction's file also gets the run's answer and the explanation of each
+    wrong guess once the notebook reveals it, so the page can answer a click as the widget
+    does."""
+    original = cls.reveal
+
+    def reveal(self: Any, *args: Any, **kwargs: Any) -> Any:
+        out = original(self, *args, **kwargs)
+        hit = cap.seen.get(id(self))
+        if hit is not None and hit[0] is self:
+            path = cap.folder / f"{hit[1]['ref']}.json"
+            data = json.loads(path.read_text(encoding="utf-8"))
+            data.update(actual=str(self.actual), answer=str(self.answer),
+                        why={str(k): str(v) for k, v in (self.why or {}).items()})
+            path.write_text(json.dumps(data), encoding="utf-8")
+        return out
+
+    cls.reveal = reveal
+
+
 def _wrap_bundle(cls: type, kind: str, make: Any, cap: _Capture) -> None:
     original = cls._repr_mimebundle_
 
@@ -120,6 +140,8 @@ def install(folder: str | Path) -> None:
     cls = getattr(predict, "Prediction", None)
     if cls is None:
         return
+    if hasattr(cls, "reveal"):
+        _wrap_reveal(cls, cap)
     if hasattr(cls, "_repr_mimebundle_"):
         _wrap_bundle(cls, "prediction", _prediction, cap)
     elif hasattr(cls, "_ipython_display_"):

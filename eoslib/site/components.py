@@ -188,21 +188,35 @@ _FIXED_RUN = (" It is the run of the dashboard's settings when the notebook was 
               "run you picked.")
 
 
+def _code_spans(text: str) -> str:
+    """Markdown's `code` in escaped text as <code>: a question reads as the lesson's prose does,
+    without raw backticks."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+
+
 def prediction(data: dict[str, Any], number: int) -> str:
     """A prediction: the question and its choices; a pick is only marked, never sent."""
-    q = html.escape(data.get("question", ""))
+    q = _code_spans(html.escape(data.get("question", "")))
     choices = data.get("choices") or []
-    buttons = "".join(f'<button type="button" class="eos-choice">{html.escape(c)}</button>'
-                      for c in choices)
+    buttons = "".join(f'<button type="button" class="eos-choice">{_code_spans(html.escape(c))}'
+                      "</button>" for c in choices)
     entry = (f'<div class="eos-choices" role="group" aria-label="your guess">{buttons}</div>'
              if choices else
              '<input class="eos-guess" type="text" placeholder="your guess" '
              'aria-label="your guess">')
+    answer = ""
+    if "answer" in data:  # the notebook revealed it: the page answers a guess itself
+        answer = (f' data-answer="{html.escape(data["answer"])}" data-actual="'
+                  f'{html.escape(data.get("actual", data["answer"]))}" data-why="'
+                  f'{html.escape(json.dumps(data.get("why") or {}))}"')
+    note = ("Make your guess: the page marks it against the recorded run (whose output is "
+            "in the next cell)." if answer else "Make your guess before reading on: the "
+            "run's answer is in the output of the next cell. (In the live notebook your guess "
+            "is recorded and compared.)")
     return (f'<div class="eos-box eos-prediction" id="prediction-{number}" '
-            f'data-eos-kind="prediction"><p><b>Predict:</b> {q}</p>{entry}'
-            '<p class="eos-note">Make your guess before reading on: the run\'s answer is in the '
-            "output of the next cell. (In the live notebook your guess is recorded and "
-            "compared.)</p></div>")
+            f'data-eos-kind="prediction"{answer}><p><b>Predict:</b> {q}</p>{entry}'
+            f'<p class="eos-note">{note}</p><p class="eos-answer" role="status" '
+            'aria-live="polite"></p></div>')
 
 
 def other_widget(text: str) -> str | None:

@@ -115,6 +115,19 @@ def _text(data: dict[str, Any]) -> str:
     return "".join(t) if isinstance(t, list) else t
 
 
+#: What a page says where a notebook's reveal says no guess was recorded (the page's box
+#: above answers a pick itself; there is no cell to run again).
+SITE_NO_GUESS = " (Pick an answer in the box above: the page marks it.)"
+
+
+def _no_guess_here(out: Any) -> Any:
+    from eoslib.lessons.predict import NO_GUESS
+
+    if out.get("output_type") == "stream" and NO_GUESS in "".join(out.get("text", "")):
+        out["text"] = "".join(out["text"]).replace(NO_GUESS, SITE_NO_GUESS)
+    return out
+
+
 def prepare(nb: nbformat.NotebookNode, source: Source, refs: dict[str, list[dict[str, Any]]],
             widget_html: Callable[[dict[str, Any], int], str], pages: set[str], root: Path,
             repo_url: str | None = None) -> nbformat.NotebookNode:
@@ -135,7 +148,7 @@ def prepare(nb: nbformat.NotebookNode, source: Source, refs: dict[str, list[dict
         for out in cell.get("outputs", []):
             data = out.get("data", {})
             if WIDGET_MIME not in data:
-                outputs.append(out)
+                outputs.append(_no_guess_here(out))
                 continue
             text = _text(data)
             if queue and (queue[0]["text"] == text or

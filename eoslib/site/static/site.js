@@ -182,12 +182,45 @@ function eosPlayer(frame) {
   else frame.addEventListener("load", ready);
 }
 
+// A guess matches an answer as eoslib.lessons.predict.same does: as numbers when both are
+// numbers, else as words (case and spacing ignored).
+function eosNumber(v) {
+  const t = String(v).trim().replace(/[,_]/g, "");
+  if (t === "" || !/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(t)) return null;
+  return Number(t);
+}
+function eosWords(v) { return String(v).trim().toLowerCase().split(/\s+/).join(" "); }
+function eosSame(guess, answer) {
+  const g = eosNumber(guess), a = eosNumber(answer);
+  return g !== null && a !== null ? g === a : eosWords(guess) === eosWords(answer);
+}
+
 function eosPrediction(box) {
+  function answer(guess) {
+    box.dataset.guess = guess;
+    if (box.dataset.answer === undefined || !String(guess).trim()) return;
+    const out = box.querySelector(".eos-answer");
+    const right = eosSame(guess, box.dataset.answer);
+    box.dataset.right = right ? "1" : "0";
+    if (right) {
+      out.textContent = "You predicted " + guess + ": right (the recorded run says " +
+        box.dataset.actual + ").";
+      return;
+    }
+    const why = JSON.parse(box.dataset.why || "{}");
+    const key = Object.keys(why).find(k => k !== "*" && eosSame(k, guess));
+    const text = key !== undefined ? why[key] : (why["*"] || "");
+    out.textContent = "You predicted " + guess + ": not what happened. The recorded run says " +
+      box.dataset.actual + (eosSame(box.dataset.actual, box.dataset.answer) ? "" :
+        " (answer: " + box.dataset.answer + ")") + "." + (text ? " " + text : "");
+  }
   box.querySelectorAll(".eos-choice").forEach(b => b.addEventListener("click", () => {
     box.querySelectorAll(".eos-choice").forEach(o => o.setAttribute("aria-pressed", "false"));
     b.setAttribute("aria-pressed", "true");
-    box.dataset.guess = b.textContent;
+    answer(b.textContent);
   }));
+  const typed = box.querySelector(".eos-guess");
+  if (typed) typed.addEventListener("change", () => answer(typed.value));
 }
 
 const eosDashboards = [...document.querySelectorAll(".eos-dashboard")].map(eosDashboard);
