@@ -176,6 +176,10 @@ def test_every_player_starts_where_the_notebook_does_steps_and_plays_to_its_end(
                 return int(frame.evaluate("document.body.dataset.step"))
 
             assert step() == pl["start"], (p["page"], pl)
+            # the frame is as tall as its content: neither cut nor a blank band under it
+            gap = page.evaluate("""f => f.getBoundingClientRect().height - f.contentDocument
+                .body.getBoundingClientRect().bottom""", page.query_selector(f"iframe#{pl['id']}"))
+            assert 0 <= gap < 60, (p["page"], pl["id"], gap)
             if pl["start"] + 1 < pl["steps"]:
                 frame.click("#next")
                 assert step() == pl["start"] + 1

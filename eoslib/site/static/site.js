@@ -161,7 +161,9 @@ function eosPlayer(frame) {
     try {
       const doc = frame.contentDocument;
       if (!doc || !doc.documentElement) return;
-      frame.style.height = (doc.documentElement.scrollHeight + 8) + "px";
+      // the body's own bottom: the document's scrollHeight never falls below the frame's height
+      const body = doc.body, margin = parseFloat(frame.contentWindow.getComputedStyle(body).marginBottom);
+      frame.style.height = Math.ceil(body.getBoundingClientRect().bottom + (margin || 0) + 8) + "px";
     } catch (e) { /* another origin (a page opened from file://): keep the fixed height */ }
   }
   function ready() {
