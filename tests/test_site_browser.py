@@ -401,6 +401,11 @@ def test_on_a_phone_the_page_comes_first_and_pictures_keep_their_notebook_width(
         widths += frame.evaluate("""() => [...document.querySelectorAll('.pic svg')]
             .map(s => [s.getBoundingClientRect().width, s.width.baseVal.value])""")
     assert len(widths) >= 3 and frames
+    hints = page.evaluate("""() => [...document.querySelectorAll('.eos-pictures')]
+        .map(p => getComputedStyle(p, '::before').content)""") + [f.evaluate(
+        """() => getComputedStyle(document.querySelector('.pic'), '::before').content""")
+        for f in frames]
+    assert hints and all("sideways" in h for h in hints), hints  # the picture goes on
     for shown, natural in widths:
         assert abs(shown - min(natural, 880)) < 1, (entry["page"], shown, natural)
     page.query_selector(".eos-player-box").screenshot(path=str(ARTIFACTS / "site-phone-player.png"))

@@ -162,7 +162,10 @@ def player(data: dict[str, Any], src: str, number: int, *,
 #: screen pictures that keep their notebook width (text >= 11 px) and scroll sideways.
 _PLAYER_HEAD = ('<meta name="viewport" content="width=device-width, initial-scale=1">\n'
                 "<style>@media (max-width: 700px) { .pic { overflow-x: auto; } "
-                ".pic svg { max-width: 880px; } body { margin: .6em; } }</style>\n")
+                ".pic svg { max-width: 880px; } body { margin: .6em; } "
+                ".pic::before { content: 'swipe sideways for the whole picture \\2192'; "
+                "display: block; position: sticky; left: 0; font-size: 12px; color: #555; } "
+                "}</style>\n")
 
 
 def player_page(page: str, lesson: str, lesson_href: str, anchor: str) -> str:
