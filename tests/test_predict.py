@@ -108,3 +108,13 @@ def test_the_static_output_shows_the_question_and_choices() -> None:
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert bundle["text/plain"].startswith("Predict: Is it deleted? Choices: yes | no.")
     assert "Is it deleted?" in bundle["text/html"]
+
+
+def test_backticked_names_show_as_code_and_markup_is_escaped() -> None:
+    """A question's `names` read as code in the widget and the static output (as in the
+    prose), and anything else that looks like markup is shown, not interpreted."""
+    p = Prediction("Does `acks=all` <b>help</b>?", ["yes", "no"])
+    html_out = p._repr_mimebundle_()["text/html"]
+    assert "<code>acks=all</code>" in html_out and "`" not in html_out
+    assert "&lt;b&gt;help&lt;/b&gt;" in html_out
+    assert "<code>acks=all</code>" in p.widget.children[0].value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -41,6 +42,11 @@ def same(guess: Any, answer: Any) -> bool:
     return _norm(guess) == _norm(answer)
 
 
+
+def _html(text: str) -> str:
+    """``text`` as HTML: escaped, with `backticked` names set as code (as the prose does)."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+
 class Prediction:
     """A question with a place for the learner's guess, recorded before the run.
 
@@ -76,7 +82,7 @@ class Prediction:
             style={"description_width": "initial"})
         self.text.observe(lambda change: self._set(change["new"]), names="value")
         self.feedback = widgets.HTML("<i>No prediction yet.</i>")
-        rows: list[widgets.Widget] = [widgets.HTML(f"<b>Predict:</b> {html.escape(self.question)}")]
+        rows: list[widgets.Widget] = [widgets.HTML(f"<b>Predict:</b> {_html(self.question)}")]
         if self.buttons:
             rows.append(widgets.HBox(self.buttons, layout=widgets.Layout(flex_flow="row wrap")))
         rows += [self.text, self.feedback]
@@ -194,7 +200,7 @@ class Prediction:
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         data = dict(self.widget._repr_mimebundle_() or {})
         data["text/plain"] = self._text()
-        data["text/html"] = f"<p><b>Predict:</b> {html.escape(self._text()[9:])}</p>"
+        data["text/html"] = f"<p><b>Predict:</b> {_html(self._text()[9:])}</p>"
         return data
 
     def _ipython_display_(self) -> None:
