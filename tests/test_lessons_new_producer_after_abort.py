@@ -53,35 +53,26 @@ def test_sim_a_new_producer_after_the_abort_commits_the_next_record() -> None:
 def test_real_a_new_producer_after_the_abort_commits_the_next_record(kafka: Any) -> None:
     from confluent_kafka import Producer
 
-    from eoslib.real.clients import create_topics, delete_topics, run_prefix
-    from eoslib.real.proxy import FaultProxy
-
     cluster = kafka.cluster
-    pre = run_prefix()
-    topic = f"{pre}n"
-    create_topics(cluster, [topic])
     drs: list[tuple[str, int, str | None]] = []
-    try:
-        with FaultProxy(cluster.proxy_port, cluster.proxied_listener_port) as proxy:
-            conf = {**cluster.base(via_proxy=True), "transactional.id": f"{pre}tx",
-                    **REAL_TXN_CONF}
-            p = Producer(conf)
-            p.init_transactions(30)
-            p.begin_transaction()
-            lose_first_answer(proxy, p, topic, drs)
-            p.poll(1.0)  # the cut fails the request; its retry backs off ~3 s
-            p.abort_transaction(30)
-            p.poll(0)
-            del p  # destroyed; the new producer's init_transactions bumps the epoch
-            fresh = Producer(conf)
-            fresh.init_transactions(30)
-            fresh.begin_transaction()
-            fresh.produce(topic, value=b"b", on_delivery=_dr(drs))
-            fresh.commit_transaction(30)
-            fresh.poll(0)
+    with kafka.proxied_topics("n") as (pre, (topic,), proxy):
+        conf = {**cluster.base(via_proxy=True), "transactional.id": f"{pre}tx",
+                **REAL_TXN_CONF}
+        p = Producer(conf)
+        p.init_transactions(30)
+        p.begin_transaction()
+        lose_first_answer(proxy, p, topic, drs)
+        p.poll(1.0)  # the cut fails the request; its retry backs off ~3 s
+        p.abort_transaction(30)
+        p.poll(0)
+        del p  # destroyed; the new producer's init_transactions bumps the epoch
+        fresh = Producer(conf)
+        fresh.init_transactions(30)
+        fresh.begin_transaction()
+        fresh.produce(topic, value=b"b", on_delivery=_dr(drs))
+        fresh.commit_transaction(30)
+        fresh.poll(0)
         committed, everything, _ = _read(cluster, topic)
-    finally:
-        delete_topics(cluster, [topic])
     assert proxy.dropped == 1
     assert [(v, err) for v, _, err in drs] == [("a", "_PURGE_QUEUE"), ("b", None)]
     assert [v for _, v in committed] == ["b"]

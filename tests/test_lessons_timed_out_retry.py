@@ -62,32 +62,23 @@ def test_sim_a_timed_out_retry_bumps_the_epoch_and_nothing_is_lost() -> None:
 def test_real_a_timed_out_retry_bumps_the_epoch_and_nothing_is_lost(kafka: Any) -> None:
     from confluent_kafka import Producer
 
-    from eoslib.real.clients import create_topics, delete_topics, run_prefix
-    from eoslib.real.proxy import FaultProxy
-
     cluster = kafka.cluster
-    pre = run_prefix()
-    topic = f"{pre}m"
-    create_topics(cluster, [topic])
     drs: list[tuple[str, int, str | None]] = []
-    try:
-        with FaultProxy(cluster.proxy_port, cluster.proxied_listener_port) as proxy:
-            p = Producer({**cluster.base(via_proxy=True), **CONF,
-                          "transactional.id": f"{pre}tx", "socket.timeout.ms": 5000})
-            p.init_transactions(30)
-            p.begin_transaction()
-            lose_first_answer(proxy, p, topic, drs)
-            end = time.monotonic() + 6  # past message.timeout.ms (4 s), before the retry
-            while time.monotonic() < end:
-                p.poll(0.2)
-            first = _commit_or_abort(p)
-            p.begin_transaction()
-            p.produce(topic, value=b"b", on_delivery=_dr(drs))
-            p.commit_transaction(30)
-            p.poll(0)
+    with kafka.proxied_topics("m") as (pre, (topic,), proxy):
+        p = Producer({**cluster.base(via_proxy=True), **CONF,
+                      "transactional.id": f"{pre}tx", "socket.timeout.ms": 5000})
+        p.init_transactions(30)
+        p.begin_transaction()
+        lose_first_answer(proxy, p, topic, drs)
+        end = time.monotonic() + 6  # past message.timeout.ms (4 s), before the retry
+        while time.monotonic() < end:
+            p.poll(0.2)
+        first = _commit_or_abort(p)
+        p.begin_transaction()
+        p.produce(topic, value=b"b", on_delivery=_dr(drs))
+        p.commit_transaction(30)
+        p.poll(0)
         committed, everything, _ = _read(cluster, topic)
-    finally:
-        delete_topics(cluster, [topic])
     assert proxy.dropped == 1
     assert first == ("_TIMED_OUT", True)  # "1 message(s) timed out ... requires epoch bump"
     assert [(v, err) for v, _, err in drs] == [("a", "_MSG_TIMED_OUT"), ("b", None)]

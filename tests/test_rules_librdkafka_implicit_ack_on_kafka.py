@@ -89,27 +89,18 @@ def test_sim_reports_the_refused_first_request_delivered_and_loses_it() -> None:
 def test_real_librdkafka_reports_the_refused_first_request_delivered(kafka: Any) -> None:
     from confluent_kafka import Producer
 
-    from eoslib.real.clients import create_topics, delete_topics, run_prefix
-    from eoslib.real.proxy import FaultProxy
-
     cluster = kafka.cluster
-    pre = run_prefix()
-    topic, warm = f"{pre}ia", f"{pre}iw"
-    create_topics(cluster, [topic, warm])
-    try:
-        with FaultProxy(cluster.proxy_port, cluster.proxied_listener_port) as proxy:
-            p = Producer({**cluster.base(via_proxy=True), **CONF})
+    with kafka.proxied_topics("ia", "iw") as (_, (topic, warm), proxy):
+        p = Producer({**cluster.base(via_proxy=True), **CONF})
 
-            def r1_sent() -> None:  # R1 reached the proxy; its answer waits for R2
-                deadline = time.monotonic() + 10
-                while proxy.stats.refused == 0 and time.monotonic() < deadline:
-                    p.poll(0.01)
+        def r1_sent() -> None:  # R1 reached the proxy; its answer waits for R2
+            deadline = time.monotonic() + 10
+            while proxy.stats.refused == 0 and time.monotonic() < deadline:
+                p.poll(0.01)
 
-            drs = _steps(p, topic, warm, lambda: proxy.refuse_produce(1, wait=10.0), r1_sent)
-            sent = [b for b in proxy.stats.produce_batches if b["topic"] == topic]
+        drs = _steps(p, topic, warm, lambda: proxy.refuse_produce(1, wait=10.0), r1_sent)
+        sent = [b for b in proxy.stats.produce_batches if b["topic"] == topic]
         _, everything, end = _read(cluster, topic)
-    finally:
-        delete_topics(cluster, [topic, warm])
     real = {"reports": drs, "log": [v for _, v in everything],
             "appended": [(b["epoch"], b["base_seq"], b["records"]) for b in sent
                          if not b["refused"]]}

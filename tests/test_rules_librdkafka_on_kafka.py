@@ -148,30 +148,21 @@ def test_a_real_librdkafka_loses_the_record_that_reuses_a_purged_retrys_sequence
         kafka: Any) -> None:
     from confluent_kafka import Producer
 
-    from eoslib.real.clients import create_topics, delete_topics, run_prefix
-    from eoslib.real.proxy import FaultProxy
-
     cluster = kafka.cluster
-    pre = run_prefix()
-    topic = f"{pre}a"
-    create_topics(cluster, [topic])
     drs: list[tuple[str, int, str | None]] = []
-    try:
-        with FaultProxy(cluster.proxy_port, cluster.proxied_listener_port) as proxy:
-            p = Producer({**cluster.base(via_proxy=True), "transactional.id": f"{pre}tx",
-                          **REAL_TXN_CONF})
-            p.init_transactions(30)
-            p.begin_transaction()
-            lose_first_answer(proxy, p, topic, drs)
-            p.poll(1.0)  # the cut fails the request; its retry backs off ~3 s
-            p.abort_transaction(30)
-            p.begin_transaction()
-            p.produce(topic, value=b"b", on_delivery=_dr(drs))
-            p.commit_transaction(30)
-            p.poll(0)
+    with kafka.proxied_topics("a") as (pre, (topic,), proxy):
+        p = Producer({**cluster.base(via_proxy=True), "transactional.id": f"{pre}tx",
+                      **REAL_TXN_CONF})
+        p.init_transactions(30)
+        p.begin_transaction()
+        lose_first_answer(proxy, p, topic, drs)
+        p.poll(1.0)  # the cut fails the request; its retry backs off ~3 s
+        p.abort_transaction(30)
+        p.begin_transaction()
+        p.produce(topic, value=b"b", on_delivery=_dr(drs))
+        p.commit_transaction(30)
+        p.poll(0)
         committed, everything, end = _read(cluster, topic)
-    finally:
-        delete_topics(cluster, [topic])
     assert proxy.dropped == 1
     assert drs == [("a", None, "_PURGE_QUEUE"), ("b", 0, None)]
     assert committed == [] and everything == [(0, "a")] and end == 3

@@ -52,6 +52,24 @@ class Kafka:
         return self.results[key]
 
     @contextlib.contextmanager
+    def proxied_topics(self, *suffixes: str) -> Iterator[tuple[str, list[str], Any]]:
+        """Fresh one-partition topics (a new run prefix + each suffix) and a
+        :class:`~eoslib.real.proxy.FaultProxy` in front of the broker: yields ``(prefix,
+        topics, proxy)``; the topics are deleted after the block, whatever happens."""
+        from eoslib.real.clients import create_topics, delete_topics, run_prefix
+        from eoslib.real.proxy import FaultProxy
+
+        pre = run_prefix()
+        topics = [f"{pre}{s}" for s in suffixes]
+        create_topics(self.cluster, topics)
+        try:
+            with FaultProxy(self.cluster.proxy_port,
+                            self.cluster.proxied_listener_port) as proxy:
+                yield pre, topics, proxy
+        finally:
+            delete_topics(self.cluster, topics)
+
+    @contextlib.contextmanager
     def log_on_failure(self) -> Iterator[None]:
         """Print the broker's log tail if the block raises (shown in pytest's report)."""
         try:
