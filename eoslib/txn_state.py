@@ -218,12 +218,14 @@ class TxnState:
             handler(answer)
         return versioned
 
-    def _error(self, request: str, err: str, what: str) -> KafkaException:
-        """Apply the client's classification of a final ``err`` to ``request``."""
+    def _error(self, request: str, err: str, what: str,
+               may_bump: bool = True) -> KafkaException:
+        """Apply the client's classification of a final ``err`` to ``request``
+        (``may_bump=False``: an abortable error asks for no epoch bump)."""
         action = classify(self.client, request, err)
         if action in ("fenced", "fatal"):
             return self._fatal(err, action == "fenced", what, request)
-        bump = action == "abortable_bump"
+        bump = may_bump and action == "abortable_bump"
         name = fenced_name(self.client) if (self.client == "librdkafka" and err in (
             "PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH")) else err
         e = KafkaError(name, f"{what}: {err}", txn_requires_abort=True)
@@ -298,16 +300,12 @@ class TxnState:
                 "_TIMED_OUT", "message(s) timed out: requires epoch bump",
                 txn_requires_abort=True), bump=True)
             return
-        if self.client == "java" and self.txn_state == "COMMITTING" \
-                and classify(self.client, "Produce", err) == "abortable_bump":
-            # abortable, but no client-side epoch bump while completing (Kafka 4.1.1
-            # TransactionManager.maybeTransitionToErrorState: `needToTriggerEpochBumpFromClient()
-            # && !isCompleting()`); checked on Kafka 4.1.1: the record after the abort goes
-            # out at the same epoch (tests/test_rules_java_refused_first_batch_on_kafka.py)
-            self._set_abortable(KafkaError(err, f"ProduceRequest failed: {err}",
-                                           txn_requires_abort=True))
-            return
-        self._error("Produce", err, "ProduceRequest failed")
+        # Java asks for no client-side epoch bump while completing (Kafka 4.1.1
+        # TransactionManager.maybeTransitionToErrorState: `needToTriggerEpochBumpFromClient()
+        # && !isCompleting()`); checked on Kafka 4.1.1: the record after the abort goes out at
+        # the same epoch (tests/test_rules_java_refused_first_batch_on_kafka.py)
+        self._error("Produce", err, "ProduceRequest failed",
+                    may_bump=not (self.client == "java" and self.txn_state == "COMMITTING"))
 
     def _fail_queued(self, err: KafkaError, purge: bool = False) -> None:
         for q in self._queue.values():
